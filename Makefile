@@ -1,0 +1,39 @@
+# The two commands a newcomer needs:
+#   make run    set up a virtualenv and run the daemon on ./config.toml
+#   make test   set up a virtualenv and run every check (ruff, mypy --strict, pytest)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONFIG ?= config.toml
+
+.PHONY: run test lint typecheck pytest bench demo clean
+
+$(BIN)/watcher: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+run: $(BIN)/watcher
+	$(BIN)/watcher run -c $(CONFIG)
+
+demo: $(BIN)/watcher
+	$(BIN)/watcher demo
+
+test: $(BIN)/watcher lint typecheck pytest
+
+lint: $(BIN)/watcher
+	$(BIN)/ruff check watcher tests bench
+	$(BIN)/ruff format --check watcher tests bench
+
+typecheck: $(BIN)/watcher
+	$(BIN)/mypy
+
+pytest: $(BIN)/watcher
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+bench: $(BIN)/watcher
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

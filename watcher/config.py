@@ -1,0 +1,456 @@
+"""config.toml: parsed with tomllib into typed, validated, frozen objects.
+
+Every problem is collected (not just the first) with its key path and line number, so that
+``watcher check`` can list them all and ``watcher run`` can refuse to start with the same text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from watcher.diff.model import DiffSettings
+
+DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recentchange"
+DEFAULT_API_URL = "https://commons.wikimedia.org/w/api.php"
+DEFAULT_WIKIDATA_API_URL = "https://www.wikidata.org/w/api.php"
+EX_CONFIG = 78  # sysexits.h: configuration error; systemd's RestartPreventExitStatus uses it
+
+
+@dataclass(frozen=True)
+class WatcherSection:
+    user_agent: str = ""
+    database: Path = Path("watcher.sqlite3")
+
+
+@dataclass(frozen=True)
+class StreamSection:
+    url: str = DEFAULT_STREAM_URL
+    # Seconds without a byte before the connection is taken for dead (EventStreams sends no heartbeat).
+    read_timeout: float = 60.0
+    # Reconnect backoff: first delay and cap, in seconds (exponential with full jitter).
+    backoff_initial: float = 1.0
+    backoff_max: float = 120.0
+    # Seconds subtracted from the time of the last event when resuming by time (`since`).
+    resume_margin: float = 10.0
+
+
+@dataclass(frozen=True)
+class WikiSection:
+    name: str = "commonswiki"
+    api_url: str = DEFAULT_API_URL
+
+
+@dataclass(frozen=True)
+class ObjectIdRule:
+    template: str | None = None
+    param: str | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class TrackingSection:
+    categories: tuple[str, ...] = ()
+    category_depth: int = 0
+    uploaders: tuple[str, ...] = ()
+    templates: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    files_from: Path | None = None
+    own_accounts: tuple[str, ...] = ()
+    object_id: tuple[ObjectIdRule, ...] = ()
+    # How often the tracked set is resolved again through the Action API, in hours.
+    refresh_hours: float = 24.0
+
+    @property
+    def museum_accounts(self) -> tuple[str, ...]:
+        return self.own_accounts or self.uploaders
+
+
+@dataclass(frozen=True)
+class FiltersSection:
+    ignore_bots: bool = True
+    ignore_users: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LabelsSection:
+    languages: tuple[str, ...] = ()
+    api_url: str = DEFAULT_WIKIDATA_API_URL
+
+
+@dataclass(frozen=True)
+class DiffSection:
+    info_templates: tuple[str, ...] = ()
+    maintenance_templates: tuple[str, ...] = ()
+    maintenance_categories: tuple[str, ...] = ()
+
+    def settings(self) -> DiffSettings:
+        return DiffSettings(
+            info_templates=self.info_templates,
+            maintenance_templates=self.maintenance_templates,
+            maintenance_categories=self.maintenance_categories,
+        )
+
+
+@dataclass(frozen=True)
+class WebSection:
+    listen: str = "127.0.0.1:8750"
+    # The address curators use, for links in notifications; default http://<listen>.
+    public_url: str = ""
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.listen}").rstrip("/")
+
+
+@dataclass(frozen=True)
+class NotifyChannel:
+    name: str = ""
+    urls: tuple[str, ...] = ()
+    urls_from: Path | None = None
+    mode: Literal["immediate", "digest", "both"] = "digest"
+    coalesce_seconds: float = 60.0
+    digest_at: str = "07:30"
+    timezone: str = "Europe/Stockholm"
+    # Per-channel filters: empty means everything.
+    fields: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    kind: Literal["content", "maintenance", "all"] = "content"
+    send_empty: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    watcher: WatcherSection = field(default_factory=WatcherSection)
+    stream: StreamSection = field(default_factory=StreamSection)
+    wiki: WikiSection = field(default_factory=WikiSection)
+    tracking: TrackingSection = field(default_factory=TrackingSection)
+    filters: FiltersSection = field(default_factory=FiltersSection)
+    labels: LabelsSection = field(default_factory=LabelsSection)
+    diff: DiffSection = field(default_factory=DiffSection)
+    web: WebSection | None = None
+    notify: tuple[NotifyChannel, ...] = ()
+
+    @property
+    def database(self) -> Path:
+        return self.watcher.database
+
+    @property
+    def user_agent(self) -> str:
+        return self.watcher.user_agent
+
+
+# The order of the top-level tables; `path` is not a key of the file.
+_SECTIONS: dict[str, type[Any]] = {
+    "watcher": WatcherSection,
+    "stream": StreamSection,
+    "wiki": WikiSection,
+    "tracking": TrackingSection,
+    "filters": FiltersSection,
+    "labels": LabelsSection,
+    "diff": DiffSection,
+    "web": WebSection,
+}
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        key = f"{self.path}: " if self.path else ""
+        return f"{where}{key}{self.message}"
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; ``problems`` lists every finding."""
+
+    def __init__(self, source: Path, problems: list[ConfigProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+def default_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("WATCHER_CONFIG")
+    if env:
+        return Path(env)
+    return Path("config.toml")
+
+
+class _LineLocator:
+    """Finds the line of a key path in TOML text (tomllib keeps no positions)."""
+
+    _header = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    _key = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
+
+    def __init__(self, text: str) -> None:
+        self.entries: list[tuple[tuple[str | int, ...], int]] = []
+        table: tuple[str | int, ...] = ()
+        counts: dict[tuple[str, ...], int] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._header.match(line)
+            if header:
+                names = tuple(part.strip().strip("\"'") for part in header.group(2).split("."))
+                if header.group(1) == "[[":
+                    index = counts.get(names, -1) + 1
+                    counts[names] = index
+                    table = (*names, index)
+                else:
+                    table = names
+                self.entries.append((table, number))
+                continue
+            key = self._key.match(line)
+            if key:
+                names = tuple(part.strip().strip("\"'") for part in key.group(1).split("."))
+                self.entries.append(((*table, *names), number))
+
+    def line(self, path: tuple[str | int, ...]) -> int | None:
+        for candidate in (path, *(path[:n] for n in range(len(path) - 1, 0, -1))):
+            for entry, number in self.entries:
+                if entry == candidate:
+                    return number
+        return None
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+class _Builder:
+    def __init__(self, text: str, base: Path) -> None:
+        self.locator = _LineLocator(text)
+        self.base = base
+        self.problems: list[ConfigProblem] = []
+
+    def problem(self, path: tuple[str | int, ...], message: str) -> None:
+        self.problems.append(ConfigProblem(_dotted(path), self.locator.line(path), message))
+
+    def build(self, cls: type[Any], raw: Any, path: tuple[str | int, ...]) -> Any:
+        if not isinstance(raw, dict):
+            self.problem(path, f"must be a table, not {_toml_type(raw)}")
+            return cls()
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "path"]
+        for key in raw:
+            if key not in names:
+                known = ", ".join(names)
+                self.problem((*path, key), f"unknown key (known keys here: {known})")
+        values: dict[str, Any] = {}
+        for name in names:
+            if name in raw:
+                value = self.convert(hints[name], raw[name], (*path, name))
+                if value is not _INVALID:
+                    values[name] = value
+        return cls(**values)
+
+    def convert(self, hint: Any, raw: Any, path: tuple[str | int, ...]) -> Any:
+        origin = get_origin(hint)
+        args = get_args(hint)
+        if origin in (types.UnionType, typing.Union):
+            inner = [a for a in args if a is not type(None)]
+            return self.convert(inner[0], raw, path)
+        if origin is Literal:
+            if raw not in args:
+                choices = ", ".join(repr(a) for a in args)
+                self.problem(path, f"must be one of {choices}, not {raw!r}")
+                return _INVALID
+            return raw
+        if origin is tuple:
+            if not isinstance(raw, list):
+                self.problem(path, f"must be an array, not {_toml_type(raw)}")
+                return _INVALID
+            items = [self.convert(args[0], item, (*path, i)) for i, item in enumerate(raw)]
+            return tuple(item for item in items if item is not _INVALID)
+        if dataclasses.is_dataclass(hint):
+            return self.build(typing.cast(type[Any], hint), raw, path)
+        if hint is Path:
+            if not isinstance(raw, str):
+                self.problem(path, f"must be a string (a path), not {_toml_type(raw)}")
+                return _INVALID
+            if raw == "":
+                return None
+            candidate = Path(raw).expanduser()
+            return candidate if candidate.is_absolute() else self.base / candidate
+        if hint is bool:
+            if not isinstance(raw, bool):
+                self.problem(path, f"must be true or false, not {_toml_type(raw)}")
+                return _INVALID
+            return raw
+        if hint is int:
+            if isinstance(raw, bool) or not isinstance(raw, int):
+                self.problem(path, f"must be an integer, not {_toml_type(raw)}")
+                return _INVALID
+            return raw
+        if hint is float:
+            if isinstance(raw, bool) or not isinstance(raw, int | float):
+                self.problem(path, f"must be a number, not {_toml_type(raw)}")
+                return _INVALID
+            return float(raw)
+        if hint is str:
+            if not isinstance(raw, str):
+                self.problem(path, f"must be a string, not {_toml_type(raw)}")
+                return _INVALID
+            return raw
+        raise TypeError(f"unsupported config type {hint!r}")  # a programming error, not a user's
+
+
+_INVALID = object()
+
+
+def _toml_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Parse and validate config text; raises :class:`ConfigError` listing every problem."""
+    path = path.absolute()
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [ConfigProblem("", _line_of_decode_error(exc), f"not valid TOML: {exc}")]) from exc
+    builder = _Builder(text, path.parent)
+    sections: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _SECTIONS:
+            sections[key] = builder.build(_SECTIONS[key], value, (key,))
+        elif key == "notify":
+            if not isinstance(value, list):
+                builder.problem((key,), "must be an array of tables ([[notify]])")
+                continue
+            sections[key] = tuple(
+                builder.build(NotifyChannel, item, (key, i)) for i, item in enumerate(value)
+            )
+        else:
+            known = ", ".join([*_SECTIONS, "notify"])
+            builder.problem((key,), f"unknown table (known tables: {known})")
+    config = Config(path=path, **sections)
+    _check_semantics(config, raw, builder)
+    if builder.problems:
+        raise ConfigError(path, builder.problems)
+    return config
+
+
+def _line_of_decode_error(exc: tomllib.TOMLDecodeError) -> int | None:
+    match = re.search(r"line (\d+)", str(exc))
+    return int(match.group(1)) if match else None
+
+
+def _check_semantics(config: Config, raw: dict[str, Any], builder: _Builder) -> None:
+    problem = builder.problem
+    if not config.watcher.user_agent.strip():
+        problem(("watcher", "user_agent"), "is required: Wikimedia asks every client for a User-Agent "
+                "with contact details, e.g. 'MuseumWatcher/1.0 (https://museum.example; you@museum.example)'")
+    elif not re.search(r"\S+/\S+", config.watcher.user_agent) or not re.search(
+        r"@|https?://", config.watcher.user_agent
+    ):
+        problem(("watcher", "user_agent"), "should read '<client>/<version> (<contact URL or e-mail>)' "
+                "as Wikimedia's User-Agent policy asks")
+    for key, url in (("stream", config.stream.url), ("wiki", config.wiki.api_url), ("labels", config.labels.api_url)):
+        if not re.match(r"^https?://[^/\s]+", url):
+            problem((key, "url" if key == "stream" else "api_url"), f"is not an http(s) URL: {url!r}")
+    if config.stream.read_timeout <= 0:
+        problem(("stream", "read_timeout"), "must be greater than 0")
+    t = config.tracking
+    if not (t.categories or t.uploaders or t.templates or t.files or t.files_from):
+        problem(("tracking",), "names no tracking source: set at least one of categories, uploaders, "
+                "templates, files or files_from")
+    if t.category_depth < 0:
+        problem(("tracking", "category_depth"), "must be 0 or more")
+    if t.refresh_hours <= 0:
+        problem(("tracking", "refresh_hours"), "must be greater than 0")
+    if t.files_from is not None and not t.files_from.is_file():
+        problem(("tracking", "files_from"), f"file not found: {t.files_from}")
+    for i, rule in enumerate(t.object_id):
+        where: tuple[str | int, ...] = ("tracking", "object_id", i)
+        if rule.pattern is not None:
+            if rule.template or rule.param:
+                problem(where, "a rule has either pattern, or template and param, not both")
+            try:
+                compiled = re.compile(rule.pattern)
+            except re.error as exc:
+                problem((*where, "pattern"), f"is not a valid regular expression: {exc}")
+            else:
+                if compiled.groups < 1:
+                    problem((*where, "pattern"), "needs one group ( ... ) holding the object id")
+        elif not (rule.template and rule.param):
+            problem(where, "needs template and param, or pattern")
+    if config.web is not None:
+        try:
+            port = config.web.port
+            if not 0 <= port <= 65535:
+                raise ValueError
+        except (ValueError, IndexError):
+            problem(("web", "listen"), f"must be host:port, e.g. 127.0.0.1:8750, not {config.web.listen!r}")
+    names: set[str] = set()
+    for i, channel in enumerate(config.notify):
+        where = ("notify", i)
+        if not channel.name:
+            problem((*where, "name"), "is required")
+        elif channel.name in names:
+            problem((*where, "name"), f"{channel.name!r} is used by two channels")
+        names.add(channel.name)
+        if not channel.urls and channel.urls_from is None:
+            problem(where, "needs urls or urls_from")
+        if channel.urls_from is not None and not channel.urls_from.is_file():
+            problem((*where, "urls_from"), f"file not found: {channel.urls_from}")
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", channel.digest_at):
+            problem((*where, "digest_at"), f"must be HH:MM (24-hour), not {channel.digest_at!r}")
+        try:
+            ZoneInfo(channel.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problem((*where, "timezone"), f"unknown time zone {channel.timezone!r} (e.g. 'Europe/Stockholm')")
+        if channel.coalesce_seconds < 0:
+            problem((*where, "coalesce_seconds"), "must be 0 or more")
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read the config file named by ``path``, ``$WATCHER_CONFIG`` or ``./config.toml``."""
+    source = default_config_path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(source, [ConfigProblem("", None, "config file not found")]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, [ConfigProblem("", None, f"cannot read config file: {exc}")]) from exc
+    return parse_config(text, source)

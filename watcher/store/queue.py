@@ -1,0 +1,258 @@
+"""The change queue: one row per semantic change, with provenance, for curators to review.
+
+Each record's uniqueness key is the contract's (wiki, revision, field, template, property, language,
+action, old, new), hashed because SQLite's UNIQUE treats NULLs as distinct. Inserting a record twice is
+a no-op, which is what makes redelivered stream events and restarts harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import aiosqlite
+
+from watcher.diff.model import FieldChange
+from watcher.store.db import Database, utcnow
+
+Status = Literal["pending", "accepted", "rejected"]
+STATUSES: tuple[Status, ...] = ("pending", "accepted", "rejected")
+Source = Literal["live", "history"]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Who changed which revision of which file, when: the part of a record the diff cannot know."""
+
+    wiki: str
+    file: str
+    revision: int
+    old_revision: int | None
+    timestamp: str
+    user: str | None
+    comment: str | None
+    object_id: str | None
+    source: Source = "live"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """A row of the queue, with exactly the contract's keys (plus review and display extras)."""
+
+    id: int
+    wiki: str
+    file: str
+    object_id: str | None
+    revision: int
+    old_revision: int | None
+    timestamp: str
+    user: str | None
+    comment: str | None
+    field: str
+    template: str | None
+    property: str | None
+    language: str | None
+    action: str
+    kind: str
+    old: str | None
+    new: str | None
+    status: str
+    source: str
+    queued_at: str
+    reviewer: str | None
+    reviewed_at: str | None
+    note: str | None
+    exported_at: str | None
+    detail: dict[str, Any] | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> ChangeRecord:
+        values = {f.name: row[f.name] for f in fields(cls) if f.name != "detail"}
+        detail = json.loads(row["detail"]) if row["detail"] else None
+        return cls(detail=detail, **values)
+
+    def diff_url(self, index_url: str) -> str:
+        """The Commons diff of this edit (index.php?diff=NEW&oldid=OLD)."""
+        if self.old_revision:
+            return f"{index_url}?diff={self.revision}&oldid={self.old_revision}"
+        return f"{index_url}?oldid={self.revision}"
+
+    def as_contract(self, index_url: str | None = None) -> dict[str, Any]:
+        """The JSON object of `watcher changes --format jsonl`."""
+        out = asdict(self)
+        if index_url:
+            out["diff_url"] = self.diff_url(index_url)
+        return out
+
+
+def unique_key(wiki: str, revision: int, change: FieldChange) -> str:
+    parts = [wiki, str(revision), *("\x00" if v is None else v for v in change.key())]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+_INSERT = """
+INSERT INTO changes (wiki, file, object_id, revision, old_revision, timestamp, user, comment, field,
+    template, property, language, action, kind, old, new, detail, source, queued_at, unique_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(unique_key) DO NOTHING
+"""
+
+
+async def insert_changes(
+    conn: aiosqlite.Connection, provenance: Provenance, changes: Iterable[FieldChange]
+) -> int:
+    """Queue the changes of one edit inside the caller's transaction; returns how many were new."""
+    queued_at = utcnow()
+    added = 0
+    for change in changes:
+        cursor = await conn.execute(
+            _INSERT,
+            (
+                provenance.wiki,
+                provenance.file,
+                provenance.object_id,
+                provenance.revision,
+                provenance.old_revision,
+                provenance.timestamp,
+                provenance.user,
+                provenance.comment,
+                change.field,
+                change.template,
+                change.property,
+                change.language,
+                change.action,
+                change.kind,
+                change.old,
+                change.new,
+                change.detail_json(),
+                provenance.source,
+                queued_at,
+                unique_key(provenance.wiki, provenance.revision, change),
+            ),
+        )
+        added += max(cursor.rowcount, 0)
+    return added
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    status: Status | Literal["all"] = "pending"
+    kind: Literal["content", "maintenance", "all"] = "content"
+    file: str | None = None
+    since: str | None = None
+    until: str | None = None
+    field: str | None = None
+    language: str | None = None
+    user: str | None = None
+    object_id: str | None = None
+    source: Source | None = None
+    not_exported: bool = False
+    ids: Sequence[int] | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.status != "all":
+            clauses.append("status = ?")
+            params.append(self.status)
+        if self.kind != "all":
+            clauses.append("kind = ?")
+            params.append(self.kind)
+        for column in ("file", "field", "user", "object_id", "source"):
+            value = getattr(self, column)
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if self.language is not None:
+            if self.language in ("", "none", "null"):
+                clauses.append("language IS NULL")
+            else:
+                clauses.append("language = ?")
+                params.append(self.language)
+        if self.since is not None:
+            clauses.append("timestamp >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            clauses.append("timestamp < ?")
+            params.append(self.until)
+        if self.not_exported:
+            clauses.append("exported_at IS NULL")
+        if self.ids is not None:
+            clauses.append(f"id IN ({','.join('?' * len(self.ids))})" if self.ids else "0")
+            params.extend(self.ids)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def parse_since(value: str) -> str:
+    """`--since DATE`: a date or a date and time (UTC unless it says otherwise), as a contract time."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"not a date or date and time: {value!r} (e.g. 2026-03-01 or 2026-03-01T07:30)") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def list_changes(
+    db: Database, selection: ChangeFilter, *, limit: int | None = None, offset: int = 0, newest_first: bool = False
+) -> list[ChangeRecord]:
+    where, params = selection.where()
+    order = "DESC" if newest_first else "ASC"
+    sql = f"SELECT * FROM changes{where} ORDER BY timestamp {order}, id {order}"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    return [ChangeRecord.from_row(row) for row in await db.fetchall(sql, params)]
+
+
+async def count_changes(db: Database, selection: ChangeFilter) -> int:
+    where, params = selection.where()
+    return int(await db.scalar(f"SELECT count(*) FROM changes{where}", params))
+
+
+async def queue_counts(db: Database) -> dict[str, int]:
+    counts: dict[str, int] = {status: 0 for status in STATUSES}
+    for row in await db.fetchall("SELECT status, count(*) FROM changes GROUP BY status"):
+        counts[row[0]] = row[1]
+    return counts
+
+
+async def set_status(
+    db: Database, ids: Sequence[int], status: Status, *, reviewer: str | None = None, note: str | None = None
+) -> list[int]:
+    """Accept or reject records; returns the ids that exist (unknown ids are left to the caller)."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    async with db.transaction() as conn:
+        cursor = await conn.execute(f"SELECT id FROM changes WHERE id IN ({marks})", list(ids))
+        found = [int(row[0]) for row in await cursor.fetchall()]
+        if found:
+            found_marks = ",".join("?" * len(found))
+            assignments = "status = ?, reviewer = ?, reviewed_at = ?"
+            params: list[Any] = [status, reviewer, utcnow()]
+            if note is not None:
+                assignments += ", note = ?"
+                params.append(note)
+            await conn.execute(f"UPDATE changes SET {assignments} WHERE id IN ({found_marks})", params + found)
+    return found
+
+
+async def mark_exported(db: Database, ids: Sequence[int]) -> None:
+    stamp = utcnow()
+    async with db.transaction() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            await conn.execute(
+                f"UPDATE changes SET exported_at = ? WHERE id IN ({','.join('?' * len(chunk))})", [stamp, *chunk]
+            )

@@ -1,0 +1,106 @@
+"""The database schema, as numbered migrations applied under ``PRAGMA user_version``.
+
+Each step runs inside one ``BEGIN IMMEDIATE`` transaction together with the ``user_version`` bump,
+so a crash mid-migration leaves the previous version intact. Append steps; never edit a released one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, ...]] = [
+    # 1: the spine — state, tracked set, inbox of stream work, the change queue, notify and web tables.
+    (
+        """CREATE TABLE state (
+            key TEXT PRIMARY KEY,
+            value TEXT
+        )""",
+        """CREATE TABLE counters (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL DEFAULT 0
+        )""",
+        # One row per tracked file; `title` is the current title. Deleted files stay (state 'deleted')
+        # so that an undeletion finds them again.
+        """CREATE TABLE tracked_files (
+            title TEXT PRIMARY KEY,
+            pageid INTEGER,
+            state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'deleted')),
+            added_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX tracked_files_pageid ON tracked_files(pageid)",
+        # Why each file is tracked: one row per (source, detail), e.g. ('category', 'Category:X').
+        """CREATE TABLE tracked_reasons (
+            title TEXT NOT NULL REFERENCES tracked_files(title) ON UPDATE CASCADE ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (title, source, detail)
+        )""",
+        # The tracked categories after expanding category_depth, with the configured root they came from.
+        """CREATE TABLE tracked_categories (
+            title TEXT PRIMARY KEY,
+            root TEXT NOT NULL,
+            depth INTEGER NOT NULL
+        )""",
+        # Stream events that need the Action API (edits, new file versions, unresolved categorisations).
+        # They are stored in the same transaction that advances the stream cursor, so the cursor never
+        # runs ahead of work that is not durable. `event_key` (meta.id) makes a repeated delivery a no-op;
+        # done rows are kept for a while for exactly that reason.
+        """CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY,
+            event_key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            event TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error TEXT,
+            done_at TEXT
+        )""",
+        "CREATE INDEX inbox_pending ON inbox(state, next_attempt_at, id)",
+        """CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            wiki TEXT NOT NULL,
+            file TEXT NOT NULL,
+            object_id TEXT,
+            revision INTEGER NOT NULL,
+            old_revision INTEGER,
+            timestamp TEXT NOT NULL,
+            user TEXT,
+            comment TEXT,
+            field TEXT NOT NULL,
+            template TEXT,
+            property TEXT,
+            language TEXT,
+            action TEXT NOT NULL CHECK (action IN ('added', 'removed', 'changed', 'tagged')),
+            kind TEXT NOT NULL CHECK (kind IN ('content', 'maintenance')),
+            old TEXT,
+            new TEXT,
+            detail TEXT,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'rejected')),
+            source TEXT NOT NULL DEFAULT 'live' CHECK (source IN ('live', 'history')),
+            queued_at TEXT NOT NULL,
+            reviewer TEXT,
+            reviewed_at TEXT,
+            note TEXT,
+            exported_at TEXT,
+            unique_key TEXT NOT NULL UNIQUE
+        )""",
+        "CREATE INDEX changes_status ON changes(status, kind, timestamp)",
+        "CREATE INDEX changes_file ON changes(file)",
+        "CREATE INDEX changes_object ON changes(object_id)",
+        "CREATE INDEX changes_revision ON changes(wiki, revision)",
+        "CREATE INDEX changes_queued ON changes(queued_at)",
+        # Wikidata labels of Q-ids, cached.
+        """CREATE TABLE labels (
+            entity TEXT NOT NULL,
+            languages TEXT NOT NULL,
+            label TEXT,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (entity, languages)
+        )""",
+    ),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,142 @@
+"""The tracked set in the database: which files are the museum's, and why each one is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import aiosqlite
+
+from watcher.store.db import Database, utcnow
+
+
+async def add_file(
+    conn: aiosqlite.Connection, title: str, source: str, detail: str, pageid: int | None = None
+) -> bool:
+    """Track a file for a reason; True when the file was not tracked (or was deleted) before."""
+    now = utcnow()
+    cursor = await conn.execute("SELECT state FROM tracked_files WHERE title = ?", (title,))
+    row = await cursor.fetchone()
+    if row is None:
+        await conn.execute(
+            "INSERT INTO tracked_files (title, pageid, state, added_at, updated_at) VALUES (?, ?, 'active', ?, ?)",
+            (title, pageid, now, now),
+        )
+        is_new = True
+    else:
+        is_new = row[0] != "active"
+        await conn.execute(
+            "UPDATE tracked_files SET state = 'active', pageid = coalesce(?, pageid), updated_at = ? WHERE title = ?",
+            (pageid, now, title),
+        )
+    await conn.execute(
+        "INSERT INTO tracked_reasons (title, source, detail, added_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        (title, source, detail, now),
+    )
+    return is_new
+
+
+async def add_files(conn: aiosqlite.Connection, rows: Iterable[tuple[str, int | None]], source: str, detail: str) -> None:
+    """Bulk form of :func:`add_file` for resolving large categories."""
+    now = utcnow()
+    batch = list(rows)
+    await conn.executemany(
+        "INSERT INTO tracked_files (title, pageid, state, added_at, updated_at) VALUES (?, ?, 'active', ?, ?) "
+        "ON CONFLICT(title) DO UPDATE SET state = 'active', pageid = coalesce(excluded.pageid, pageid), "
+        "updated_at = excluded.updated_at",
+        [(title, pageid, now, now) for title, pageid in batch],
+    )
+    await conn.executemany(
+        "INSERT INTO tracked_reasons (title, source, detail, added_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [(title, source, detail, now) for title, _ in batch],
+    )
+
+
+async def remove_reason(conn: aiosqlite.Connection, title: str, source: str, detail: str) -> bool:
+    """Drop one reason; the file stops being tracked when it has none left. True when it stopped."""
+    await conn.execute(
+        "DELETE FROM tracked_reasons WHERE title = ? AND source = ? AND detail = ?", (title, source, detail)
+    )
+    cursor = await conn.execute("SELECT count(*) FROM tracked_reasons WHERE title = ?", (title,))
+    row = await cursor.fetchone()
+    if row is not None and row[0] == 0:
+        cursor = await conn.execute("DELETE FROM tracked_files WHERE title = ?", (title,))
+        return cursor.rowcount > 0
+    return False
+
+
+async def replace_reasons(
+    conn: aiosqlite.Connection, source: str, detail: str, titles: set[str]
+) -> list[str]:
+    """After a full resolution: drop the reason from files no longer listed; returns files that left."""
+    cursor = await conn.execute("SELECT title FROM tracked_reasons WHERE source = ? AND detail = ?", (source, detail))
+    gone = [row[0] for row in await cursor.fetchall() if row[0] not in titles]
+    left: list[str] = []
+    for title in gone:
+        if await remove_reason(conn, title, source, detail):
+            left.append(title)
+    return left
+
+
+async def rename_file(conn: aiosqlite.Connection, old: str, new: str) -> bool:
+    """Follow a page move. Reasons move with the file (ON UPDATE CASCADE)."""
+    cursor = await conn.execute("SELECT 1 FROM tracked_files WHERE title = ?", (new,))
+    if await cursor.fetchone() is not None:
+        # Moved over an existing tracked title: merge the reasons, then drop the old row.
+        await conn.execute(
+            "INSERT INTO tracked_reasons (title, source, detail, added_at) "
+            "SELECT ?, source, detail, added_at FROM tracked_reasons WHERE title = ? ON CONFLICT DO NOTHING",
+            (new, old),
+        )
+        await conn.execute("DELETE FROM tracked_files WHERE title = ?", (old,))
+        await conn.execute("UPDATE tracked_files SET state = 'active', updated_at = ? WHERE title = ?", (utcnow(), new))
+        return True
+    cursor = await conn.execute(
+        "UPDATE tracked_files SET title = ?, updated_at = ? WHERE title = ?", (new, utcnow(), old)
+    )
+    return cursor.rowcount > 0
+
+
+async def set_deleted(conn: aiosqlite.Connection, title: str, deleted: bool) -> bool:
+    cursor = await conn.execute(
+        "UPDATE tracked_files SET state = ?, updated_at = ? WHERE title = ?",
+        ("deleted" if deleted else "active", utcnow(), title),
+    )
+    return cursor.rowcount > 0
+
+
+async def is_tracked(conn: aiosqlite.Connection, title: str) -> bool:
+    cursor = await conn.execute("SELECT 1 FROM tracked_files WHERE title = ?", (title,))
+    return await cursor.fetchone() is not None
+
+
+async def tracked_state(db: Database, title: str) -> str | None:
+    value = await db.scalar("SELECT state FROM tracked_files WHERE title = ?", (title,))
+    return None if value is None else str(value)
+
+
+async def all_titles(db: Database) -> list[str]:
+    return [row[0] for row in await db.fetchall("SELECT title FROM tracked_files")]
+
+
+async def count_files(db: Database) -> dict[str, int]:
+    counts = {"active": 0, "deleted": 0}
+    for row in await db.fetchall("SELECT state, count(*) FROM tracked_files GROUP BY state"):
+        counts[row[0]] = row[1]
+    return counts
+
+
+async def reasons(db: Database, title: str) -> list[tuple[str, str]]:
+    rows = await db.fetchall("SELECT source, detail FROM tracked_reasons WHERE title = ? ORDER BY source", (title,))
+    return [(row[0], row[1]) for row in rows]
+
+
+async def set_categories(conn: aiosqlite.Connection, categories: Sequence[tuple[str, str, int]]) -> None:
+    await conn.execute("DELETE FROM tracked_categories")
+    await conn.executemany(
+        "INSERT INTO tracked_categories (title, root, depth) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", categories
+    )
+
+
+async def categories(db: Database) -> list[str]:
+    return [row[0] for row in await db.fetchall("SELECT title FROM tracked_categories")]
