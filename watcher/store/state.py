@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,12 +89,14 @@ async def remember_event(conn: aiosqlite.Connection, event_key: str, title: str)
     return cursor.rowcount > 0
 
 
-async def due_items(db: Database, limit: int, now: datetime | None = None) -> list[InboxItem]:
+async def due_items(
+    db: Database, limit: int, kinds: Sequence[str], now: datetime | None = None
+) -> list[InboxItem]:
     stamp = iso_utc(now or datetime.now(UTC))
     rows = await db.fetchall(
         "SELECT * FROM inbox WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
-        "ORDER BY id LIMIT ?",
-        (stamp, limit),
+        f"AND kind IN ({','.join('?' * len(kinds))}) ORDER BY id LIMIT ?",
+        (stamp, *kinds, limit),
     )
     return [InboxItem.from_row(row) for row in rows]
 

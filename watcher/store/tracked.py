@@ -131,12 +131,39 @@ async def reasons(db: Database, title: str) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in rows]
 
 
-async def set_categories(conn: aiosqlite.Connection, categories: Sequence[tuple[str, str, int]]) -> None:
-    await conn.execute("DELETE FROM tracked_categories")
+async def set_categories(conn: aiosqlite.Connection, root: str, categories: Sequence[tuple[str, str, int]]) -> list[str]:
+    """Replace the expanded categories of one configured root; returns the ones that are gone."""
+    cursor = await conn.execute("SELECT title FROM tracked_categories WHERE root = ?", (root,))
+    keep = {row[0] for row in categories}
+    gone = [row[0] for row in await cursor.fetchall() if row[0] not in keep]
+    await conn.execute("DELETE FROM tracked_categories WHERE root = ?", (root,))
     await conn.executemany(
         "INSERT INTO tracked_categories (title, root, depth) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", categories
     )
+    return gone
 
 
 async def categories(db: Database) -> list[str]:
     return [row[0] for row in await db.fetchall("SELECT title FROM tracked_categories")]
+
+
+async def category_root(conn: aiosqlite.Connection, category: str) -> str | None:
+    """The configured category that a tracked (sub)category was reached from."""
+    cursor = await conn.execute("SELECT root FROM tracked_categories WHERE title = ?", (category,))
+    row = await cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def drop_unconfigured(conn: aiosqlite.Connection, configured: dict[str, set[str]]) -> list[str]:
+    """Forget reasons whose source the config no longer names; returns the files that left."""
+    cursor = await conn.execute("SELECT DISTINCT source, detail FROM tracked_reasons")
+    stale = [(row[0], row[1]) for row in await cursor.fetchall() if row[1] not in configured.get(row[0], set())]
+    left: list[str] = []
+    for source, detail in stale:
+        left += await replace_reasons(conn, source, detail, set())
+    roots = configured.get("category", set())
+    cursor = await conn.execute("SELECT DISTINCT root FROM tracked_categories")
+    for row in await cursor.fetchall():
+        if row[0] not in roots:
+            await conn.execute("DELETE FROM tracked_categories WHERE root = ?", (row[0],))
+    return left

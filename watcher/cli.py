@@ -1,0 +1,277 @@
+"""The `watcher` command line: run, check, changes, accept, reject, export, status."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import shutil
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from watcher import __version__
+from watcher.config import EX_CONFIG, Config, ConfigError, load_config
+from watcher.logs import LEVELS, setup_logging
+from watcher.store import Database, DatabaseError
+from watcher.store import queue as store_queue
+from watcher.store import state as store_state
+from watcher.store import tracked as store_tracked
+from watcher.store.queue import ChangeFilter, ChangeRecord
+
+T = TypeVar("T")
+
+EXPORT_COLUMNS = (
+    "object_id", "file", "field", "template", "property", "language", "action", "old", "new", "user",
+    "timestamp", "revision", "diff_url", "status", "reviewer", "reviewed_at", "note",
+)  # fmt: skip
+
+
+def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "-c", "--config", "config_path", type=click.Path(dir_okay=False), default=None,
+        help="Config file (default: $WATCHER_CONFIG, then ./config.toml).",
+    )(f)  # fmt: skip
+
+
+def log_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--log-level", type=click.Choice(LEVELS), default="info", show_default=True, help="How much to log."
+    )(f)
+
+
+def load_or_exit(config_path: str | None) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"{exc.source}: {problem}", err=True)
+        click.echo(f"{exc.source}: {len(exc.problems)} problem(s); nothing was started.", err=True)
+        sys.exit(EX_CONFIG)
+
+
+def run_async(body: Awaitable[T]) -> T:
+    try:
+        return asyncio.run(body)  # type: ignore[arg-type]
+    except DatabaseError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def index_url(config: Config) -> str:
+    """index.php beside api.php, for diff links."""
+    base = config.wiki.api_url.rsplit("/", 1)[0]
+    return f"{base}/index.php"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="watcher")
+def main() -> None:
+    """Commons Watcher: community edits of a museum's Wikimedia Commons files, back to the museum."""
+
+
+@main.command()
+@config_option
+@log_option
+def run(config_path: str | None, log_level: str) -> None:
+    """Follow the stream, diff, queue and notify (the daemon)."""
+    setup_logging(log_level)
+    config = load_or_exit(config_path)
+    from watcher.daemon import run_daemon
+
+    sys.exit(run_async(run_daemon(config)))
+
+
+@main.command()
+@config_option
+def check(config_path: str | None) -> None:
+    """Validate the config; list every problem with its line. Exits non-zero where it is wrong."""
+    config = load_or_exit(config_path)
+    click.echo(f"{config.path}: OK")
+    t = config.tracking
+    sources = [
+        f"{len(t.categories)} categories (depth {t.category_depth})" if t.categories else "",
+        f"{len(t.uploaders)} uploaders" if t.uploaders else "",
+        f"{len(t.templates)} templates" if t.templates else "",
+        f"{len(t.files)} files" if t.files else "",
+        f"files from {t.files_from}" if t.files_from else "",
+    ]
+    click.echo("tracking: " + ", ".join(s for s in sources if s))
+    click.echo(f"database: {config.database}")
+    click.echo(f"stream: {config.stream.url} (wiki {config.wiki.name})")
+    click.echo(f"notify channels: {len(config.notify)}; review page: {config.web.listen if config.web else 'off'}")
+
+
+def _render_table(records: Sequence[ChangeRecord]) -> str:
+    width = shutil.get_terminal_size((160, 24)).columns
+    rows = [("id", "time", "file", "object", "field", "lang", "action", "change", "user")]
+    for r in records:
+        field = r.field + (f" ({r.property})" if r.property else "") + (f" [{r.template}]" if r.template else "")
+        old, new = _short(r.old), _short(r.new)
+        text = {"added": f"+ {new}", "removed": f"- {old}", "tagged": f"tagged {new}"}.get(r.action, f"{old} → {new}")
+        rows.append(
+            (str(r.id), r.timestamp[:16].replace("T", " "), r.file.removeprefix("File:"), r.object_id or "",
+             field, r.language or "", r.action, text, r.user or "")
+        )  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    caps = [8, 16, 40, 14, 30, 6, 8, 60, 20]
+    widths = [min(w, c) for w, c in zip(widths, caps, strict=True)]
+    lines = ["  ".join(_cut(cell, w).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join(line[:width] if sys.stdout.isatty() else line for line in lines)
+
+
+def _short(value: str | None) -> str:
+    return "∅" if value is None else " ".join(value.split())
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def write_records(records: Sequence[ChangeRecord], fmt: str, out: io.TextIOBase | Any, config: Config) -> None:
+    if fmt == "jsonl":
+        for record in records:
+            out.write(json.dumps(record.as_contract(index_url(config)), ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow([*EXPORT_COLUMNS, "id"])
+        for record in records:
+            row = record.as_contract(index_url(config))
+            writer.writerow([*("" if row.get(c) is None else row[c] for c in EXPORT_COLUMNS), record.id])
+    else:
+        out.write(_render_table(records) + "\n" if records else "no changes\n")
+
+
+@main.command()
+@config_option
+@click.option("--status", type=click.Choice(["pending", "accepted", "rejected", "all"]), default="pending")
+@click.option("--kind", type=click.Choice(["content", "maintenance", "all"]), default="content")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table")
+@click.option("--file", "file_title", default=None, help="Only this file (title with or without File:).")
+@click.option("--since", default=None, help="Only edits at or after DATE (UTC), e.g. 2026-03-01.")
+@click.option("--limit", type=int, default=None, help="At most this many records.")
+def changes(
+    config_path: str | None, status: str, kind: str, fmt: str, file_title: str | None, since: str | None,
+    limit: int | None,
+) -> None:  # fmt: skip
+    """List queued changes (safe while the daemon runs)."""
+    config = load_or_exit(config_path)
+    if file_title and not file_title.startswith("File:"):
+        file_title = "File:" + file_title
+    try:
+        since_at = store_queue.parse_since(since) if since else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    selection = ChangeFilter(status=status, kind=kind, file=file_title, since=since_at)  # type: ignore[arg-type]
+
+    async def body() -> list[ChangeRecord]:
+        async with Database.open(config.database) as db:
+            return await store_queue.list_changes(db, selection, limit=limit)
+
+    write_records(run_async(body()), fmt, sys.stdout, config)
+
+
+def _review(status: str) -> Callable[..., None]:
+    @config_option
+    @click.argument("ids", nargs=-1, type=int, required=True)
+    @click.option("--note", default=None, help="A short reviewer note stored with each change.")
+    @click.option("--reviewer", default=None, help="Who reviews (default: the shell user).")
+    def command(config_path: str | None, ids: tuple[int, ...], note: str | None, reviewer: str | None) -> None:
+        config = load_or_exit(config_path)
+        import getpass
+
+        who = reviewer or getpass.getuser()
+
+        async def body() -> list[int]:
+            async with Database.open(config.database) as db:
+                return await store_queue.set_status(db, ids, status, reviewer=who, note=note)  # type: ignore[arg-type]
+
+        found = run_async(body())
+        missing = sorted(set(ids) - set(found))
+        if found:
+            click.echo(f"{status} {len(found)} change(s): {', '.join(map(str, found))}")
+        if missing:
+            click.echo(f"no such change: {', '.join(map(str, missing))}", err=True)
+            sys.exit(1)
+
+    command.__doc__ = f"Mark changes as {status} (curator review from the shell)."
+    return command
+
+
+main.command(name="accept")(_review("accepted"))
+main.command(name="reject")(_review("rejected"))
+
+
+@main.command()
+@config_option
+@click.option("--status", type=click.Choice(["pending", "accepted", "rejected", "all"]), default="accepted")
+@click.option("--all", "everything", is_flag=True, help="Every matching record, also those exported before.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 BOM (for spreadsheet programs).")
+def export(config_path: str | None, status: str, everything: bool, fmt: str, output: Path | None, bom: bool) -> None:
+    """Changes keyed by object id, for the collection management system."""
+    config = load_or_exit(config_path)
+    selection = ChangeFilter(status=status, kind="all", not_exported=not everything)  # type: ignore[arg-type]
+
+    async def body() -> list[ChangeRecord]:
+        async with Database.open(config.database) as db:
+            records = await store_queue.list_changes(db, selection)
+            buffer = io.StringIO()
+            write_records(records, fmt, buffer, config)
+            text = ("\ufeff" if bom and fmt == "csv" else "") + buffer.getvalue()
+            if output is None:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            else:
+                output.write_text(text, encoding="utf-8", newline="")
+            await store_queue.mark_exported(db, [r.id for r in records])
+            return records
+
+    records = run_async(body())
+    click.echo(f"exported {len(records)} change(s)" + (f" to {output}" if output else ""), err=True)
+
+
+@main.command()
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def status(config_path: str | None, fmt: str) -> None:
+    """The daemon's state from the database (safe while it runs)."""
+    config = load_or_exit(config_path)
+
+    async def body() -> dict[str, Any]:
+        async with Database.open(config.database) as db:
+            counters = await store_state.get_counters(db)
+            files = await store_tracked.count_files(db)
+            return {
+                "events_seen": counters.get("events_seen", 0),
+                "events_matched": counters.get("events_matched", 0),
+                "events_malformed": counters.get("events_malformed", 0),
+                "events_duplicate": counters.get("events_duplicate", 0),
+                "changes_queued": counters.get("changes_queued", 0),
+                "last_event_id": await store_state.get_state(db, store_state.CURSOR_ID),
+                "last_event_time": await store_state.get_state(db, store_state.CURSOR_TIME),
+                "tracked_files": files["active"],
+                "tracked_files_deleted": files["deleted"],
+                "tracked_categories": len(await store_tracked.categories(db)),
+                "queue": await store_queue.queue_counts(db),
+                "inbox_pending": await store_state.pending_count(db),
+                "inbox_failed": int(await db.scalar("SELECT count(*) FROM inbox WHERE state = 'failed'")),
+            }
+
+    report = run_async(body())
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    for key, value in report.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        click.echo(f"{key.replace('_', ' ')}: {value if value is not None else '—'}")
+
+
+if __name__ == "__main__":
+    main()

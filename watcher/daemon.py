@@ -1,0 +1,197 @@
+"""Wiring: config → database → tracked set → stream → ingest → worker, supervised, with signals.
+
+Each long-running part is a task restarted after an unexpected error, so one bad event, page or
+outage never stops the daemon. SIGTERM/SIGINT cancel the tasks; in-flight work is either committed
+or rolled back (never half-written), the cursor is flushed, and the process exits 0 within 10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from watcher.config import Config
+from watcher.ingest import Ingest
+from watcher.labels import LabelResolver
+from watcher.mediawiki import ActionApi, ApiError
+from watcher.store import Database
+from watcher.store import state as store_state
+from watcher.store import tracked as store_tracked
+from watcher.stream.client import EventStream
+from watcher.tracking import TrackedSet, TrackingResolver
+from watcher.worker import Worker
+
+log = logging.getLogger("watcher.daemon")
+
+SHUTDOWN_SECONDS = 8.0
+
+
+@dataclass
+class DaemonHooks:
+    """Extension points for the service layer (systemd notify, web, notifications)."""
+
+    on_stream_connected: list[Callable[[], None]] = field(default_factory=list)
+    extra_tasks: list[tuple[str, Callable[[Daemon], Awaitable[None]]]] = field(default_factory=list)
+
+
+class Daemon:
+    def __init__(self, config: Config, hooks: DaemonHooks | None = None) -> None:
+        self.config = config
+        self.hooks = hooks or DaemonHooks()
+        self.stop_event = asyncio.Event()
+        self.resolved = asyncio.Event()
+        self.tracking_wake = asyncio.Event()
+        self.db: Database | None = None
+        self.api: ActionApi | None = None
+        self.stream: EventStream | None = None
+        self.worker: Worker | None = None
+        self.ingest: Ingest | None = None
+        self.tracked: TrackedSet | None = None
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    async def run(self) -> int:
+        config = self.config
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        self.db = db = await Database.connect(config.database)
+        self.api = api = ActionApi(config.wiki.api_url, config.user_agent)
+        wikidata = ActionApi(config.labels.api_url, config.user_agent) if config.labels.languages else None
+        try:
+            self.tracked = tracked = await TrackedSet.load(db, config.tracking.uploaders)
+            labels = LabelResolver(db, wikidata, config.labels.languages) if wikidata else None
+            self.worker = Worker(db, api, config, labels=labels)
+            self.ingest = Ingest(
+                db, tracked, config, wake_worker=self.worker.wake, wake_tracking=self.tracking_wake.set
+            )
+            last_id = await store_state.get_state(db, store_state.CURSOR_ID)
+            last_time = await store_state.get_state(db, store_state.CURSOR_TIME)
+            if (await store_tracked.count_files(db))["active"] or last_id:
+                self.resolved.set()  # the set is known from the last run; refresh it in the background
+            self.stream = EventStream(
+                config.stream.url,
+                config.user_agent,
+                config.wiki.name,
+                tracked,
+                last_event_id=last_id,
+                last_event_time=last_time,
+                read_timeout=config.stream.read_timeout,
+                backoff_initial=config.stream.backoff_initial,
+                backoff_max=config.stream.backoff_max,
+                resume_margin=config.stream.resume_margin,
+                on_connect=self._stream_connected,
+            )
+            log.info(
+                "watcher started: wiki %s, %s, database %s",
+                config.wiki.name,
+                f"resuming after event {last_id}" if last_id else "first start (following from now)",
+                config.database,
+            )
+            tasks = [
+                asyncio.create_task(self._supervise("stream", self._follow_stream), name="stream"),
+                asyncio.create_task(self._supervise("worker", self.worker.run), name="worker"),
+                asyncio.create_task(self._supervise("tracking", self._tracking_loop), name="tracking"),
+                asyncio.create_task(self._supervise("housekeeping", self._housekeeping), name="housekeeping"),
+            ]
+            for name, factory in self.hooks.extra_tasks:
+                tasks.append(asyncio.create_task(self._supervise(name, lambda f=factory: f(self)), name=name))
+            await self.stop_event.wait()
+            log.info("stopping")
+            for task in tasks:
+                task.cancel()
+            done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+            if pending:
+                log.warning("tasks still running at shutdown: %s", ", ".join(t.get_name() for t in pending))
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ingest.flush(), timeout=1.0)
+        finally:
+            await api.close()
+            if wikidata is not None:
+                await wikidata.close()
+            await db.close()
+        log.info("stopped")
+        return 0
+
+    def _stream_connected(self) -> None:
+        for callback in self.hooks.on_stream_connected:
+            callback()
+
+    async def _supervise(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
+        """Run a part of the daemon; restart it after an unexpected error instead of dying."""
+        delay = 1.0
+        while True:
+            try:
+                await body()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed; restarting it in %.0f s", name, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 300)
+
+    async def _follow_stream(self) -> None:
+        assert self.stream is not None and self.ingest is not None
+        async for batch in self.stream.batches():
+            if not self.resolved.is_set():
+                log.info("waiting for the tracked set to be resolved before taking events")
+                await self.resolved.wait()
+            await self.ingest.handle(batch)
+
+    async def _tracking_loop(self) -> None:
+        """Resolve the tracked set at start and every refresh_hours; follow category refresh requests."""
+        assert self.db is not None and self.api is not None and self.tracked is not None
+        resolver = TrackingResolver(self.config.tracking, self.api, self.db, self.tracked)
+        refresh = self.config.tracking.refresh_hours * 3600
+        delay = 5.0
+        next_full = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if loop.time() >= next_full:
+                    await resolver.resolve_all()
+                    next_full = loop.time() + refresh
+                    self.resolved.set()
+                await self._category_refreshes(resolver)
+                delay = 5.0
+            except (ApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.warning(
+                    "cannot resolve the tracked files through the Action API at %s: %s — retrying in %.0f s",
+                    self.config.wiki.api_url, exc or type(exc).__name__, delay,
+                )
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, 600)
+                continue
+            self.tracking_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.tracking_wake.wait(), timeout=max(1.0, min(600.0, next_full - loop.time())))
+
+    async def _category_refreshes(self, resolver: TrackingResolver) -> None:
+        assert self.db is not None
+        for item in await store_state.due_items(self.db, 100, ("category",)):
+            root = str(item.event.get("root") or item.title)
+            await resolver.resolve_category(root)
+            async with self.db.transaction() as conn:
+                await store_state.finish_item(conn, item.id)
+
+    async def _housekeeping(self) -> None:
+        assert self.db is not None
+        while True:
+            removed = await store_state.prune_inbox(self.db)
+            if removed:
+                log.info("forgot %d finished stream events older than 14 days", removed)
+            await asyncio.sleep(6 * 3600)
+
+
+async def run_daemon(config: Config, hooks: DaemonHooks | None = None) -> int:
+    return await Daemon(config, hooks).run()

@@ -1,0 +1,234 @@
+"""From stream batches to durable work: the filter stage of event → filter → fetch → diff → store.
+
+Each batch's effects (tracked-set updates, inbox rows for the fetch worker, counters) are committed in
+ONE transaction together with the stream cursor, so a kill at any instant either keeps the batch and
+its cursor or neither. Batches with nothing for us only move the cursor in memory, flushed every few
+seconds: no per-event database write for the 99.9 % of events that do not match.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from watcher.config import Config
+from watcher.events import (
+    Categorized,
+    Deleted,
+    Edit,
+    MalformedEvent,
+    Moved,
+    RecentChange,
+    Uploaded,
+    interpret,
+    parse_event,
+)
+from watcher.store import Database
+from watcher.store import state as store_state
+from watcher.store import tracked as store_tracked
+from watcher.stream.client import EventBatch
+from watcher.tracking import TrackedSet, canonical_title
+
+log = logging.getLogger("watcher.ingest")
+
+CURSOR_FLUSH_SECONDS = 2.0
+
+
+@dataclass
+class _BatchOutcome:
+    matched: int = 0
+    malformed: int = 0
+    queued: int = 0
+    duplicates: int = 0
+    add_files: list[str] = field(default_factory=list)
+    drop_files: list[str] = field(default_factory=list)
+
+
+class Ingest:
+    """Applies stream batches to the database; owns the cursor's write policy."""
+
+    def __init__(
+        self,
+        db: Database,
+        tracked: TrackedSet,
+        config: Config,
+        *,
+        wake_worker: Callable[[], None] = lambda: None,
+        wake_tracking: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.tracked = tracked
+        self.config = config
+        self.wake_worker = wake_worker
+        self.wake_tracking = wake_tracking
+        self.clock = clock
+        self.ignore_users = {canonical_title(u) for u in config.filters.ignore_users}
+        self._pending_id: str | None = None
+        self._pending_time: str | None = None
+        self._pending_counts: dict[str, int] = {}
+        self._last_flush = clock()
+
+    async def handle(self, batch: EventBatch) -> None:
+        self._count("events_seen", batch.seen)
+        self._count("events_malformed", batch.malformed)
+        if batch.last_id is not None:
+            self._pending_id = batch.last_id
+            self._pending_time = batch.last_time or self._pending_time
+        if not batch.events:
+            if self.clock() - self._last_flush >= CURSOR_FLUSH_SECONDS:
+                await self.flush()
+            return
+        outcome = _BatchOutcome()
+        async with self.db.transaction() as conn:
+            for event in batch.events:
+                await self._apply(conn, event.data, outcome)
+            self._count("events_matched", outcome.matched)
+            self._count("events_malformed", outcome.malformed)
+            self._count("events_duplicate", outcome.duplicates)
+            await self._write_pending(conn)
+        # Only after the commit: the in-memory mirror follows the database, never leads it.
+        for title in outcome.drop_files:
+            self.tracked.files.discard(title)
+        for title in outcome.add_files:
+            self.tracked.files.add(title)
+        if outcome.queued:
+            self.wake_worker()
+
+    async def flush(self) -> None:
+        """Persist the cursor and counters now (every few seconds, and on shutdown)."""
+        if self._pending_id is None and not self._pending_counts:
+            return
+        async with self.db.transaction() as conn:
+            await self._write_pending(conn)
+
+    async def _write_pending(self, conn: aiosqlite.Connection) -> None:
+        if self._pending_id is not None:
+            await store_state.set_cursor(conn, self._pending_id, self._pending_time)
+        await store_state.add_counters(conn, self._pending_counts)
+        self._pending_id = None
+        self._pending_counts = {}
+        self._last_flush = self.clock()
+
+    def _count(self, name: str, amount: int) -> None:
+        if amount:
+            self._pending_counts[name] = self._pending_counts.get(name, 0) + amount
+
+    async def _apply(self, conn: aiosqlite.Connection, data: dict[str, object], outcome: _BatchOutcome) -> None:
+        try:
+            change = parse_event(data)
+        except MalformedEvent as exc:
+            outcome.malformed += 1
+            log.warning("malformed event skipped: %s", exc)
+            return
+        if change.is_canary or change.wiki != self.config.wiki.name:
+            return
+        meaning = interpret(change)
+        if meaning is None:
+            return
+        if await store_state.seen_event(conn, change.key):
+            outcome.duplicates += 1
+            return
+        if isinstance(meaning, Edit):
+            await self._edit(conn, meaning, outcome)
+        elif isinstance(meaning, Categorized):
+            await self._categorized(conn, meaning, outcome)
+        elif isinstance(meaning, Uploaded):
+            await self._uploaded(conn, meaning, outcome)
+        elif isinstance(meaning, Moved):
+            await self._moved(conn, meaning, outcome)
+        else:
+            await self._deleted(conn, meaning, outcome)
+
+    def _suppressed(self, change: RecentChange) -> str | None:
+        """Why an action of this event makes no change record, or None."""
+        if change.bot and self.config.filters.ignore_bots:
+            return "bot"
+        if change.user is not None and canonical_title(change.user) in self.ignore_users:
+            return "ignored user"
+        return None
+
+    async def _is_tracked(self, conn: aiosqlite.Connection, title: str) -> bool:
+        return self.tracked.has_file(title) and await store_tracked.is_tracked(conn, title)
+
+    async def _edit(self, conn: aiosqlite.Connection, edit: Edit, outcome: _BatchOutcome) -> None:
+        if not await self._is_tracked(conn, edit.title):
+            return
+        outcome.matched += 1
+        change = edit.change
+        why = "page creation" if edit.old_revision is None else self._suppressed(change)
+        if why:
+            log.debug("edit r%d of %s makes no records (%s)", edit.new_revision, edit.title, why)
+            await store_state.remember_event(conn, change.key, edit.title)
+            return
+        if await store_state.enqueue(conn, change.key, "edit", edit.title, change.raw):
+            outcome.queued += 1
+
+    async def _categorized(self, conn: aiosqlite.Connection, event: Categorized, outcome: _BatchOutcome) -> None:
+        if not self.tracked.has_category(event.category):
+            return
+        root = await store_tracked.category_root(conn, event.category)
+        if root is None:
+            return
+        outcome.matched += 1
+        await store_state.remember_event(conn, event.change.key, event.category)
+        member = event.member
+        if member is None or member.startswith("Category:"):
+            # No page named (or a subcategory came or went): resolve the category again through the API,
+            # at most once an hour per category however many such events arrive.
+            hour = event.change.timestamp[:13]
+            key = f"category-refresh:{root}:{hour}"
+            await store_state.enqueue(conn, key, "category", root, {"category": event.category, "root": root})
+            self.wake_tracking()
+            return
+        if not member.startswith("File:"):
+            return
+        if event.added:
+            if await store_tracked.add_file(conn, member, "category", root):
+                log.info("%s joined the tracked set (added to %s)", member, event.category)
+            outcome.add_files.append(member)
+        elif await store_tracked.remove_reason(conn, member, "category", root):
+            log.info("%s left the tracked set (removed from %s)", member, event.category)
+            outcome.drop_files.append(member)
+
+    async def _uploaded(self, conn: aiosqlite.Connection, event: Uploaded, outcome: _BatchOutcome) -> None:
+        change = event.change
+        user = canonical_title(change.user) if change.user else None
+        if event.action == "upload":
+            if user is not None and self.tracked.has_uploader(user):
+                outcome.matched += 1
+                await store_state.remember_event(conn, change.key, event.title)
+                if await store_tracked.add_file(conn, event.title, "uploader", user):
+                    log.info("%s joined the tracked set (uploaded by %s)", event.title, user)
+                outcome.add_files.append(event.title)
+            return
+        if not await self._is_tracked(conn, event.title):
+            return
+        outcome.matched += 1
+        if self._suppressed(change):
+            await store_state.remember_event(conn, change.key, event.title)
+            return
+        if await store_state.enqueue(conn, change.key, "file", event.title, change.raw):
+            outcome.queued += 1
+
+    async def _moved(self, conn: aiosqlite.Connection, event: Moved, outcome: _BatchOutcome) -> None:
+        if not await self._is_tracked(conn, event.old_title):
+            return
+        outcome.matched += 1
+        await store_state.remember_event(conn, event.change.key, event.old_title)
+        if await store_tracked.rename_file(conn, event.old_title, event.new_title):
+            log.info("tracked file moved: %s → %s", event.old_title, event.new_title)
+            outcome.drop_files.append(event.old_title)
+            outcome.add_files.append(event.new_title)
+
+    async def _deleted(self, conn: aiosqlite.Connection, event: Deleted, outcome: _BatchOutcome) -> None:
+        if not await self._is_tracked(conn, event.title):
+            return
+        outcome.matched += 1
+        await store_state.remember_event(conn, event.change.key, event.title)
+        await store_tracked.set_deleted(conn, event.title, deleted=not event.restored)
+        log.info("tracked file %s: %s", "restored" if event.restored else "deleted", event.title)
