@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import json
-import shutil
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +14,7 @@ import click
 
 from watcher import __version__
 from watcher.config import EX_CONFIG, Config, ConfigError, load_config
+from watcher.export import write_records
 from watcher.logs import LEVELS, setup_logging
 from watcher.store import Database, DatabaseError
 from watcher.store import queue as store_queue
@@ -24,11 +23,6 @@ from watcher.store import tracked as store_tracked
 from watcher.store.queue import ChangeFilter, ChangeRecord
 
 T = TypeVar("T")
-
-EXPORT_COLUMNS = (
-    "object_id", "file", "field", "template", "property", "language", "action", "old", "new", "user",
-    "timestamp", "revision", "diff_url", "status", "reviewer", "reviewed_at", "note",
-)  # fmt: skip
 
 
 def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,12 +54,6 @@ def run_async(body: Awaitable[T]) -> T:
     except DatabaseError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-
-
-def index_url(config: Config) -> str:
-    """index.php beside api.php, for diff links."""
-    base = config.wiki.api_url.rsplit("/", 1)[0]
-    return f"{base}/index.php"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,47 +91,9 @@ def check(config_path: str | None) -> None:
     click.echo("tracking: " + ", ".join(s for s in sources if s))
     click.echo(f"database: {config.database}")
     click.echo(f"stream: {config.stream.url} (wiki {config.wiki.name})")
-    click.echo(f"notify channels: {len(config.notify)}; review page: {config.web.listen if config.web else 'off'}")
-
-
-def _render_table(records: Sequence[ChangeRecord]) -> str:
-    width = shutil.get_terminal_size((160, 24)).columns
-    rows = [("id", "time", "file", "object", "field", "lang", "action", "change", "user")]
-    for r in records:
-        field = r.field + (f" ({r.property})" if r.property else "") + (f" [{r.template}]" if r.template else "")
-        old, new = _short(r.old), _short(r.new)
-        text = {"added": f"+ {new}", "removed": f"- {old}", "tagged": f"tagged {new}"}.get(r.action, f"{old} → {new}")
-        rows.append(
-            (str(r.id), r.timestamp[:16].replace("T", " "), r.file.removeprefix("File:"), r.object_id or "",
-             field, r.language or "", r.action, text, r.user or "")
-        )  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    caps = [8, 16, 40, 14, 30, 6, 8, 60, 20]
-    widths = [min(w, c) for w, c in zip(widths, caps, strict=True)]
-    lines = ["  ".join(_cut(cell, w).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    return "\n".join(line[:width] if sys.stdout.isatty() else line for line in lines)
-
-
-def _short(value: str | None) -> str:
-    return "∅" if value is None else " ".join(value.split())
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def write_records(records: Sequence[ChangeRecord], fmt: str, out: io.TextIOBase | Any, config: Config) -> None:
-    if fmt == "jsonl":
-        for record in records:
-            out.write(json.dumps(record.as_contract(index_url(config)), ensure_ascii=False) + "\n")
-    elif fmt == "csv":
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow([*EXPORT_COLUMNS, "id"])
-        for record in records:
-            row = record.as_contract(index_url(config))
-            writer.writerow([*("" if row.get(c) is None else row[c] for c in EXPORT_COLUMNS), record.id])
-    else:
-        out.write(_render_table(records) + "\n" if records else "no changes\n")
+    click.echo(
+        f"notify channels: {len(config.notify)}; review page: {config.web.listen if config.web else 'off'}"
+    )
 
 
 @main.command()
@@ -180,7 +130,9 @@ def _review(status: str) -> Callable[..., None]:
     @click.argument("ids", nargs=-1, type=int, required=True)
     @click.option("--note", default=None, help="A short reviewer note stored with each change.")
     @click.option("--reviewer", default=None, help="Who reviews (default: the shell user).")
-    def command(config_path: str | None, ids: tuple[int, ...], note: str | None, reviewer: str | None) -> None:
+    def command(
+        config_path: str | None, ids: tuple[int, ...], note: str | None, reviewer: str | None
+    ) -> None:
         config = load_or_exit(config_path)
         import getpass
 
@@ -213,7 +165,9 @@ main.command(name="reject")(_review("rejected"))
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 BOM (for spreadsheet programs).")
-def export(config_path: str | None, status: str, everything: bool, fmt: str, output: Path | None, bom: bool) -> None:
+def export(
+    config_path: str | None, status: str, everything: bool, fmt: str, output: Path | None, bom: bool
+) -> None:
     """Changes keyed by object id, for the collection management system."""
     config = load_or_exit(config_path)
     selection = ChangeFilter(status=status, kind="all", not_exported=not everything)  # type: ignore[arg-type]

@@ -109,7 +109,7 @@ class Daemon:
             log.info("stopping")
             for task in tasks:
                 task.cancel()
-            done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
             if pending:
                 log.warning("tasks still running at shutdown: %s", ", ".join(t.get_name() for t in pending))
             with contextlib.suppress(Exception):
@@ -167,14 +167,18 @@ class Daemon:
             except (ApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 log.warning(
                     "cannot resolve the tracked files through the Action API at %s: %s — retrying in %.0f s",
-                    self.config.wiki.api_url, exc or type(exc).__name__, delay,
+                    self.config.wiki.api_url,
+                    exc or type(exc).__name__,
+                    delay,
                 )
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, 600)
                 continue
             self.tracking_wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.tracking_wake.wait(), timeout=max(1.0, min(600.0, next_full - loop.time())))
+                await asyncio.wait_for(
+                    self.tracking_wake.wait(), timeout=max(1.0, min(600.0, next_full - loop.time()))
+                )
 
     async def _category_refreshes(self, resolver: TrackingResolver) -> None:
         assert self.db is not None

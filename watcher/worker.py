@@ -9,6 +9,7 @@ pending for a later attempt with backoff, and the records' uniqueness key makes 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -68,10 +69,8 @@ class Worker:
                 await asyncio.sleep(30)
             if done:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=30)
-            except TimeoutError:
-                pass
 
     async def process_due(self) -> int:
         """One round: up to EDITS_PER_ROUND due items. Returns how many items were settled."""
@@ -114,7 +113,9 @@ class Worker:
                 continue
             settled += 1
             if added:
-                log.info("%s: %d change(s) queued from r%s", item.title, added, provenance and provenance.revision)
+                log.info(
+                    "%s: %d change(s) queued from r%s", item.title, added, provenance and provenance.revision
+                )
                 self.on_queued(added)
         return settled
 
@@ -128,14 +129,18 @@ class Worker:
         if new is None or old is None:
             log.info(
                 "%s: revision %s or its parent %s is gone (deleted or suppressed); nothing to compare",
-                item.title, new_id, old_id,
+                item.title,
+                new_id,
+                old_id,
             )
             return [], None
         if new.texthidden or old.texthidden:
             log.info("%s: r%s has hidden content; nothing to compare", item.title, new_id)
             return [], None
         changes = diff_revisions(
-            RevisionContent(old.wikitext, old.mediainfo), RevisionContent(new.wikitext, new.mediainfo), self.settings
+            RevisionContent(old.wikitext, old.mediainfo),
+            RevisionContent(new.wikitext, new.mediainfo),
+            self.settings,
         )
         if self.languages:
             changes = [c for c in changes if c.language is None or c.language in self.languages]
@@ -169,7 +174,15 @@ class Worker:
                     extra[f"{side}_label"] = found[value]
             if extra:
                 c = FieldChange(
-                    c.field, c.action, c.old, c.new, c.template, c.property, c.language, c.kind, {**(c.detail or {}), **extra}
+                    c.field,
+                    c.action,
+                    c.old,
+                    c.new,
+                    c.template,
+                    c.property,
+                    c.language,
+                    c.kind,
+                    {**(c.detail or {}), **extra},
                 )
             out.append(c)
         return out

@@ -50,7 +50,9 @@ class Database:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def open(cls, path: Path, *, migrate: bool = True, readonly: bool = False) -> AsyncIterator[Database]:
+    async def open(
+        cls, path: Path, *, migrate: bool = True, readonly: bool = False
+    ) -> AsyncIterator[Database]:
         db = await cls.connect(path, migrate=migrate, readonly=readonly)
         try:
             yield db
@@ -70,7 +72,9 @@ class Database:
                 raise DatabaseError(f"cannot create the folder for the database {path}: {exc}") from exc
             target = f"file:{path}"
         try:
-            conn = await aiosqlite.connect(target, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = await aiosqlite.connect(
+                target, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+            )
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
         conn.row_factory = sqlite3.Row

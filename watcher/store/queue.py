@@ -197,14 +197,21 @@ def parse_since(value: str) -> str:
         else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValueError(f"not a date or date and time: {value!r} (e.g. 2026-03-01 or 2026-03-01T07:30)") from exc
+        raise ValueError(
+            f"not a date or date and time: {value!r} (e.g. 2026-03-01 or 2026-03-01T07:30)"
+        ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def list_changes(
-    db: Database, selection: ChangeFilter, *, limit: int | None = None, offset: int = 0, newest_first: bool = False
+    db: Database,
+    selection: ChangeFilter,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    newest_first: bool = False,
 ) -> list[ChangeRecord]:
     where, params = selection.where()
     order = "DESC" if newest_first else "ASC"
@@ -244,7 +251,9 @@ async def set_status(
             if note is not None:
                 assignments += ", note = ?"
                 params.append(note)
-            await conn.execute(f"UPDATE changes SET {assignments} WHERE id IN ({found_marks})", params + found)
+            await conn.execute(
+                f"UPDATE changes SET {assignments} WHERE id IN ({found_marks})", params + found
+            )
     return found
 
 
@@ -254,5 +263,6 @@ async def mark_exported(db: Database, ids: Sequence[int]) -> None:
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             await conn.execute(
-                f"UPDATE changes SET exported_at = ? WHERE id IN ({','.join('?' * len(chunk))})", [stamp, *chunk]
+                f"UPDATE changes SET exported_at = ? WHERE id IN ({','.join('?' * len(chunk))})",
+                [stamp, *chunk],
             )

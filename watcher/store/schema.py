@@ -6,6 +6,9 @@ so a crash mid-migration leaves the previous version intact. Append steps; never
 
 from __future__ import annotations
 
+from watcher.store.notify_tables import NOTIFY_TABLES
+from watcher.store.web_tables import WEB_TABLES
+
 MIGRATIONS: list[tuple[str, ...]] = [
     # 1: the spine — state, tracked set, inbox of stream work, the change queue, notify and web tables.
     (
@@ -101,6 +104,10 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (entity, languages)
         )""",
     ),
+    # 2: notifications (outbox, digest ledger).
+    NOTIFY_TABLES,
+    # 3: the review page (reviewers, sessions).
+    WEB_TABLES,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -61,7 +61,9 @@ class InboxItem:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> InboxItem:
-        return cls(row["id"], row["event_key"], row["kind"], row["title"], json.loads(row["event"]), row["attempts"])
+        return cls(
+            row["id"], row["event_key"], row["kind"], row["title"], json.loads(row["event"]), row["attempts"]
+        )
 
 
 async def seen_event(conn: aiosqlite.Connection, event_key: str) -> bool:
@@ -69,7 +71,9 @@ async def seen_event(conn: aiosqlite.Connection, event_key: str) -> bool:
     return await cursor.fetchone() is not None
 
 
-async def enqueue(conn: aiosqlite.Connection, event_key: str, kind: str, title: str, event: dict[str, Any]) -> bool:
+async def enqueue(
+    conn: aiosqlite.Connection, event_key: str, kind: str, title: str, event: dict[str, Any]
+) -> bool:
     """Add stream work inside the caller's transaction; False when this event was already taken."""
     cursor = await conn.execute(
         "INSERT INTO inbox (event_key, kind, title, event, received_at) VALUES (?, ?, ?, ?, ?) "

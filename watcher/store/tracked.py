@@ -36,7 +36,9 @@ async def add_file(
     return is_new
 
 
-async def add_files(conn: aiosqlite.Connection, rows: Iterable[tuple[str, int | None]], source: str, detail: str) -> None:
+async def add_files(
+    conn: aiosqlite.Connection, rows: Iterable[tuple[str, int | None]], source: str, detail: str
+) -> None:
     """Bulk form of :func:`add_file` for resolving large categories."""
     now = utcnow()
     batch = list(rows)
@@ -69,7 +71,9 @@ async def replace_reasons(
     conn: aiosqlite.Connection, source: str, detail: str, titles: set[str]
 ) -> list[str]:
     """After a full resolution: drop the reason from files no longer listed; returns files that left."""
-    cursor = await conn.execute("SELECT title FROM tracked_reasons WHERE source = ? AND detail = ?", (source, detail))
+    cursor = await conn.execute(
+        "SELECT title FROM tracked_reasons WHERE source = ? AND detail = ?", (source, detail)
+    )
     gone = [row[0] for row in await cursor.fetchall() if row[0] not in titles]
     left: list[str] = []
     for title in gone:
@@ -89,7 +93,9 @@ async def rename_file(conn: aiosqlite.Connection, old: str, new: str) -> bool:
             (new, old),
         )
         await conn.execute("DELETE FROM tracked_files WHERE title = ?", (old,))
-        await conn.execute("UPDATE tracked_files SET state = 'active', updated_at = ? WHERE title = ?", (utcnow(), new))
+        await conn.execute(
+            "UPDATE tracked_files SET state = 'active', updated_at = ? WHERE title = ?", (utcnow(), new)
+        )
         return True
     cursor = await conn.execute(
         "UPDATE tracked_files SET title = ?, updated_at = ? WHERE title = ?", (new, utcnow(), old)
@@ -127,18 +133,23 @@ async def count_files(db: Database) -> dict[str, int]:
 
 
 async def reasons(db: Database, title: str) -> list[tuple[str, str]]:
-    rows = await db.fetchall("SELECT source, detail FROM tracked_reasons WHERE title = ? ORDER BY source", (title,))
+    rows = await db.fetchall(
+        "SELECT source, detail FROM tracked_reasons WHERE title = ? ORDER BY source", (title,)
+    )
     return [(row[0], row[1]) for row in rows]
 
 
-async def set_categories(conn: aiosqlite.Connection, root: str, categories: Sequence[tuple[str, str, int]]) -> list[str]:
+async def set_categories(
+    conn: aiosqlite.Connection, root: str, categories: Sequence[tuple[str, str, int]]
+) -> list[str]:
     """Replace the expanded categories of one configured root; returns the ones that are gone."""
     cursor = await conn.execute("SELECT title FROM tracked_categories WHERE root = ?", (root,))
     keep = {row[0] for row in categories}
     gone = [row[0] for row in await cursor.fetchall() if row[0] not in keep]
     await conn.execute("DELETE FROM tracked_categories WHERE root = ?", (root,))
     await conn.executemany(
-        "INSERT INTO tracked_categories (title, root, depth) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", categories
+        "INSERT INTO tracked_categories (title, root, depth) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        categories,
     )
     return gone
 
@@ -157,7 +168,9 @@ async def category_root(conn: aiosqlite.Connection, category: str) -> str | None
 async def drop_unconfigured(conn: aiosqlite.Connection, configured: dict[str, set[str]]) -> list[str]:
     """Forget reasons whose source the config no longer names; returns the files that left."""
     cursor = await conn.execute("SELECT DISTINCT source, detail FROM tracked_reasons")
-    stale = [(row[0], row[1]) for row in await cursor.fetchall() if row[1] not in configured.get(row[0], set())]
+    stale = [
+        (row[0], row[1]) for row in await cursor.fetchall() if row[1] not in configured.get(row[0], set())
+    ]
     left: list[str] = []
     for source, detail in stale:
         left += await replace_reasons(conn, source, detail, set())
