@@ -33,7 +33,7 @@ pytest: $(BIN)/watcher
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: $(BIN)/watcher
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import signal
@@ -104,7 +105,7 @@ class Daemon:
                 asyncio.create_task(self._supervise("housekeeping", self._housekeeping), name="housekeeping"),
             ]
             for name, factory in self.hooks.extra_tasks:
-                tasks.append(asyncio.create_task(self._supervise(name, lambda f=factory: f(self)), name=name))
+                tasks.append(asyncio.create_task(self._supervise(name, functools.partial(factory, self)), name=name))
             await self.stop_event.wait()
             log.info("stopping")
             for task in tasks:

@@ -1,0 +1,29 @@
+"""Fixtures for the Action API client and its loopback stand-in: a started peer and a client whose
+sleeps are recorded instead of waited."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from mediawiki_helpers import USER_AGENT, RecordedSleeps
+
+from watcher.mediawiki import ActionApi
+from watcher.peers.action_api import ActionApiPeer
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[ActionApiPeer]:
+    async with ActionApiPeer() as started:
+        yield started
+
+
+@pytest.fixture
+def sleeps() -> RecordedSleeps:
+    return RecordedSleeps()
+
+
+@pytest.fixture
+async def api(peer: ActionApiPeer, sleeps: RecordedSleeps) -> AsyncIterator[ActionApi]:
+    async with ActionApi(peer.url, USER_AGENT, sleep=sleeps) as client:
+        yield client

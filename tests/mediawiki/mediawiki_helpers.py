@@ -1,0 +1,29 @@
+"""Shared helpers for the Action API client and stand-in tests (imported by path, like diff_helpers)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+USER_AGENT = "CommonsWatcherTest/0.1 (https://museum.example; collections@museum.example) aiohttp"
+
+
+class RecordedSleeps:
+    """Stands in for asyncio.sleep: remembers each requested delay and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0)
+
+
+def wikitext(name: str) -> str:
+    return (FIXTURES / "wikitext" / name).read_text(encoding="utf-8")
+
+
+def mediainfo_slot() -> str:
+    """The raw slot JSON text of the M5234 fixture (pretty-printed, ``"descriptions": []``)."""
+    return (FIXTURES / "mediainfo" / "fixture_M5234_slot_shape.json").read_text(encoding="utf-8")
