@@ -48,12 +48,19 @@ class MalformedEvent(ValueError):
 
 
 def event_key(event: dict[str, Any]) -> str:
-    """A stable identity for deduplication: meta.id, else wiki + rcid, else a hash of the payload."""
+    """A stable identity for deduplication.
+
+    The wiki's own recent-change id comes first: it is the same whichever data centre delivered the
+    event (a DC switchover may deliver one change twice under two ``meta.id``s) and whether the event
+    came from the stream or from the Action API's ``list=recentchanges`` during a catch-up, so the
+    seam between the two cannot repeat an event. Then ``meta.id``, then a hash of the payload.
+    """
+    rcid = event.get("id")
+    if isinstance(rcid, int) and not isinstance(rcid, bool) and event.get("wiki"):
+        return f"{event['wiki']}:rc:{rcid}"
     meta = event.get("meta")
     if isinstance(meta, dict) and isinstance(meta.get("id"), str) and meta["id"]:
         return str(meta["id"])
-    if event.get("id") is not None and event.get("wiki"):
-        return f"{event['wiki']}:rc:{event['id']}"
     payload = json.dumps(event, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return "sha256:" + hashlib.sha256(payload).hexdigest()
 
@@ -199,7 +206,9 @@ def interpret(change: RecentChange) -> Meaning | None:
     if change.type in ("edit", "new"):
         if change.new_revision is None:
             return None
-        return Edit(change, change.title, change.old_revision if change.type == "edit" else None, change.new_revision)
+        return Edit(
+            change, change.title, change.old_revision if change.type == "edit" else None, change.new_revision
+        )
     if change.type == "categorize":
         found = categorize_member(change.comment)
         if found is None:
