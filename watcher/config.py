@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from watcher.diff.model import DiffSettings
+if typing.TYPE_CHECKING:
+    from watcher.diff.model import DiffSettings
+
 
 DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recentchange"
 DEFAULT_API_URL = "https://commons.wikimedia.org/w/api.php"
@@ -41,6 +43,9 @@ class StreamSection:
     backoff_max: float = 120.0
     # Seconds subtracted from the time of the last event when resuming by time (`since`).
     resume_margin: float = 10.0
+    # How long the stream keeps events (EventStreams: about 7 days). An older stored position is
+    # caught up through the Action API's recent changes first.
+    retention_days: float = 7.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ class DiffSection:
     maintenance_categories: tuple[str, ...] = ()
 
     def settings(self) -> DiffSettings:
+        from watcher.diff.model import DiffSettings  # the diff package imports config's rule types
+
         return DiffSettings(
             info_templates=self.info_templates,
             maintenance_templates=self.maintenance_templates,
@@ -348,7 +355,9 @@ def parse_config(text: str, path: Path) -> Config:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, [ConfigProblem("", _line_of_decode_error(exc), f"not valid TOML: {exc}")]) from exc
+        raise ConfigError(
+            path, [ConfigProblem("", _line_of_decode_error(exc), f"not valid TOML: {exc}")]
+        ) from exc
     builder = _Builder(text, path.parent)
     sections: dict[str, Any] = {}
     for key, value in raw.items():
@@ -379,22 +388,37 @@ def _line_of_decode_error(exc: tomllib.TOMLDecodeError) -> int | None:
 def _check_semantics(config: Config, raw: dict[str, Any], builder: _Builder) -> None:
     problem = builder.problem
     if not config.watcher.user_agent.strip():
-        problem(("watcher", "user_agent"), "is required: Wikimedia asks every client for a User-Agent "
-                "with contact details, e.g. 'MuseumWatcher/1.0 (https://museum.example; you@museum.example)'")
+        problem(
+            ("watcher", "user_agent"),
+            "is required: Wikimedia asks every client for a User-Agent "
+            "with contact details, e.g. 'MuseumWatcher/1.0 (https://museum.example; you@museum.example)'",
+        )
     elif not re.search(r"\S+/\S+", config.watcher.user_agent) or not re.search(
         r"@|https?://", config.watcher.user_agent
     ):
-        problem(("watcher", "user_agent"), "should read '<client>/<version> (<contact URL or e-mail>)' "
-                "as Wikimedia's User-Agent policy asks")
-    for key, url in (("stream", config.stream.url), ("wiki", config.wiki.api_url), ("labels", config.labels.api_url)):
+        problem(
+            ("watcher", "user_agent"),
+            "should read '<client>/<version> (<contact URL or e-mail>)' "
+            "as Wikimedia's User-Agent policy asks",
+        )
+    for key, url in (
+        ("stream", config.stream.url),
+        ("wiki", config.wiki.api_url),
+        ("labels", config.labels.api_url),
+    ):
         if not re.match(r"^https?://[^/\s]+", url):
             problem((key, "url" if key == "stream" else "api_url"), f"is not an http(s) URL: {url!r}")
+    if config.stream.retention_days <= 0:
+        problem(("stream", "retention_days"), "must be greater than 0")
     if config.stream.read_timeout <= 0:
         problem(("stream", "read_timeout"), "must be greater than 0")
     t = config.tracking
     if not (t.categories or t.uploaders or t.templates or t.files or t.files_from):
-        problem(("tracking",), "names no tracking source: set at least one of categories, uploaders, "
-                "templates, files or files_from")
+        problem(
+            ("tracking",),
+            "names no tracking source: set at least one of categories, uploaders, "
+            "templates, files or files_from",
+        )
     if t.category_depth < 0:
         problem(("tracking", "category_depth"), "must be 0 or more")
     if t.refresh_hours <= 0:

@@ -1,0 +1,198 @@
+"""Cost of the semantic diff per revision pair, against the bare cost of parsing both texts.
+
+Target: the whole diff (both models and their comparison) at most 1.5× two ``mwparserfromhell.parse``
+calls, measured in the same run on the same pairs. The corpus: every real pair in
+tests/fixtures/wikitext, synthetic edits of every single sample, and a ~100 KiB page.
+Run: ``python -m bench.bench_diff`` (or ``python -m bench diff``).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import mwparserfromhell
+import mwparserfromhell.parser
+
+from watcher.diff import DiffSettings, RevisionContent, diff_revisions, names, noise, wikitext
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "wikitext"
+TARGET_RATIO = 1.5
+
+
+def _edits(text: str) -> list[str]:
+    """Edits curators see every day, applied to a real page where it has the place for them."""
+    out: list[str] = []
+    if "[[Category:" in text:
+        out.append(text.replace("[[Category:", "[[Category:Added by a volunteer]]\n[[Category:", 1))
+    if "{{en|" in text:
+        out.append(text.replace("{{en|", "{{fr|1=Une description en français.}}\n{{en|", 1))
+    dated = re.sub(r"(\|\s*date\s*=\s*)(\d{4})", r"\1{{circa|\2}}", text, count=1, flags=re.IGNORECASE)
+    if dated != text:
+        out.append(dated)
+    out.append(text + "\n{{Uncategorized|year=2025|month=May|day=2}}\n")
+    return out
+
+
+def big_page(target: int = 100 * 1024) -> str:
+    """A long but ordinary page: a multilingual description, an upload-log table, many categories."""
+    base = (FIXTURES / "memucho_kolob_canyons_multilang.wikitext").read_text(encoding="utf-8")
+    log = (FIXTURES / "pywikibot_transferred_from_idwiki.wikitext").read_text(encoding="utf-8")
+    table = log[log.index("{|") : log.index("|}")]
+    row = table[table.index("|-") :]
+    parts = [base, "\n== {{Original upload log}} ==\n", table]
+    size = sum(len(p) for p in parts)
+    i = 0
+    while size < target - 4000:
+        line = row.replace("2018-01-07 01:03", f"2018-01-{i % 28 + 1:02d} {i % 24:02d}:03")
+        parts.append(line)
+        size += len(line)
+        i += 1
+    parts.append("\n|}\n")
+    parts.extend(f"[[Category:Kolob Canyons in {1900 + k}]]\n" for k in range(120))
+    return "".join(parts)
+
+
+def corpus() -> list[tuple[str, str, str]]:
+    pairs: list[tuple[str, str, str]] = []
+    for old in sorted(FIXTURES.glob("*.old.wikitext")):
+        new = old.with_name(old.name.replace(".old.", ".new."))
+        pairs.append(
+            (old.name.split(".")[0], old.read_text(encoding="utf-8"), new.read_text(encoding="utf-8"))
+        )
+    for single in sorted(FIXTURES.glob("*.wikitext")):
+        if ".old." in single.name or ".new." in single.name:
+            continue
+        text = single.read_text(encoding="utf-8")
+        for n, edited in enumerate(_edits(text)):
+            pairs.append((f"{single.stem}+edit{n}", text, edited))
+    big = big_page()
+    pairs.append(
+        ("big-100KiB+category", big, big.replace("[[Category:Kolob Canyons]]", "[[Category:Kolob Arch]]"))
+    )
+    pairs.append(("big-100KiB+date", big, big.replace("|Date=1997-08", "|Date=1997-08-14")))
+    return pairs
+
+
+def _clear_caches() -> None:
+    """Every call starts cold, as a fresh revision does: no parse tree or value form is reused."""
+    wikitext.parse_wikicode.cache_clear()
+    noise.normal_form.cache_clear()
+    names.template_name.cache_clear()
+    names.param_name.cache_clear()
+
+
+def _time(fn: Callable[[], object], repeats: int) -> float:
+    """Median seconds of ``repeats`` cold calls."""
+    samples = []
+    for _ in range(repeats):
+        _clear_caches()
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _parse_both(old: str, new: str, skip_style_tags: bool) -> None:
+    mwparserfromhell.parse(old, skip_style_tags=skip_style_tags)
+    mwparserfromhell.parse(new, skip_style_tags=skip_style_tags)
+
+
+def tokenizer() -> str:
+    parser = mwparserfromhell.parser.Parser()  # type: ignore[no-untyped-call]
+    name = type(parser._tokenizer).__name__  # the only way to see which tokenizer parse() uses
+    return f"{name} (mwparserfromhell {mwparserfromhell.__version__}, use_c={mwparserfromhell.parser.use_c})"
+
+
+def main() -> None:
+    settings = DiffSettings()
+    pairs = corpus()
+    print(f"tokenizer: {tokenizer()}")
+    if not mwparserfromhell.parser.use_c:
+        print("WARNING: the C tokenizer is missing; parsing is several times slower (pure-Python fallback)")
+    gc.collect()
+    rows: list[tuple[str, int, float, float]] = []
+    styleless: list[float] = []
+    for name, old, new in pairs:
+        size = len(old.encode()) + len(new.encode())
+        repeats = 5 if size > 50_000 else 25
+        a, b = RevisionContent(old), RevisionContent(new)
+        # warm the interpreter once, then measure both in the same conditions
+        diff_revisions(a, b, settings)
+        parse = _time(partial(_parse_both, old, new, False), repeats)
+        diff = _time(partial(diff_revisions, a, b, settings), repeats)
+        # the engine parses with skip_style_tags (bold/italics as text): shown for comparison only
+        styled = _time(partial(_parse_both, old, new, True), repeats)
+        rows.append((name, size, diff, parse))
+        styleless.append(styled)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'pair':<{width}}  {'KiB':>6}  {'diff ms':>8}  {'parse ms':>8}  {'sst ms':>7}  ratio")
+    for (name, size, diff, parse), styled in zip(rows, styleless, strict=True):
+        print(
+            f"{name:<{width}}  {size / 1024:6.1f}  {diff * 1e3:8.3f}  {parse * 1e3:8.3f}  {styled * 1e3:7.3f}"
+            f"  {diff / parse:5.2f}"
+        )
+    diffs = [r[2] for r in rows]
+    parses = [r[3] for r in rows]
+    ratios = [r[2] / r[3] for r in rows]
+    total = sum(diffs) / sum(parses)
+    print(f"\n{len(rows)} pairs")
+    print(
+        f"diff per pair:   median {statistics.median(diffs) * 1e3:.3f} ms, p99 {_percentile(diffs, 0.99) * 1e3:.3f} ms"
+    )
+    print(
+        f"parse per pair:  median {statistics.median(parses) * 1e3:.3f} ms, p99 {_percentile(parses, 0.99) * 1e3:.3f} ms"
+    )
+    print(f"ratio diff/parse: median {statistics.median(ratios):.2f}, p99 {_percentile(ratios, 0.99):.2f}, "
+          f"over the whole corpus {total:.2f} (target ≤ {TARGET_RATIO})")  # fmt: skip
+    big = [r for r in rows if r[0].startswith("big-")]
+    for name, size, diff, parse in big:
+        print(f"{name}: {size / 2048:.0f} KiB a side, diff {diff * 1e3:.1f} ms, parse {parse * 1e3:.1f} ms")
+    small = [(d, p) for (n, _, d, p) in rows if not n.startswith("big-")]
+    print(
+        f"ratio over the sample-sized pairs alone: {sum(d for d, _ in small) / sum(p for _, p in small):.2f}"
+    )
+    print(f"ratio to the parse the engine runs (skip_style_tags): {sum(diffs) / sum(styleless):.2f}")
+    print("within target" if total <= TARGET_RATIO else "OVER TARGET")
+    structured()
+
+
+def structured() -> None:
+    """The structured-data side needs no wikitext parser: a real entity and an edit of it."""
+    path = FIXTURES.parent / "mediainfo" / "M56656949_wbgetentities_entity.json"
+    old = path.read_text(encoding="utf-8")
+    data = json.loads(old)
+    data["labels"]["en"] = {"language": "en", "value": "Abu Dhabi skyline"}
+    data["statements"]["P180"] = [
+        {
+            "mainsnak": {
+                "snaktype": "value",
+                "property": "P180",
+                "datavalue": {"value": {"entity-type": "item", "id": "Q1519"}, "type": "wikibase-entityid"},
+            },
+            "type": "statement",
+            "id": "M56656949$0000-bench",
+            "rank": "normal",
+        }
+    ]
+    new = json.dumps(data)
+    a, b = RevisionContent("x", old), RevisionContent("x", new)
+    seconds = _time(lambda: diff_revisions(a, b), 50)
+    print(
+        f"structured data: {len(old) / 1024:.1f} KiB entity, caption + statement added: {seconds * 1e3:.3f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Shared bits of the diff tests: the real samples and a compact view of change records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from watcher.diff import DiffSettings, FieldChange, RevisionContent, diff_revisions
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+WIKITEXT = FIXTURES / "wikitext"
+MEDIAINFO = FIXTURES / "mediainfo"
+
+Row = tuple[str, str, str | None, str | None, str | None, str | None, str | None, str]
+
+
+def wikitext(name: str) -> str:
+    return (WIKITEXT / name).read_text(encoding="utf-8")
+
+
+def mediainfo(name: str) -> str:
+    return (MEDIAINFO / name).read_text(encoding="utf-8")
+
+
+def entity(name: str) -> dict[str, Any]:
+    """The entity itself, unwrapped from a wbgetentities response where needed."""
+    data: dict[str, Any] = json.loads(mediainfo(name))
+    if "entities" in data:
+        return dict(next(iter(data["entities"].values())))
+    return data
+
+
+def all_wikitext_samples() -> list[str]:
+    return sorted(p.name for p in WIKITEXT.glob("*.wikitext"))
+
+
+def all_mediainfo_samples() -> list[str]:
+    return sorted(p.name for p in MEDIAINFO.glob("*.json"))
+
+
+def row(c: FieldChange) -> Row:
+    """What a curator sees of a record: (field, action, old, new, template, property, language, kind)."""
+    return (c.field, c.action, c.old, c.new, c.template, c.property, c.language, c.kind)
+
+
+def rows(changes: list[FieldChange]) -> list[Row]:
+    return [row(c) for c in changes]
+
+
+def diff_text(old: str, new: str, settings: DiffSettings | None = None) -> list[FieldChange]:
+    return diff_revisions(RevisionContent(old), RevisionContent(new), settings or DiffSettings())
+
+
+def diff_sdc(old: Any, new: Any, settings: DiffSettings | None = None) -> list[FieldChange]:
+    return diff_revisions(RevisionContent("", old), RevisionContent("", new), settings or DiffSettings())
