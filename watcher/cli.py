@@ -227,5 +227,13 @@ def status(config_path: str | None, fmt: str) -> None:
         click.echo(f"{key.replace('_', ' ')}: {value if value is not None else '—'}")
 
 
+def _register_subcommands() -> None:
+    from watcher.demo.commands import demo
+
+    main.add_command(demo)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":
     main()

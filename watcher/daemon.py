@@ -15,14 +15,16 @@ import random
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
+from watcher.catchup import RECENT_CHANGES_KEEP, catch_up, needs_catch_up, parse_time
 from watcher.config import Config
 from watcher.ingest import Ingest
 from watcher.labels import LabelResolver
 from watcher.mediawiki import ActionApi, ApiError
-from watcher.store import Database
+from watcher.store import Database, iso_utc, utcnow
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
 from watcher.stream.client import EventStream
@@ -75,23 +77,9 @@ class Daemon:
             self.ingest = Ingest(
                 db, tracked, config, wake_worker=self.worker.wake, wake_tracking=self.tracking_wake.set
             )
-            last_id = await store_state.get_state(db, store_state.CURSOR_ID)
-            last_time = await store_state.get_state(db, store_state.CURSOR_TIME)
+            last_id, _ = await self._stored_cursor()
             if (await store_tracked.count_files(db))["active"] or last_id:
                 self.resolved.set()  # the set is known from the last run; refresh it in the background
-            self.stream = EventStream(
-                config.stream.url,
-                config.user_agent,
-                config.wiki.name,
-                tracked,
-                last_event_id=last_id,
-                last_event_time=last_time,
-                read_timeout=config.stream.read_timeout,
-                backoff_initial=config.stream.backoff_initial,
-                backoff_max=config.stream.backoff_max,
-                resume_margin=config.stream.resume_margin,
-                on_connect=self._stream_connected,
-            )
             log.info(
                 "watcher started: wiki %s, %s, database %s",
                 config.wiki.name,
@@ -105,7 +93,9 @@ class Daemon:
                 asyncio.create_task(self._supervise("housekeeping", self._housekeeping), name="housekeeping"),
             ]
             for name, factory in self.hooks.extra_tasks:
-                tasks.append(asyncio.create_task(self._supervise(name, functools.partial(factory, self)), name=name))
+                tasks.append(
+                    asyncio.create_task(self._supervise(name, functools.partial(factory, self)), name=name)
+                )
             await self.stop_event.wait()
             log.info("stopping")
             for task in tasks:
@@ -141,8 +131,77 @@ class Daemon:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 300)
 
+    def _make_stream(self, last_id: str | None, last_time: str | None) -> EventStream:
+        assert self.tracked is not None
+        config = self.config
+        return EventStream(
+            config.stream.url,
+            config.user_agent,
+            config.wiki.name,
+            self.tracked,
+            last_event_id=last_id,
+            last_event_time=last_time,
+            read_timeout=config.stream.read_timeout,
+            backoff_initial=config.stream.backoff_initial,
+            backoff_max=config.stream.backoff_max,
+            resume_margin=config.stream.resume_margin,
+            on_connect=self._stream_connected,
+        )
+
+    async def _catch_up_if_needed(
+        self, last_id: str | None, last_time: str | None
+    ) -> tuple[str | None, str | None]:
+        """A stored position older than the stream keeps is caught up through the Action API first."""
+        assert (
+            self.db is not None
+            and self.api is not None
+            and self.ingest is not None
+            and self.tracked is not None
+        )
+        now = datetime.now(UTC)
+        retention = timedelta(days=self.config.stream.retention_days)
+        if not last_id or not needs_catch_up(last_time, now, retention):
+            return last_id, last_time
+        assert last_time is not None
+        await self.resolved.wait()
+        start = parse_time(last_time) - timedelta(seconds=self.config.stream.resume_margin)
+        oldest = now - RECENT_CHANGES_KEEP + timedelta(hours=1)
+        log.warning(
+            "the stored stream position (%s) is older than the stream keeps (%g days): catching up through "
+            "the Action API's recent changes", last_time, self.config.stream.retention_days,
+        )  # fmt: skip
+        if start < oldest:
+            log.error(
+                "the gap since %s is longer than the wiki's recent changes keep (30 days): edits before %s cannot "
+                "be recovered this way; run `watcher history --since %s` to fill that part",
+                last_time, iso_utc(oldest), last_time[:10],
+            )  # fmt: skip
+            start = oldest
+        # The stored id is useless now; from here the position is a time, advanced as the catch-up goes.
+        async with self.db.transaction() as conn:
+            await store_state.set_state(conn, store_state.CURSOR_ID, None)
+        report = await catch_up(self.api, self.ingest, self.tracked, self.config.wiki.name, start, now)
+        return None, report.end
+
+    async def _stored_cursor(self) -> tuple[str | None, str | None]:
+        """The committed stream position: the last event's id and time."""
+        assert self.db is not None
+        last_id = await store_state.get_state(self.db, store_state.CURSOR_ID)
+        last_time = await store_state.get_state(self.db, store_state.CURSOR_TIME)
+        if last_time is None:
+            # First start: the stream is read from the moment the watcher was first started, stored
+            # durably so that a restart before the first event was committed loses nothing.
+            last_time = await store_state.get_state(self.db, store_state.FIRST_START)
+            if last_time is None:
+                last_time = utcnow()
+                async with self.db.transaction() as conn:
+                    await store_state.set_state(conn, store_state.FIRST_START, last_time)
+        return last_id, last_time
+
     async def _follow_stream(self) -> None:
-        assert self.stream is not None and self.ingest is not None
+        assert self.ingest is not None
+        last_id, last_time = await self._catch_up_if_needed(*await self._stored_cursor())
+        self.stream = self._make_stream(last_id, last_time)
         async for batch in self.stream.batches():
             if not self.resolved.is_set():
                 log.info("waiting for the tracked set to be resolved before taking events")

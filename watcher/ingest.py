@@ -78,7 +78,8 @@ class Ingest:
         self._count("events_malformed", batch.malformed)
         if batch.last_id is not None:
             self._pending_id = batch.last_id
-            self._pending_time = batch.last_time or self._pending_time
+        if batch.last_time is not None:
+            self._pending_time = batch.last_time
         if not batch.events:
             if self.clock() - self._last_flush >= CURSOR_FLUSH_SECONDS:
                 await self.flush()
@@ -101,16 +102,19 @@ class Ingest:
 
     async def flush(self) -> None:
         """Persist the cursor and counters now (every few seconds, and on shutdown)."""
-        if self._pending_id is None and not self._pending_counts:
+        if self._pending_id is None and self._pending_time is None and not self._pending_counts:
             return
         async with self.db.transaction() as conn:
             await self._write_pending(conn)
 
     async def _write_pending(self, conn: aiosqlite.Connection) -> None:
         if self._pending_id is not None:
-            await store_state.set_cursor(conn, self._pending_id, self._pending_time)
+            await store_state.set_state(conn, store_state.CURSOR_ID, self._pending_id)
+        if self._pending_time is not None:
+            await store_state.set_state(conn, store_state.CURSOR_TIME, self._pending_time)
         await store_state.add_counters(conn, self._pending_counts)
         self._pending_id = None
+        self._pending_time = None
         self._pending_counts = {}
         self._last_flush = self.clock()
 
@@ -118,7 +122,9 @@ class Ingest:
         if amount:
             self._pending_counts[name] = self._pending_counts.get(name, 0) + amount
 
-    async def _apply(self, conn: aiosqlite.Connection, data: dict[str, object], outcome: _BatchOutcome) -> None:
+    async def _apply(
+        self, conn: aiosqlite.Connection, data: dict[str, object], outcome: _BatchOutcome
+    ) -> None:
         try:
             change = parse_event(data)
         except MalformedEvent as exc:
@@ -168,7 +174,9 @@ class Ingest:
         if await store_state.enqueue(conn, change.key, "edit", edit.title, change.raw):
             outcome.queued += 1
 
-    async def _categorized(self, conn: aiosqlite.Connection, event: Categorized, outcome: _BatchOutcome) -> None:
+    async def _categorized(
+        self, conn: aiosqlite.Connection, event: Categorized, outcome: _BatchOutcome
+    ) -> None:
         if not self.tracked.has_category(event.category):
             return
         root = await store_tracked.category_root(conn, event.category)

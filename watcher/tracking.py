@@ -141,7 +141,11 @@ class TrackingResolver:
         report.seconds = time.monotonic() - started
         log.info(
             "tracked set resolved: %d files (%d joined, %d left, %d listed but missing) in %.1f s",
-            report.files, report.joined, len(report.left), len(report.missing), report.seconds,
+            report.files,
+            report.joined,
+            len(report.left),
+            len(report.missing),
+            report.seconds,
         )
         return report
 
@@ -212,7 +216,8 @@ class TrackingResolver:
         if report.missing:
             log.warning(
                 "%d explicitly listed files do not exist on the wiki, e.g. %s",
-                len(report.missing), ", ".join(report.missing[:3]),
+                len(report.missing),
+                ", ".join(report.missing[:3]),
             )
 
         async def listed() -> AsyncIterator[PageRef]:
@@ -221,7 +226,9 @@ class TrackingResolver:
 
         await self._store_source("file", "config", listed(), report)
 
-    async def _store_source(self, source: str, detail: str, pages: AsyncIterator[PageRef], report: ResolveReport) -> None:
+    async def _store_source(
+        self, source: str, detail: str, pages: AsyncIterator[PageRef], report: ResolveReport
+    ) -> None:
         """Store one source's files in batches (short write transactions), then drop the ones gone."""
         meter = self.progress(f"resolving {source} {detail}")
         seen: set[str] = set()
@@ -243,7 +250,9 @@ class TrackingResolver:
             self.tracked.files.discard(title)
         report.left.extend(left)
 
-    async def _flush(self, batch: list[tuple[str, int | None]], source: str, detail: str, report: ResolveReport) -> None:
+    async def _flush(
+        self, batch: list[tuple[str, int | None]], source: str, detail: str, report: ResolveReport
+    ) -> None:
         if not batch:
             return
         report.joined += sum(1 for title, _ in batch if not self.tracked.has_file(title))

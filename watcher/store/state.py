@@ -15,6 +15,7 @@ from watcher.store.db import Database, iso_utc, utcnow
 
 CURSOR_ID = "last_event_id"
 CURSOR_TIME = "last_event_time"
+FIRST_START = "first_start_at"
 
 
 async def get_state(db: Database, key: str) -> str | None:

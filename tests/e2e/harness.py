@@ -1,0 +1,158 @@
+"""The end-to-end harness: the real daemon as a subprocess against both loopback stand-ins.
+
+The stand-in wiki (Action API) is the source of truth; its recent changes are published on the
+stand-in EventStreams through the bridge, exactly as Wikimedia's pipeline would, so the revisions the
+daemon fetches always match the events it reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from watcher.peers.action_api import ActionApiPeer
+from watcher.peers.bridge import WikiBridge
+from watcher.peers.eventstreams import EventStreamsStandIn
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+WIKITEXT = FIXTURES / "wikitext"
+CATEGORY = "Category:Media contributed by Example Museum"
+
+
+def config_text(api_url: str, stream_url: str, database: Path, **extra: str) -> str:
+    tracking = extra.get("tracking", f'categories = ["{CATEGORY}"]\ncategory_depth = 1')
+    return f"""
+[watcher]
+database = "{database}"
+user_agent = "WatcherTests/1.0 (https://museum.example; tests@museum.example)"
+
+[stream]
+url = "{stream_url}"
+read_timeout = 5
+backoff_initial = 0.2
+backoff_max = 1
+
+[wiki]
+name = "commonswiki"
+api_url = "{api_url}"
+
+[tracking]
+{tracking}
+
+[[tracking.object_id]]
+template = "Artwork"
+param = "accession number"
+
+[[tracking.object_id]]
+pattern = ' - EXM (\\d+)\\.\\w+$'
+
+[filters]
+ignore_bots = true
+
+[labels]
+languages = []
+{extra.get("more", "")}
+"""
+
+
+@dataclass
+class Peers:
+    api: ActionApiPeer
+    stream: EventStreamsStandIn
+    bridge: WikiBridge
+
+    def publish(self) -> int:
+        events = self.bridge.pending()
+        self.stream.publish(*events)
+        return len(events)
+
+
+@dataclass
+class DaemonProcess:
+    config: Path
+    log: Path
+    proc: asyncio.subprocess.Process | None = None
+    runs: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        self.runs += 1
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        handle = self.log.open("ab")
+        handle.write(f"\n----- run {self.runs} -----\n".encode())
+        handle.flush()
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "watcher", "run", "-c", str(self.config), "--log-level", "debug",
+            stdout=handle, stderr=handle, env=env,
+        )  # fmt: skip
+        handle.close()
+
+    async def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+    async def terminate(self, timeout: float = 10.0) -> tuple[int, float]:
+        """SIGTERM; returns the exit code and how long the exit took."""
+        assert self.proc is not None
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self.proc.wait(), timeout=timeout)
+        return code, time.monotonic() - started
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def query(database: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    """A reader connection, like `watcher changes` uses; safe while the daemon writes."""
+    if not database.exists():
+        return []
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+    conn.row_factory = sqlite3.Row
+    try:
+        return list(conn.execute(sql, params))
+    except sqlite3.OperationalError:
+        return []  # not migrated yet
+    finally:
+        conn.close()
+
+
+def records(database: Path) -> list[dict[str, Any]]:
+    return [dict(row) for row in query(database, "SELECT * FROM changes ORDER BY id")]
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float, what: str, log: DaemonProcess | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    tail = log.log_text()[-4000:] if log is not None else ""
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n--- daemon log tail ---\n{tail}")
+
+
+def sample(name: str) -> str:
+    return (WIKITEXT / name).read_text(encoding="utf-8")
+
+
+def state(database: Path, key: str) -> str | None:
+    rows = query(database, "SELECT value FROM state WHERE key = ?", (key,))
+    return rows[0][0] if rows else None
+
+
+def counters(database: Path) -> dict[str, int]:
+    return {row[0]: row[1] for row in query(database, "SELECT name, value FROM counters")}
+
+
+def as_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=1, ensure_ascii=False)

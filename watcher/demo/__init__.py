@@ -1,0 +1,1 @@
+"""The offline demo: stand-ins, a recorded session, the real daemon."""
