@@ -21,6 +21,7 @@ from watcher.store import queue as store_queue
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
 from watcher.store.queue import ChangeFilter, ChangeRecord
+from watcher.tracking import canonical_title
 
 T = TypeVar("T")
 
@@ -42,7 +43,7 @@ def load_or_exit(config_path: str | None) -> Config:
     try:
         return load_config(config_path)
     except ConfigError as exc:
-        for problem in exc.problems:
+        for problem in sorted(exc.problems, key=lambda p: p.line or 0):
             click.echo(f"{exc.source}: {problem}", err=True)
         click.echo(f"{exc.source}: {len(exc.problems)} problem(s); nothing was started.", err=True)
         sys.exit(EX_CONFIG)
@@ -110,8 +111,8 @@ def changes(
 ) -> None:  # fmt: skip
     """List queued changes (safe while the daemon runs)."""
     config = load_or_exit(config_path)
-    if file_title and not file_title.startswith("File:"):
-        file_title = "File:" + file_title
+    if file_title:
+        file_title = canonical_title(file_title, "File")
     try:
         since_at = store_queue.parse_since(since) if since else None
     except ValueError as exc:
@@ -182,7 +183,14 @@ def export(
                 sys.stdout.write(text)
                 sys.stdout.flush()
             else:
-                output.write_text(text, encoding="utf-8", newline="")
+                try:
+                    output.write_text(text, encoding="utf-8", newline="")
+                except OSError as exc:
+                    click.echo(
+                        f"error: cannot write {output}: {exc.strerror or exc}; nothing was marked exported",
+                        err=True,
+                    )
+                    sys.exit(1)
             await store_queue.mark_exported(db, [r.id for r in records])
             return records
 

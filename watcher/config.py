@@ -284,6 +284,8 @@ class _Builder:
         args = get_args(hint)
         if origin in (types.UnionType, typing.Union):
             inner = [a for a in args if a is not type(None)]
+            if inner[0] is Path and raw == "":
+                return None  # "" means "none" for an optional path, e.g. files_from = ""
             return self.convert(inner[0], raw, path)
         if origin is Literal:
             if raw not in args:
@@ -304,7 +306,8 @@ class _Builder:
                 self.problem(path, f"must be a string (a path), not {_toml_type(raw)}")
                 return _INVALID
             if raw == "":
-                return None
+                self.problem(path, "must name a file, not be empty")
+                return _INVALID
             candidate = Path(raw).expanduser()
             return candidate if candidate.is_absolute() else self.base / candidate
         if hint is bool:
@@ -374,6 +377,10 @@ def parse_config(text: str, path: Path) -> Config:
             known = ", ".join([*_SECTIONS, "notify"])
             builder.problem((key,), f"unknown table (known tables: {known})")
     config = Config(path=path, **sections)
+    if not config.watcher.database.is_absolute():
+        # The default, like every relative path in the file, lives beside the config file.
+        watcher = dataclasses.replace(config.watcher, database=path.parent / config.watcher.database)
+        config = dataclasses.replace(config, watcher=watcher)
     _check_semantics(config, raw, builder)
     if builder.problems:
         raise ConfigError(path, builder.problems)

@@ -74,13 +74,8 @@ class Ingest:
         self._last_flush = clock()
 
     async def handle(self, batch: EventBatch) -> None:
-        self._count("events_seen", batch.seen)
-        self._count("events_malformed", batch.malformed)
-        if batch.last_id is not None:
-            self._pending_id = batch.last_id
-        if batch.last_time is not None:
-            self._pending_time = batch.last_time
         if not batch.events:
+            self._advance(batch)
             if self.clock() - self._last_flush >= CURSOR_FLUSH_SECONDS:
                 await self.flush()
             return
@@ -88,11 +83,16 @@ class Ingest:
         async with self.db.transaction() as conn:
             for event in batch.events:
                 await self._apply(conn, event.data, outcome)
-            self._count("events_matched", outcome.matched)
-            self._count("events_malformed", outcome.malformed)
-            self._count("events_duplicate", outcome.duplicates)
-            await self._write_pending(conn)
-        # Only after the commit: the in-memory mirror follows the database, never leads it.
+            counts = {
+                "events_seen": batch.seen,
+                "events_malformed": batch.malformed + outcome.malformed,
+                "events_matched": outcome.matched,
+                "events_duplicate": outcome.duplicates,
+            }
+            await self._write_pending(conn, batch, counts)
+        # Only after the commit: the cursor and the in-memory mirror follow the database, never lead it,
+        # so a batch whose transaction failed is taken again from the stored position.
+        self._clear_pending()
         for title in outcome.drop_files:
             self.tracked.files.discard(title)
         for title in outcome.add_files:
@@ -100,19 +100,40 @@ class Ingest:
         if outcome.queued:
             self.wake_worker()
 
+    def _advance(self, batch: EventBatch) -> None:
+        """A batch with nothing for us: its position and counts wait in memory for the next flush."""
+        if batch.last_id is not None:
+            self._pending_id = batch.last_id
+        if batch.last_time is not None:
+            self._pending_time = batch.last_time
+        self._count("events_seen", batch.seen)
+        self._count("events_malformed", batch.malformed)
+
     async def flush(self) -> None:
         """Persist the cursor and counters now (every few seconds, and on shutdown)."""
         if self._pending_id is None and self._pending_time is None and not self._pending_counts:
             return
         async with self.db.transaction() as conn:
-            await self._write_pending(conn)
+            await self._write_pending(conn, None, {})
+        self._clear_pending()
 
-    async def _write_pending(self, conn: aiosqlite.Connection) -> None:
-        if self._pending_id is not None:
-            await store_state.set_state(conn, store_state.CURSOR_ID, self._pending_id)
-        if self._pending_time is not None:
-            await store_state.set_state(conn, store_state.CURSOR_TIME, self._pending_time)
-        await store_state.add_counters(conn, self._pending_counts)
+    async def _write_pending(
+        self, conn: aiosqlite.Connection, batch: EventBatch | None, counts: dict[str, int]
+    ) -> None:
+        last_id = batch.last_id if batch is not None and batch.last_id is not None else self._pending_id
+        last_time = (
+            batch.last_time if batch is not None and batch.last_time is not None else self._pending_time
+        )
+        if last_id is not None:
+            await store_state.set_state(conn, store_state.CURSOR_ID, last_id)
+        if last_time is not None:
+            await store_state.set_state(conn, store_state.CURSOR_TIME, last_time)
+        totals = dict(self._pending_counts)
+        for name, amount in counts.items():
+            totals[name] = totals.get(name, 0) + amount
+        await store_state.add_counters(conn, totals)
+
+    def _clear_pending(self) -> None:
         self._pending_id = None
         self._pending_time = None
         self._pending_counts = {}
@@ -158,11 +179,14 @@ class Ingest:
             return "ignored user"
         return None
 
-    async def _is_tracked(self, conn: aiosqlite.Connection, title: str) -> bool:
-        return self.tracked.has_file(title) and await store_tracked.is_tracked(conn, title)
+    async def _is_tracked(self, conn: aiosqlite.Connection, title: str, outcome: _BatchOutcome) -> bool:
+        """Tracked per the database, including files that joined earlier in this same batch."""
+        if not (self.tracked.has_file(title) or title in outcome.add_files):
+            return False
+        return await store_tracked.is_tracked(conn, title)
 
     async def _edit(self, conn: aiosqlite.Connection, edit: Edit, outcome: _BatchOutcome) -> None:
-        if not await self._is_tracked(conn, edit.title):
+        if not await self._is_tracked(conn, edit.title, outcome):
             return
         outcome.matched += 1
         change = edit.change
@@ -187,21 +211,37 @@ class Ingest:
         member = event.member
         if member is None or member.startswith("Category:"):
             # No page named (or a subcategory came or went): resolve the category again through the API,
-            # at most once an hour per category however many such events arrive.
-            hour = event.change.timestamp[:13]
-            key = f"category-refresh:{root}:{hour}"
-            await store_state.enqueue(conn, key, "category", root, {"category": event.category, "root": root})
-            self.wake_tracking()
+            # unless a refresh of it is already waiting.
+            if not await store_state.pending_of_kind(conn, "category", root):
+                key = f"category-refresh:{root}:{event.change.key}"
+                await store_state.enqueue(
+                    conn, key, "category", root, {"category": event.category, "root": root}
+                )
+                self.wake_tracking()
             return
         if not member.startswith("File:"):
             return
+        # Categorisations arrive when the job queue runs, not in edit order: an older one than the last
+        # applied for this file and category is stale.
+        if not await store_tracked.newer_categorisation(
+            conn, member, event.category, event.change.timestamp, event.added
+        ):
+            log.info(
+                "stale categorisation of %s in %s from %s ignored",
+                member,
+                event.category,
+                event.change.timestamp,
+            )
+            return
         if event.added:
-            if await store_tracked.add_file(conn, member, "category", root):
+            if await store_tracked.add_file(conn, member, "category", event.category):
                 log.info("%s joined the tracked set (added to %s)", member, event.category)
             outcome.add_files.append(member)
-        elif await store_tracked.remove_reason(conn, member, "category", root):
+        elif await store_tracked.remove_reason(conn, member, "category", event.category):
             log.info("%s left the tracked set (removed from %s)", member, event.category)
             outcome.drop_files.append(member)
+            if member in outcome.add_files:
+                outcome.add_files.remove(member)
 
     async def _uploaded(self, conn: aiosqlite.Connection, event: Uploaded, outcome: _BatchOutcome) -> None:
         change = event.change
@@ -214,7 +254,7 @@ class Ingest:
                     log.info("%s joined the tracked set (uploaded by %s)", event.title, user)
                 outcome.add_files.append(event.title)
             return
-        if not await self._is_tracked(conn, event.title):
+        if not await self._is_tracked(conn, event.title, outcome):
             return
         outcome.matched += 1
         if self._suppressed(change):
@@ -224,7 +264,7 @@ class Ingest:
             outcome.queued += 1
 
     async def _moved(self, conn: aiosqlite.Connection, event: Moved, outcome: _BatchOutcome) -> None:
-        if not await self._is_tracked(conn, event.old_title):
+        if not await self._is_tracked(conn, event.old_title, outcome):
             return
         outcome.matched += 1
         await store_state.remember_event(conn, event.change.key, event.old_title)
@@ -234,7 +274,7 @@ class Ingest:
             outcome.add_files.append(event.new_title)
 
     async def _deleted(self, conn: aiosqlite.Connection, event: Deleted, outcome: _BatchOutcome) -> None:
-        if not await self._is_tracked(conn, event.title):
+        if not await self._is_tracked(conn, event.title, outcome):
             return
         outcome.matched += 1
         await store_state.remember_event(conn, event.change.key, event.title)

@@ -171,22 +171,30 @@ class TrackingResolver:
             await self.resolve_category(canonical_title(root, "Category"), report)
 
     async def resolve_category(self, root: str, report: ResolveReport | None = None) -> None:
-        """Resolve one configured category (and its subcategories down to category_depth) again."""
+        """Resolve one configured category (and its subcategories down to category_depth) again.
+
+        Each file's reason names the (sub)category it is in, so leaving one of two tracked
+        subcategories keeps it tracked.
+        """
         report = report if report is not None else ResolveReport()
         subcategories = await self.api.subcategories(root, self.config.category_depth)
         rows = [(category, root, 0 if category == root else 1) for category in subcategories]
         async with self.db.transaction() as conn:
-            old = await store.set_categories(conn, root, rows)
-        for category in old:
+            gone = await store.set_categories(conn, root, rows)
+            left = [
+                title
+                for category in gone
+                for title in await store.replace_reasons(conn, "category", category, set())
+            ]
+        for category in gone:
             self.tracked.categories.discard(category)
+        for title in left:
+            self.tracked.files.discard(title)
+        report.left.extend(left)
         for category in subcategories:
             self.tracked.categories.add(category)
-        await self._store_source("category", root, self._members_of(subcategories), report)
-
-    async def _members_of(self, categories: list[str]) -> AsyncIterator[PageRef]:
-        for category in categories:
-            async for page in self.api.category_members(category):
-                yield page
+        for category in subcategories:
+            await self._store_source("category", category, self.api.category_members(category), report)
 
     async def _resolve_explicit(self, report: ResolveReport) -> None:
         titles = [canonical_title(t, "File") for t in self.config.files]
@@ -201,8 +209,6 @@ class TrackingResolver:
                 for line in text.splitlines()
                 if line.strip() and not line.lstrip().startswith("#")
             ]
-        if not titles:
-            return
         found: list[PageRef] = []
         for start in range(0, len(titles), 50):
             chunk = titles[start : start + 50]

@@ -86,7 +86,7 @@ class Database:
             elif await db.user_version() < len(MIGRATIONS):
                 raise DatabaseError(
                     f"the database {path} is at schema version {await db.user_version()}, "
-                    f"this watcher needs {len(MIGRATIONS)}: run `watcher run` (or `watcher check`) to migrate it"
+                    f"this watcher needs {len(MIGRATIONS)}: start `watcher run` once to migrate it"
                 )
         except BaseException:
             await conn.close()

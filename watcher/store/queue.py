@@ -91,8 +91,8 @@ class ChangeRecord:
 
 
 def unique_key(wiki: str, revision: int, change: FieldChange) -> str:
-    parts = [wiki, str(revision), *("\x00" if v is None else v for v in change.key())]
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    parts = [wiki, revision, *change.key()]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 _INSERT = """

@@ -95,6 +95,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX changes_object ON changes(object_id)",
         "CREATE INDEX changes_revision ON changes(wiki, revision)",
         "CREATE INDEX changes_queued ON changes(queued_at)",
+        # The time of the last categorisation event applied per file and category: the job queue
+        # delivers them out of order, and an older one must not undo a newer one.
+        """CREATE TABLE categorisations (
+            title TEXT NOT NULL,
+            category TEXT NOT NULL,
+            at TEXT NOT NULL,
+            added INTEGER NOT NULL,
+            PRIMARY KEY (title, category)
+        )""",
         # Wikidata labels of Q-ids, cached.
         """CREATE TABLE labels (
             entity TEXT NOT NULL,

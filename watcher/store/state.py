@@ -106,6 +106,14 @@ async def due_items(
     return [InboxItem.from_row(row) for row in rows]
 
 
+async def pending_of_kind(conn: aiosqlite.Connection, kind: str, title: str) -> bool:
+    """Whether work of this kind for this title is already waiting (to coalesce refresh requests)."""
+    cursor = await conn.execute(
+        "SELECT 1 FROM inbox WHERE kind = ? AND title = ? AND state = 'pending' LIMIT 1", (kind, title)
+    )
+    return await cursor.fetchone() is not None
+
+
 async def pending_count(db: Database) -> int:
     return int(await db.scalar("SELECT count(*) FROM inbox WHERE state = 'pending'"))
 

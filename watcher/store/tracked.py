@@ -166,17 +166,39 @@ async def category_root(conn: aiosqlite.Connection, category: str) -> str | None
 
 
 async def drop_unconfigured(conn: aiosqlite.Connection, configured: dict[str, set[str]]) -> list[str]:
-    """Forget reasons whose source the config no longer names; returns the files that left."""
-    cursor = await conn.execute("SELECT DISTINCT source, detail FROM tracked_reasons")
-    stale = [
-        (row[0], row[1]) for row in await cursor.fetchall() if row[1] not in configured.get(row[0], set())
-    ]
-    left: list[str] = []
-    for source, detail in stale:
-        left += await replace_reasons(conn, source, detail, set())
+    """Forget reasons whose source the config no longer names; returns the files that left.
+
+    ``configured["category"]`` holds the configured roots; a file's category reason names the
+    (sub)category it is in, which counts while that category is still tracked under a configured root.
+    """
     roots = configured.get("category", set())
     cursor = await conn.execute("SELECT DISTINCT root FROM tracked_categories")
     for row in await cursor.fetchall():
         if row[0] not in roots:
             await conn.execute("DELETE FROM tracked_categories WHERE root = ?", (row[0],))
+    cursor = await conn.execute("SELECT title FROM tracked_categories")
+    keep = {**configured, "category": roots | {row[0] for row in await cursor.fetchall()}}
+    cursor = await conn.execute("SELECT DISTINCT source, detail FROM tracked_reasons")
+    stale = [(row[0], row[1]) for row in await cursor.fetchall() if row[1] not in keep.get(row[0], set())]
+    left: list[str] = []
+    for source, detail in stale:
+        left += await replace_reasons(conn, source, detail, set())
     return left
+
+
+async def newer_categorisation(
+    conn: aiosqlite.Connection, title: str, category: str, timestamp: str, added: bool
+) -> bool:
+    """Record a categorisation event unless a later one for the same file and category was applied."""
+    cursor = await conn.execute(
+        "SELECT at FROM categorisations WHERE title = ? AND category = ?", (title, category)
+    )
+    row = await cursor.fetchone()
+    if row is not None and row[0] > timestamp:
+        return False
+    await conn.execute(
+        "INSERT INTO categorisations (title, category, at, added) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(title, category) DO UPDATE SET at = excluded.at, added = excluded.added",
+        (title, category, timestamp, int(added)),
+    )
+    return True

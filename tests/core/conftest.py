@@ -1,0 +1,31 @@
+"""Fixtures of the core tests: a fresh database and a config built from TOML text."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from core_helpers import MINIMAL_CONFIG
+
+from watcher.config import Config, parse_config
+from watcher.store import Database
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.connect(tmp_path / "w.sqlite3")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[[str], Config]:
+    """A config from the minimal valid text plus ``extra`` TOML appended after [tracking]."""
+
+    def build(extra: str = "", *, base: str = MINIMAL_CONFIG) -> Config:
+        return parse_config(base + extra, tmp_path / "config.toml")
+
+    return build
