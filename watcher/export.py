@@ -1,13 +1,22 @@
-"""Writing change records out: the terminal table, JSONL and RFC 4180 CSV for collection systems."""
+"""Writing change records out: the terminal table, JSONL and RFC 4180 CSV for collection systems.
+
+CSV is RFC 4180: comma-separated, CRLF line ends, fields with a comma, quote or line break in double
+quotes (quotes doubled), UTF-8; an empty field means null. ``bom`` starts the file with a UTF-8 byte
+order mark so that spreadsheet programs read it as UTF-8. ``formula_guard`` prefixes cells that begin
+with ``= + - @`` (or a tab or carriage return) with an apostrophe, so that a spreadsheet does not run a
+value written on Commons as a formula; it changes the data, so it is for spreadsheets, not for imports.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 from watcher.config import Config
 from watcher.store.queue import ChangeRecord
@@ -16,12 +25,73 @@ EXPORT_COLUMNS = (
     "object_id", "file", "field", "template", "property", "language", "action", "old", "new", "user",
     "timestamp", "revision", "diff_url", "status", "reviewer", "reviewed_at", "note",
 )  # fmt: skip
+# The CSV header: the export columns, then the queue id (for `watcher accept`/`reject` round trips).
+CSV_HEADER = (*EXPORT_COLUMNS, "id")
+FORMATS = ("csv", "jsonl")
+BOM = "\ufeff"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CHUNK_ROWS = 500
 
 
 def index_url(config: Config) -> str:
     """index.php beside api.php, for diff links."""
     base = config.wiki.api_url.rsplit("/", 1)[0]
     return f"{base}/index.php"
+
+
+def content_type(fmt: str) -> str:
+    return {"csv": "text/csv", "jsonl": "application/x-ndjson"}[fmt]
+
+
+def export_filename(fmt: str, moment: datetime | None = None) -> str:
+    stamp = (moment or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"watcher-export-{stamp}.{fmt}"
+
+
+def guard_formula(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def csv_row(record: ChangeRecord, index: str, *, formula_guard: bool = False) -> list[Any]:
+    row = record.as_contract(index)
+    cells: list[Any] = ["" if row.get(c) is None else row[c] for c in EXPORT_COLUMNS]
+    if formula_guard:
+        cells = [guard_formula(c) if isinstance(c, str) else c for c in cells]
+    return [*cells, record.id]
+
+
+def iter_export(
+    records: Sequence[ChangeRecord],
+    fmt: str,
+    config: Config,
+    *,
+    bom: bool = False,
+    formula_guard: bool = False,
+) -> Iterator[str]:
+    """The export as text chunks of up to CHUNK_ROWS records (for streaming a large download)."""
+    index = index_url(config)
+    if fmt == "jsonl":
+        for start in range(0, len(records), CHUNK_ROWS):
+            yield "".join(
+                json.dumps(record.as_contract(index), ensure_ascii=False) + "\n"
+                for record in records[start : start + CHUNK_ROWS]
+            )
+        return
+    if fmt != "csv":
+        raise ValueError(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if bom:
+        buffer.write(BOM)
+    writer.writerow(CSV_HEADER)
+    for start in range(0, len(records), CHUNK_ROWS):
+        for record in records[start : start + CHUNK_ROWS]:
+            writer.writerow(csv_row(record, index, formula_guard=formula_guard))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
 
 
 def _render_table(records: Sequence[ChangeRecord]) -> str:
@@ -57,15 +127,18 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def write_records(records: Sequence[ChangeRecord], fmt: str, out: TextIO, config: Config) -> None:
-    if fmt == "jsonl":
-        for record in records:
-            out.write(json.dumps(record.as_contract(index_url(config)), ensure_ascii=False) + "\n")
-    elif fmt == "csv":
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow([*EXPORT_COLUMNS, "id"])
-        for record in records:
-            row = record.as_contract(index_url(config))
-            writer.writerow([*("" if row.get(c) is None else row[c] for c in EXPORT_COLUMNS), record.id])
+def write_records(
+    records: Sequence[ChangeRecord],
+    fmt: str,
+    out: TextIO,
+    config: Config,
+    *,
+    bom: bool = False,
+    formula_guard: bool = False,
+) -> None:
+    """Write ``records`` as ``csv``, ``jsonl`` or (anything else) the terminal table."""
+    if fmt in FORMATS:
+        for chunk in iter_export(records, fmt, config, bom=bom, formula_guard=formula_guard):
+            out.write(chunk)
     else:
         out.write(_render_table(records) + "\n" if records else "no changes\n")

@@ -1,0 +1,266 @@
+"""The review page in a real browser: Playwright driving Debian's chromium.
+
+Skipped where chromium is not installed (``apt-get install -y chromium``); CI installs it. The browser
+never reaches the internet: requests to the wiki's thumbnails get a small local PNG, everything else
+that is not the test server is aborted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from web_helpers import PASSWORD, queue
+
+from watcher.config import Config
+from watcher.diff.model import FieldChange
+from watcher.store.db import Database
+from watcher.web.app import create_app
+from watcher.web.sample import HOSTILE_STRINGS, fill_queue
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.playwright,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="chromium is not installed (apt-get install -y chromium); browser tests skipped",
+    ),
+]
+
+
+def png(width: int = 120, height: int = 90) -> bytes:
+    """A small gradient PNG standing in for a Commons thumbnail."""
+    rows = b"".join(
+        b"\x00" + b"".join(bytes((40 + x, 90 + y, 140)) for x in range(width)) for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+async def server(db: Database, config: Config, users: None) -> AsyncIterator[str]:
+    runner = web.AppRunner(create_app(db, config), shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    yield f"http://{host}:{port}"
+    await runner.cleanup()
+
+
+class Watch:
+    """What the page did that it must not: dialogs, page errors, CSP violations."""
+
+    def __init__(self) -> None:
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.csp: list[str] = []
+
+
+@pytest.fixture
+async def browser_page(server: str) -> AsyncIterator[tuple[Any, Watch]]:
+    from playwright.async_api import async_playwright
+
+    thumbnail = png()
+    watch = Watch()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = await browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+
+        async def route(request_route: Any) -> None:
+            url = request_route.request.url
+            if url.startswith(server):
+                await request_route.continue_()
+            elif "Special:FilePath" in url:
+                await request_route.fulfill(status=200, content_type="image/png", body=thumbnail)
+            else:
+                await request_route.abort()
+
+        await context.route("**/*", route)
+        page = await context.new_page()
+
+        async def on_dialog(dialog: Any) -> None:
+            watch.dialogs.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.on("pageerror", lambda error: watch.errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: (
+                watch.csp.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
+        await page.goto(server + "/")
+        await page.fill("#name", "anna")
+        await page.fill("#password", PASSWORD)
+        await page.click("button:has-text('Sign in')")
+        await page.wait_for_url(server + "/")
+        yield page, watch
+        await context.close()
+        await browser.close()
+
+
+async def flash(page: Any) -> str:
+    return str(await page.inner_text(".flash"))
+
+
+async def test_review_scenario(browser_page: tuple[Any, Watch], db: Database) -> None:
+    page, watch = browser_page
+    sv_ids: list[int] = []
+    for n in range(6):
+        sv_ids += await queue(
+            db, revision=100 + n, file=f"File:Harbour at dusk {n % 3}.jpg", object_id=f"EXM-{n % 3}",
+            user=f"Editor {n}", comment=f"Swedish caption, edit {n}", timestamp=f"2026-03-0{n + 1}T10:00:00Z",
+            changes=[FieldChange("caption", "added", None, f"Hamnen i skymning, nr {n}", language="sv")],
+        )  # fmt: skip
+    for n in range(4):
+        await queue(
+            db, revision=200 + n, file=f"File:Portrait {n}.jpg", object_id=f"EXM-P{n}",
+            changes=[FieldChange("description", "changed", "A woman, oil", f'A "woman", oil on canvas {n}',
+                                 "Information", None, "en")],
+        )  # fmt: skip
+    await page.goto(page.url)
+    assert await page.locator("article.change").count() == 10
+
+    # Filter: Swedish only.
+    await page.click("details.filters summary")
+    await page.select_option("select[name=language]", "sv")
+    await page.click("button:has-text('Filter')")
+    await page.wait_for_url(lambda url: "language=sv" in url)
+    assert "user=" not in page.url  # empty filters stay out of the address
+    assert await page.locator("article.change").count() == 6
+    assert await page.locator("article.change .lang").all_inner_texts() == ["sv"] * 6
+
+    # Accept one, with the card's own button.
+    first = page.locator("article.change").first
+    first_id = int((await first.get_attribute("id") or "").removeprefix("change-"))
+    await first.locator("button.accept").click()
+    await page.wait_for_load_state()
+    assert await flash(page) == "Accepted 1 change."
+    assert await page.locator("article.change").count() == 5
+    assert "language=sv" in page.url  # back on the same filtered view
+
+    # Bulk reject two.
+    boxes = page.locator("input.pick")
+    rejected = [int(await boxes.nth(i).get_attribute("value") or 0) for i in (0, 1)]
+    await boxes.nth(0).check()
+    await boxes.nth(1).check()
+    assert await page.inner_text("#bulk .picked") == "2 selected"
+    await page.click("button:has-text('Reject selected')")
+    await page.wait_for_load_state()
+    assert await flash(page) == "Rejected 2 changes."
+    assert await page.locator("article.change").count() == 3
+
+    # A note on a pending change.
+    card = page.locator("article.change").first
+    noted_id = int((await card.get_attribute("id") or "").removeprefix("change-"))
+    await card.locator("input[name=note]").fill("Check the ship's name, with the registrar")
+    await card.locator("button:has-text('Save note')").click()
+    await page.wait_for_load_state()
+    assert await flash(page) == "Saved the note of 1 change."
+    assert await page.locator(f"#change-{noted_id} input[name=note]").input_value() == (
+        "Check the ship's name, with the registrar"
+    )
+    statuses = {r[0]: r[1] for r in await db.fetchall("SELECT id, status FROM changes")}
+    assert statuses[first_id] == "accepted" and [statuses[i] for i in rejected] == ["rejected", "rejected"]
+
+    # Download the CSV of the accepted ones (the default), as a curator would.
+    await page.click("details.export summary")
+    async with page.expect_download() as download_info:
+        await page.click("details.export button:has-text('Download')")
+    download = await download_info.value
+    assert download.suggested_filename.startswith("watcher-export-") and download.suggested_filename.endswith(
+        ".csv"
+    )
+    text = Path(await download.path()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [(int(r["id"]), r["status"], r["reviewer"], r["language"]) for r in rows] == [
+        (first_id, "accepted", "anna", "sv")
+    ]
+    assert rows[0]["object_id"].startswith("EXM-") and rows[0]["new"].startswith("Hamnen i skymning")
+    assert await db.scalar("SELECT count(*) FROM changes WHERE exported_at IS NOT NULL") == 1
+
+    # The whole queue, for the screenshot.
+    await page.goto(page.url.split("?")[0] + "?status=all")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.evaluate("document.querySelector('.summary-line').scrollIntoView()")
+    await page.screenshot(path=str(ARTIFACTS / "queue-phone.png"))
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert watch.dialogs == [] and watch.errors == [] and watch.csp == []
+
+
+async def test_hostile_content_never_runs_and_keeps_the_layout(
+    browser_page: tuple[Any, Watch], db: Database
+) -> None:
+    page, watch = browser_page
+    await fill_queue(db, 60, files=10, hostile=True)
+    ids = await queue(
+        db, revision=9_000_000, file="File:" + HOSTILE_STRINGS[1] + ".jpg", user=HOSTILE_STRINGS[0],
+        comment=HOSTILE_STRINGS[2] + " " + HOSTILE_STRINGS[3], object_id=HOSTILE_STRINGS[4],
+        timestamp="2027-01-01T00:00:00Z",
+        changes=[
+            FieldChange("description", "changed", HOSTILE_STRINGS[5], HOSTILE_STRINGS[6], "Information", None, "en"),
+            FieldChange(HOSTILE_STRINGS[3], "added", None, HOSTILE_STRINGS[1], template=HOSTILE_STRINGS[0]),
+        ],
+    )  # fmt: skip
+    await db.write("UPDATE changes SET note = ? WHERE id = ?", (HOSTILE_STRINGS[1], ids[0]))
+    base = page.url.split("?")[0].rstrip("/")
+    for width in (1280, 390):
+        await page.set_viewport_size({"width": width, "height": 900})
+        for path in ("/", "/?status=all&kind=all&per_page=200", f"/changes/{ids[0]}", f"/changes/{ids[1]}"):
+            await page.goto(base + path)
+            await page.wait_for_load_state("load")
+            for card in (await page.locator("article.change").all())[:5]:
+                await card.hover()  # would fire any onmouseover that slipped through
+            assert await page.evaluate("typeof window.__pwned") == "undefined", path
+            assert (
+                await page.evaluate(
+                    "document.querySelectorAll('[onerror],[onload],[onmouseover],iframe,svg,style,body script:not([src])')"
+                    ".length"
+                )
+                == 0
+            )
+            assert await page.evaluate(
+                "Array.from(document.querySelectorAll('a[href]')).every(a => ['http:', 'https:'].includes(a.protocol))"
+            )
+            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
+                path,
+                width,
+            )
+            assert await page.is_visible("header.top")
+        if width == 1280:
+            await page.goto(base + "/")
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "hostile.png"), full_page=False)
+    # The text is shown as text.
+    await page.goto(base + f"/changes/{ids[0]}")
+    assert HOSTILE_STRINGS[0] in await page.inner_text(".facts")
+    assert watch.dialogs == [], watch.dialogs
+    assert watch.errors == [], watch.errors
+    assert watch.csp == [], watch.csp

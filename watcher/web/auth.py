@@ -1,0 +1,284 @@
+"""Reviewers, passwords, sessions and login rate limiting for the review page.
+
+Passwords are argon2id hashes (argon2-cffi). A session is a random token in an HttpOnly, SameSite=Strict
+cookie; the database keeps only its SHA-256, together with the session's CSRF token (a synchronizer token
+that every form carries and every POST must echo).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from watcher.store.db import Database, iso_utc, utcnow
+
+Role = Literal["reviewer", "readonly"]
+ROLES: tuple[Role, ...] = ("reviewer", "readonly")
+
+# Defaults of argon2-cffi (RFC 9106's second recommendation); tests swap in a cheaper hasher.
+HASHER = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+
+SESSION_IDLE = timedelta(hours=12)
+SESSION_MAX = timedelta(days=7)
+SESSION_TOUCH_SECONDS = 60  # last_seen_at is written at most this often, not on every request
+
+
+class UserError(Exception):
+    """A user-management request that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: Role
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Session:
+    token_hash: str
+    user: str
+    role: Role
+    csrf_token: str
+    created_at: str
+    last_seen_at: str
+    flash: str | None
+
+    @property
+    def can_review(self) -> bool:
+        return self.role == "reviewer"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def tokens_match(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of a CSRF token; a missing token never matches."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+# --- users ------------------------------------------------------------------------------------------
+
+
+async def add_user(
+    db: Database, name: str, password: str, role: Role = "reviewer", *, update: bool = False
+) -> None:
+    """Create a reviewer, or with ``update`` replace an existing one's password and role.
+
+    Replacing ends the user's sessions, so a changed password locks out whoever had the old one.
+    """
+    name = name.strip()
+    if not name or any(ch.isspace() and ch != " " for ch in name) or len(name) > 100:
+        raise UserError("a user name is 1 to 100 characters without tabs or line breaks")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    check_password_rules(password)
+    digest = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+    now = utcnow()
+    async with db.transaction() as conn:
+        cursor = await conn.execute("SELECT name FROM web_users WHERE name = ?", (name,))
+        existing = await cursor.fetchone()
+        if existing is not None and not update:
+            raise UserError(
+                f"user {existing[0]!r} exists already (use --update to set a new password or role)"
+            )
+        if existing is None:
+            await conn.execute(
+                "INSERT INTO web_users (name, password_hash, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                (name, digest, role, now, now),
+            )
+        else:
+            await conn.execute(
+                "UPDATE web_users SET password_hash = ?, role = ?, updated_at = ? WHERE name = ?",
+                (digest, role, now, name),
+            )
+            await conn.execute("DELETE FROM web_sessions WHERE user = ?", (name,))
+
+
+async def remove_user(db: Database, name: str) -> bool:
+    """Delete a reviewer and their sessions; False where there was no such user."""
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM web_sessions WHERE user = ?", (name,))
+        cursor = await conn.execute("DELETE FROM web_users WHERE name = ?", (name,))
+        return cursor.rowcount > 0
+
+
+async def list_users(db: Database) -> list[User]:
+    rows = await db.fetchall("SELECT name, role, created_at FROM web_users ORDER BY name")
+    return [User(row["name"], row["role"], row["created_at"]) for row in rows]
+
+
+async def count_users(db: Database) -> int:
+    return int(await db.scalar("SELECT count(*) FROM web_users"))
+
+
+_DUMMY_HASH: str | None = None
+
+
+def _verify(stored_hash: str | None, password: str) -> tuple[bool, bool]:
+    """(password matches, hash needs an upgrade). Unknown users cost a verify too, against timing probes."""
+    global _DUMMY_HASH
+    if stored_hash is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
+        stored_hash = _DUMMY_HASH
+        known = False
+    else:
+        known = True
+    try:
+        HASHER.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False, False
+    return known, known and HASHER.check_needs_rehash(stored_hash)
+
+
+async def authenticate(db: Database, name: str, password: str) -> User | None:
+    """The user whose name and password these are, or None. The hash runs in a worker thread."""
+    row = await db.fetchone(
+        "SELECT name, password_hash, role, created_at FROM web_users WHERE name = ?", (name,)
+    )
+    stored = row["password_hash"] if row is not None else None
+    ok, rehash = await asyncio.get_running_loop().run_in_executor(None, _verify, stored, password)
+    if not ok or row is None:
+        return None
+    if rehash:
+        digest = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+        await db.write("UPDATE web_users SET password_hash = ? WHERE name = ?", (digest, row["name"]))
+    return User(row["name"], row["role"], row["created_at"])
+
+
+# --- sessions ---------------------------------------------------------------------------------------
+
+
+async def create_session(db: Database, user: User) -> str:
+    """A new session for ``user``; returns the token for the cookie (never stored as such)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    await db.write(
+        "INSERT INTO web_sessions (token_hash, user, csrf_token, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+        (token_digest(token), user.name, secrets.token_urlsafe(32), now, now),
+    )
+    return token
+
+
+async def load_session(reader: Database, writer: Database, token: str | None) -> Session | None:
+    """The live session of a cookie token, or None where it is unknown or expired (and then it is removed)."""
+    if not token or len(token) > 200:
+        return None
+    digest = token_digest(token)
+    row = await reader.fetchone(
+        """SELECT s.token_hash, s.user, u.role, s.csrf_token, s.created_at, s.last_seen_at, s.flash
+           FROM web_sessions s JOIN web_users u ON u.name = s.user WHERE s.token_hash = ?""",
+        (digest,),
+    )
+    if row is None:
+        return None
+    session = Session(
+        row["token_hash"], row["user"], row["role"], row["csrf_token"], row["created_at"],
+        row["last_seen_at"], row["flash"],
+    )  # fmt: skip
+    now = datetime.now(UTC)
+    created = _parse(session.created_at)
+    seen = _parse(session.last_seen_at)
+    if now - seen > SESSION_IDLE or now - created > SESSION_MAX:
+        await writer.write("DELETE FROM web_sessions WHERE token_hash = ?", (digest,))
+        return None
+    if (now - seen).total_seconds() > SESSION_TOUCH_SECONDS:
+        await writer.write(
+            "UPDATE web_sessions SET last_seen_at = ? WHERE token_hash = ?", (iso_utc(now), digest)
+        )
+    return session
+
+
+async def end_session(db: Database, token_hash: str) -> None:
+    await db.write("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))
+
+
+async def set_flash(db: Database, token_hash: str, message: str | None) -> None:
+    """A one-time message shown on the next page of this session (the result of a POST)."""
+    await db.write("UPDATE web_sessions SET flash = ? WHERE token_hash = ?", (message, token_hash))
+
+
+async def prune_sessions(db: Database) -> int:
+    now = datetime.now(UTC)
+    return await db.write(
+        "DELETE FROM web_sessions WHERE last_seen_at < ? OR created_at < ?",
+        (iso_utc(now - SESSION_IDLE), iso_utc(now - SESSION_MAX)),
+    )
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+# --- rate limiting ----------------------------------------------------------------------------------
+
+
+class LoginLimiter:
+    """Failed sign-ins per key (a user name, a client address) in a sliding window.
+
+    In memory: a restart forgets the counts, which costs an attacker a restart per few guesses, and it
+    keeps a flood of failures from turning into database writes.
+    """
+
+    def __init__(self, limit: int, window: float = 60.0, max_keys: int = 10_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_keys = max_keys
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.get(key)
+        if times is None:
+            return deque()
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if not times:
+            del self._failures[key]
+        return times
+
+    def blocked_for(self, key: str, now: float | None = None) -> float:
+        """Seconds until ``key`` may try again; 0 where it may now."""
+        now = time.monotonic() if now is None else now
+        times = self._recent(key, now)
+        if len(times) < self.limit:
+            return 0.0
+        return max(0.0, self.window - (now - times[0]))
+
+    def failed(self, key: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if len(self._failures) >= self.max_keys:
+            for stale in [k for k, v in self._failures.items() if not v or now - v[-1] >= self.window]:
+                del self._failures[stale]
+            if len(self._failures) >= self.max_keys:  # still full: forget the oldest key
+                del self._failures[next(iter(self._failures))]
+        times = self._failures.setdefault(key, deque())
+        times.append(now)
+        while len(times) > self.limit * 2:
+            times.popleft()
+
+    def clear(self, key: str) -> None:
+        self._failures.pop(key, None)

@@ -1,0 +1,251 @@
+"""The review page's reading of the queue: filters from the query string, grouped pages, choices.
+
+The filters are the store's :class:`ChangeFilter`; the page orders files by their newest matching
+change and each file's changes oldest first, so an edit history reads top to bottom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from watcher.store.db import Database, utcnow
+from watcher.store.queue import STATUSES, ChangeFilter, ChangeRecord
+
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
+STATUS_CHOICES = (*STATUSES, "all")
+KIND_CHOICES = ("content", "maintenance", "all")
+SOURCE_CHOICES = ("live", "history")
+NO_LANGUAGE = "none"
+# The query-string keys of the filters, in the order the form shows them.
+FILTER_KEYS = ("status", "kind", "source", "field", "language", "user", "file", "object", "since", "until")
+MAX_TEXT = 300
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """A parsed query string: the filter, the page, and the normalised parameters for links."""
+
+    selection: ChangeFilter
+    params: dict[str, str]
+    page: int = 1
+    per_page: int = DEFAULT_PAGE_SIZE
+    problems: list[str] = field(default_factory=list)
+
+    def link_params(self, **changes: Any) -> dict[str, str]:
+        """The query string of this view with some keys changed (None drops a key)."""
+        out = dict(self.params)
+        if self.per_page != DEFAULT_PAGE_SIZE:
+            out["per_page"] = str(self.per_page)
+        if self.page != 1:
+            out["page"] = str(self.page)
+        for key, value in changes.items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = str(value)
+        return out
+
+
+def _date(value: str, key: str, problems: list[str]) -> date | None:
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        problems.append(f"{key}: not a date (YYYY-MM-DD): {value[:40]!r}; ignored")
+        return None
+
+
+def parse_query(
+    query: Mapping[str, str], *, default_status: str = "pending", defaults: Mapping[str, str] | None = None
+) -> QueueQuery:
+    """Filters from a query string or form. Unknown values fall back to the default, with a note."""
+    problems: list[str] = []
+    params: dict[str, str] = {}
+
+    def choice(key: str, choices: Sequence[str], default: str) -> str:
+        value = (query.get(key) or (defaults or {}).get(key) or default).strip()
+        if value not in choices:
+            problems.append(f"{key}: unknown value {value[:40]!r}; showing {default}")
+            value = default
+        if value != default:
+            params[key] = value
+        return value
+
+    def text(key: str) -> str | None:
+        value = (query.get(key) or "").strip()[:MAX_TEXT]
+        if value:
+            params[key] = value
+        return value or None
+
+    status = choice("status", STATUS_CHOICES, default_status)
+    kind = choice("kind", KIND_CHOICES, "content")
+    source = choice("source", ("", *SOURCE_CHOICES), "")
+    field_name = text("field")
+    language = text("language")
+    user = text("user")
+    file_title = text("file")
+    if file_title and not file_title.startswith("File:"):
+        file_title = "File:" + file_title
+    object_id = text("object")
+    since = until = None
+    if raw := text("since"):
+        if (day := _date(raw, "since", problems)) is not None:
+            since = f"{day.isoformat()}T00:00:00Z"
+        else:
+            params.pop("since")
+    if raw := text("until"):
+        if (day := _date(raw, "until", problems)) is not None:
+            until = f"{(day + timedelta(days=1)).isoformat()}T00:00:00Z"  # the whole day, inclusive
+        else:
+            params.pop("until")
+    selection = ChangeFilter(
+        status=status,  # type: ignore[arg-type]
+        kind=kind,  # type: ignore[arg-type]
+        source=source or None,  # type: ignore[arg-type]
+        field=field_name,
+        language=NO_LANGUAGE if language in ("none", "null", "-") else language,
+        user=user,
+        file=file_title,
+        object_id=object_id,
+        since=since,
+        until=until,
+    )
+    per_page = _int(query.get("per_page"), DEFAULT_PAGE_SIZE)
+    if per_page not in PAGE_SIZES:
+        per_page = DEFAULT_PAGE_SIZE
+    page = max(1, _int(query.get("page"), 1))
+    return QueueQuery(selection=selection, params=params, page=page, per_page=per_page, problems=problems)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class FileGroup:
+    file: str
+    object_id: str | None
+    total: int  # matching changes of this file in the whole selection, not just on this page
+    changes: list[ChangeRecord]
+
+
+async def count(db: Database, selection: ChangeFilter) -> int:
+    where, params = selection.where()
+    return int(await db.scalar(f"SELECT count(*) FROM changes{where}", params))
+
+
+async def grouped_page(db: Database, selection: ChangeFilter, *, limit: int, offset: int) -> list[FileGroup]:
+    """One page of the selection, grouped by file: files by newest matching change, changes by time."""
+    where, params = selection.where()
+    # Window functions give each row its file's newest time and count in one pass; only the page's
+    # ids are then joined back to whole rows.
+    sql = f"""
+        WITH sel AS (
+            SELECT id, file, timestamp,
+                   max(timestamp) OVER (PARTITION BY file) AS latest,
+                   count(*) OVER (PARTITION BY file) AS total
+            FROM changes{where}),
+        page AS (
+            SELECT id, file, timestamp, latest, total FROM sel
+            ORDER BY latest DESC, file, timestamp, id LIMIT ? OFFSET ?)
+        SELECT c.*, page.total AS group_total
+        FROM page JOIN changes c ON c.id = page.id
+        ORDER BY page.latest DESC, page.file, page.timestamp, page.id"""
+    rows = await db.fetchall(sql, [*params, limit, offset])
+    groups: list[FileGroup] = []
+    for row in rows:
+        record = ChangeRecord.from_row(row)
+        if not groups or groups[-1].file != record.file:
+            groups.append(FileGroup(record.file, record.object_id, int(row["group_total"]), []))
+        groups[-1].changes.append(record)
+        if groups[-1].object_id is None and record.object_id:
+            groups[-1] = replace(groups[-1], object_id=record.object_id)
+    return groups
+
+
+async def choices(db: Database) -> dict[str, list[str]]:
+    """The values the filter form offers: every field and language in the queue (index-only scans)."""
+    fields = [r[0] for r in await db.fetchall("SELECT DISTINCT field FROM changes ORDER BY field")]
+    languages = [
+        r[0]
+        for r in await db.fetchall(
+            "SELECT DISTINCT language FROM changes WHERE language IS NOT NULL ORDER BY language"
+        )
+    ]
+    return {"field": fields, "language": languages}
+
+
+async def status_counts(db: Database, selection: ChangeFilter) -> dict[str, int]:
+    """How many changes of each status match the other filters (for the status tabs)."""
+    where, params = replace(selection, status="all").where()
+    counts: dict[str, int] = {status: 0 for status in STATUSES}
+    for row in await db.fetchall(f"SELECT status, count(*) FROM changes{where} GROUP BY status", params):
+        counts[row[0]] = int(row[1])
+    return counts
+
+
+async def get_change(db: Database, change_id: int) -> ChangeRecord | None:
+    row = await db.fetchone("SELECT * FROM changes WHERE id = ?", (change_id,))
+    return None if row is None else ChangeRecord.from_row(row)
+
+
+async def same_edit(db: Database, record: ChangeRecord) -> list[ChangeRecord]:
+    rows = await db.fetchall(
+        "SELECT * FROM changes WHERE wiki = ? AND revision = ? AND id != ? ORDER BY id",
+        (record.wiki, record.revision, record.id),
+    )
+    return [ChangeRecord.from_row(r) for r in rows]
+
+
+async def file_history(db: Database, record: ChangeRecord, limit: int = 20) -> list[ChangeRecord]:
+    rows = await db.fetchall(
+        "SELECT * FROM changes WHERE file = ? AND revision != ? ORDER BY timestamp DESC, id DESC LIMIT ?",
+        (record.file, record.revision, limit),
+    )
+    return [ChangeRecord.from_row(r) for r in rows]
+
+
+ReviewAction = Literal["accept", "reject", "pending", "note"]
+
+
+async def review(
+    db: Database, ids: Sequence[int], action: ReviewAction, reviewer: str, note: str | None
+) -> list[int]:
+    """Accept, reject, put back to pending, or only annotate; returns the ids that exist.
+
+    ``note`` None leaves notes alone; an empty note removes it.
+    """
+    if not ids:
+        return []
+    found: list[int] = []
+    async with db.transaction() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            cursor = await conn.execute(f"SELECT id FROM changes WHERE id IN ({marks})", chunk)
+            hits = [int(row[0]) for row in await cursor.fetchall()]
+            if not hits:
+                continue
+            found += hits
+            hit_marks = ",".join("?" * len(hits))
+            assignments: list[str] = []
+            values: list[Any] = []
+            if action in ("accept", "reject"):
+                assignments.append("status = ?, reviewer = ?, reviewed_at = ?")
+                values += ["accepted" if action == "accept" else "rejected", reviewer, utcnow()]
+            elif action == "pending":
+                assignments.append("status = 'pending', reviewer = NULL, reviewed_at = NULL")
+            if note is not None:
+                assignments.append("note = ?")
+                values.append(note or None)
+            if assignments:
+                await conn.execute(
+                    f"UPDATE changes SET {', '.join(assignments)} WHERE id IN ({hit_marks})", [*values, *hits]
+                )
+    return found
