@@ -236,9 +236,12 @@ def status(config_path: str | None, fmt: str) -> None:
 
 
 def _register_subcommands() -> None:
+    """Commands that live beside their concern (they import watcher.cli's helpers lazily)."""
     from watcher.demo.commands import demo
+    from watcher.web.commands import serve, user
 
-    main.add_command(demo)
+    for command in (serve, user, demo):
+        main.add_command(command)
 
 
 _register_subcommands()

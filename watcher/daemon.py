@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+from aiohttp import web
 
 from watcher.catchup import RECENT_CHANGES_KEEP, catch_up, needs_catch_up, parse_time
 from watcher.config import Config
@@ -42,6 +43,8 @@ class DaemonHooks:
 
     on_stream_connected: list[Callable[[], None]] = field(default_factory=list)
     extra_tasks: list[tuple[str, Callable[[Daemon], Awaitable[None]]]] = field(default_factory=list)
+    # Unauthenticated routes beside the review page (/healthz, /metrics).
+    web_routes: Callable[[web.Application], None] | None = None
 
 
 class Daemon:
@@ -92,6 +95,8 @@ class Daemon:
                 asyncio.create_task(self._supervise("tracking", self._tracking_loop), name="tracking"),
                 asyncio.create_task(self._supervise("housekeeping", self._housekeeping), name="housekeeping"),
             ]
+            if config.web is not None:
+                tasks.append(asyncio.create_task(self._supervise("web", self._serve_web), name="web"))
             for name, factory in self.hooks.extra_tasks:
                 tasks.append(
                     asyncio.create_task(self._supervise(name, functools.partial(factory, self)), name=name)
@@ -247,6 +252,12 @@ class Daemon:
             await resolver.resolve_category(root)
             async with self.db.transaction() as conn:
                 await store_state.finish_item(conn, item.id)
+
+    async def _serve_web(self) -> None:
+        from watcher.web import run_web
+
+        assert self.db is not None
+        await run_web(self.db, self.config, extra_routes=self.hooks.web_routes)
 
     async def _housekeeping(self) -> None:
         assert self.db is not None

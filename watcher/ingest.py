@@ -239,9 +239,6 @@ class Ingest:
             outcome.add_files.append(member)
         elif await store_tracked.remove_reason(conn, member, "category", event.category):
             log.info("%s left the tracked set (removed from %s)", member, event.category)
-            outcome.drop_files.append(member)
-            if member in outcome.add_files:
-                outcome.add_files.remove(member)
 
     async def _uploaded(self, conn: aiosqlite.Connection, event: Uploaded, outcome: _BatchOutcome) -> None:
         change = event.change
@@ -263,8 +260,13 @@ class Ingest:
         if await store_state.enqueue(conn, change.key, "file", event.title, change.raw):
             outcome.queued += 1
 
+    async def _is_known(self, conn: aiosqlite.Connection, title: str, outcome: _BatchOutcome) -> bool:
+        if not (self.tracked.has_file(title) or title in outcome.add_files):
+            return False
+        return await store_tracked.is_known(conn, title)
+
     async def _moved(self, conn: aiosqlite.Connection, event: Moved, outcome: _BatchOutcome) -> None:
-        if not await self._is_tracked(conn, event.old_title, outcome):
+        if not await self._is_known(conn, event.old_title, outcome):
             return
         outcome.matched += 1
         await store_state.remember_event(conn, event.change.key, event.old_title)
@@ -274,7 +276,7 @@ class Ingest:
             outcome.add_files.append(event.new_title)
 
     async def _deleted(self, conn: aiosqlite.Connection, event: Deleted, outcome: _BatchOutcome) -> None:
-        if not await self._is_tracked(conn, event.title, outcome):
+        if not await self._is_known(conn, event.title, outcome):
             return
         outcome.matched += 1
         await store_state.remember_event(conn, event.change.key, event.title)

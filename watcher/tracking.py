@@ -159,8 +159,6 @@ class TrackingResolver:
         }
         async with self.db.transaction() as conn:
             left = await store.drop_unconfigured(conn, configured)
-        for title in left:
-            self.tracked.files.discard(title)
         report.left.extend(left)
         self.tracked.categories = TitleSet()
         for category in await store.categories(self.db):
@@ -188,8 +186,6 @@ class TrackingResolver:
             ]
         for category in gone:
             self.tracked.categories.discard(category)
-        for title in left:
-            self.tracked.files.discard(title)
         report.left.extend(left)
         for category in subcategories:
             self.tracked.categories.add(category)
@@ -252,8 +248,6 @@ class TrackingResolver:
         meter.done()
         async with self.db.transaction() as conn:
             left = await store.replace_reasons(conn, source, detail, seen)
-        for title in left:
-            self.tracked.files.discard(title)
         report.left.extend(left)
 
     async def _flush(

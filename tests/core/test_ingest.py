@@ -180,8 +180,8 @@ async def test_template_caused_categorisation_joins_too(world: World) -> None:
 
 async def test_removed_from_a_tracked_category_leaves(world: World) -> None:
     await world.handle(categorize(ROOT, f"[[:{TRACKED}]] removed from category"))
-    assert TRACKED not in await world.titles()
-    assert not world.tracked.has_file(TRACKED)
+    # The row stays as 'left' so that the file's deletion or return is still recognised.
+    assert (await world.titles())[TRACKED] == "left"
     await world.handle(edit(TRACKED, 100, 101))
     assert await world.inbox() == []
 
@@ -325,7 +325,7 @@ async def test_move_of_an_untracked_file_is_ignored(world: World) -> None:
 async def test_delete_and_restore(world: World) -> None:
     await world.handle(delete(TRACKED))
     assert (await world.titles())[TRACKED] == "deleted"
-    assert (await store_tracked.count_files(world.db)) == {"active": 1, "deleted": 1}
+    assert (await store_tracked.count_files(world.db)) == {"active": 1, "deleted": 1, "left": 0}
     await world.handle(restore(TRACKED))
     assert (await world.titles())[TRACKED] == "active"
     await world.handle(delete(UNTRACKED))

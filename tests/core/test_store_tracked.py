@@ -21,7 +21,13 @@ async def add(db: Database, title: str, source: str = "category", detail: str = 
 
 
 async def tracked(db: Database) -> dict[str, str]:
-    return {row[0]: row[1] for row in await db.fetchall("SELECT title, state FROM tracked_files")}
+    """Files that are tracked (active or deleted); rows of files that left stay, as state 'left'."""
+    rows = await db.fetchall("SELECT title, state FROM tracked_files WHERE state != 'left'")
+    return {row[0]: row[1] for row in rows}
+
+
+async def left(db: Database) -> set[str]:
+    return {row[0] for row in await db.fetchall("SELECT title FROM tracked_files WHERE state = 'left'")}
 
 
 async def test_add_file_and_its_reasons(db: Database) -> None:
@@ -31,7 +37,7 @@ async def test_add_file_and_its_reasons(db: Database) -> None:
     assert await store.reasons(db, "File:A.jpg") == [("category", "Category:X"), ("uploader", "LSH upload")]
     assert await store.tracked_state(db, "File:A.jpg") == "active"
     assert await store.tracked_state(db, "File:B.jpg") is None
-    assert await store.count_files(db) == {"active": 1, "deleted": 0}
+    assert await store.count_files(db) == {"active": 1, "deleted": 0, "left": 0}
     async with db.transaction() as conn:
         assert await store.is_tracked(conn, "File:A.jpg") and not await store.is_tracked(conn, "File:B.jpg")
 
@@ -48,7 +54,7 @@ async def test_adding_a_deleted_file_brings_it_back(db: Database) -> None:
     async with db.transaction() as conn:
         assert await store.set_deleted(conn, "File:A.jpg", True) is True
     assert await tracked(db) == {"File:A.jpg": "deleted"}
-    assert await store.count_files(db) == {"active": 0, "deleted": 1}
+    assert await store.count_files(db) == {"active": 0, "deleted": 1, "left": 0}
     assert await add(db, "File:A.jpg") is True
     assert await tracked(db) == {"File:A.jpg": "active"}
 
@@ -94,9 +100,10 @@ async def test_replace_reasons_after_a_full_resolution(db: Database) -> None:
         await add(db, title)
     await add(db, "File:C.jpg", "template", "Template:LSH artwork")
     async with db.transaction() as conn:
-        left = await store.replace_reasons(conn, "category", "Category:X", {"File:A.jpg", "File:New.jpg"})
-    assert left == ["File:B.jpg"]  # C keeps its template reason
+        gone = await store.replace_reasons(conn, "category", "Category:X", {"File:A.jpg", "File:New.jpg"})
+    assert gone == ["File:B.jpg"]  # C keeps its template reason
     assert set(await tracked(db)) == {"File:A.jpg", "File:C.jpg"}
+    assert await left(db) == {"File:B.jpg"}
     assert await store.reasons(db, "File:C.jpg") == [("template", "Template:LSH artwork")]
 
 
@@ -185,7 +192,7 @@ async def test_resolution_tracks_subcategory_members_and_listed_files(
 ) -> None:
     config = make_config('files = ["File:Listed.jpg", "File:Missing.jpg"]\n', base=config_base("Category:R"))
     tracked_set = await resolve(config, peer, db)
-    assert set(await store.all_titles(db)) == {"File:In A.jpg", "File:Listed.jpg"}
+    assert set(await tracked(db)) == {"File:In A.jpg", "File:Listed.jpg"}
     assert tracked_set.has_file("File:In A.jpg") and tracked_set.has_category("Category:A")
     async with db.transaction() as conn:
         assert await store.category_root(conn, "Category:A") == "Category:R"
@@ -196,11 +203,11 @@ async def test_files_removed_from_the_config_stop_being_tracked(
 ) -> None:
     listed = make_config('files = ["File:Listed.jpg"]\n', base=config_base("Category:R", depth=1))
     await resolve(listed, peer, db)
-    assert "File:Listed.jpg" in await store.all_titles(db)
+    assert "File:Listed.jpg" in await tracked(db)
     unlisted = make_config(base=config_base("Category:R", depth=1))
-    tracked_set = await resolve(unlisted, peer, db)
-    assert set(await store.all_titles(db)) == {"File:In A.jpg"}
-    assert not tracked_set.has_file("File:Listed.jpg")
+    await resolve(unlisted, peer, db)
+    assert set(await tracked(db)) == {"File:In A.jpg"}
+    assert await left(db) == {"File:Listed.jpg"}
 
 
 def config_base(category: str, depth: int = 1) -> str:

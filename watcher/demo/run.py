@@ -27,10 +27,12 @@ from watcher.peers.eventstreams import EventStreamsStandIn
 from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state
+from watcher.store import tracked as store_tracked
 from watcher.store.queue import ChangeFilter
+from watcher.web.auth import add_user
 
 DEMO_USER = "demo"
-DEMO_PASSWORD = "demo"
+DEMO_PASSWORD = "watcher-demo"
 
 
 def demo_config(folder: Path, api_url: str, stream_url: str, web_port: int) -> Config:
@@ -97,12 +99,16 @@ async def run_demo(*, stop_after_replay: bool = False, web_port: int = 8750, out
             say(f"  stand-in Action API: {wiki.url}")
             say(f"  stand-in EventStreams: {stream.url}")
             say(f"  tracking: {CATEGORY} (and its subcategories)")
+            async with Database.open(config.database) as db:
+                await add_user(db, DEMO_USER, DEMO_PASSWORD, "reviewer")
             daemon = Daemon(config)
             task = asyncio.create_task(daemon.run(), name="daemon")
             await _until(
                 lambda: stream.connections >= 1 and daemon.resolved.is_set(), task, "the daemon to connect"
             )
-            say(f"  the daemon is following the stream and tracks {len(tracked_on_wiki(wiki))} files\n")
+            assert daemon.db is not None
+            files = (await store_tracked.count_files(daemon.db))["active"]
+            say(f"  the daemon is following the stream and tracks {files} files\n")
             say("What happens on Commons:")
             noise = captured_events()
             for number, step in enumerate(steps()):
@@ -124,10 +130,6 @@ async def run_demo(*, stop_after_replay: bool = False, web_port: int = 8750, out
         finally:
             await stream.stop()
             await wiki.close()
-
-
-def tracked_on_wiki(wiki: ActionApiPeer) -> list[str]:
-    return [title for title, page in wiki.pages.items() if CATEGORY in page.categories()]
 
 
 async def _until(

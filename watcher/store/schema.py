@@ -21,11 +21,11 @@ MIGRATIONS: list[tuple[str, ...]] = [
             value INTEGER NOT NULL DEFAULT 0
         )""",
         # One row per tracked file; `title` is the current title. Deleted files stay (state 'deleted')
-        # so that an undeletion finds them again.
+        # so that an undeletion finds them again, and so do files that left the tracked set ('left').
         """CREATE TABLE tracked_files (
             title TEXT PRIMARY KEY,
             pageid INTEGER,
-            state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'deleted')),
+            state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'deleted', 'left')),
             added_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
         )""",

@@ -55,14 +55,21 @@ async def add_files(
 
 
 async def remove_reason(conn: aiosqlite.Connection, title: str, source: str, detail: str) -> bool:
-    """Drop one reason; the file stops being tracked when it has none left. True when it stopped."""
+    """Drop one reason; the file stops being tracked when it has none left. True when it stopped.
+
+    The row stays (state 'left', or 'deleted' where the page was deleted) so that later events about
+    the file — its deletion, a return to the category — still find it.
+    """
     await conn.execute(
         "DELETE FROM tracked_reasons WHERE title = ? AND source = ? AND detail = ?", (title, source, detail)
     )
     cursor = await conn.execute("SELECT count(*) FROM tracked_reasons WHERE title = ?", (title,))
     row = await cursor.fetchone()
     if row is not None and row[0] == 0:
-        cursor = await conn.execute("DELETE FROM tracked_files WHERE title = ?", (title,))
+        cursor = await conn.execute(
+            "UPDATE tracked_files SET state = 'left', updated_at = ? WHERE title = ? AND state = 'active'",
+            (utcnow(), title),
+        )
         return cursor.rowcount > 0
     return False
 
@@ -104,14 +111,25 @@ async def rename_file(conn: aiosqlite.Connection, old: str, new: str) -> bool:
 
 
 async def set_deleted(conn: aiosqlite.Connection, title: str, deleted: bool) -> bool:
+    """Mark a known file deleted, or restored (tracked again where it still has a reason)."""
+    if deleted:
+        state_sql = "'deleted'"
+    else:
+        state_sql = "CASE WHEN EXISTS (SELECT 1 FROM tracked_reasons r WHERE r.title = tracked_files.title) THEN 'active' ELSE 'left' END"
     cursor = await conn.execute(
-        "UPDATE tracked_files SET state = ?, updated_at = ? WHERE title = ?",
-        ("deleted" if deleted else "active", utcnow(), title),
+        f"UPDATE tracked_files SET state = {state_sql}, updated_at = ? WHERE title = ?", (utcnow(), title)
     )
     return cursor.rowcount > 0
 
 
 async def is_tracked(conn: aiosqlite.Connection, title: str) -> bool:
+    """Whether edits of this file make change records (it is the museum's and exists)."""
+    cursor = await conn.execute("SELECT 1 FROM tracked_files WHERE title = ? AND state = 'active'", (title,))
+    return await cursor.fetchone() is not None
+
+
+async def is_known(conn: aiosqlite.Connection, title: str) -> bool:
+    """Whether the file is or was tracked (moves and deletions of such files are followed)."""
     cursor = await conn.execute("SELECT 1 FROM tracked_files WHERE title = ?", (title,))
     return await cursor.fetchone() is not None
 
@@ -126,7 +144,7 @@ async def all_titles(db: Database) -> list[str]:
 
 
 async def count_files(db: Database) -> dict[str, int]:
-    counts = {"active": 0, "deleted": 0}
+    counts = {"active": 0, "deleted": 0, "left": 0}
     for row in await db.fetchall("SELECT state, count(*) FROM tracked_files GROUP BY state"):
         counts[row[0]] = row[1]
     return counts
