@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test lint typecheck pytest bench demo clean
+.PHONY: run test browser lint typecheck pytest bench demo clean
 
 $(BIN)/watcher: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,16 @@ run: $(BIN)/watcher
 demo: $(BIN)/watcher
 	$(BIN)/watcher demo
 
-test: $(BIN)/watcher lint typecheck pytest
+test: $(BIN)/watcher browser lint typecheck pytest
+
+# The browser tests drive Debian's chromium (Playwright's own browser download is not available).
+# As root (CI) it is installed when missing; elsewhere those tests skip with a reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the browser tests will skip"; \
+	  else echo "chromium is not installed: the browser tests will skip (apt-get install chromium)"; fi; }
 
 lint: $(BIN)/watcher
 	$(BIN)/ruff check watcher tests bench

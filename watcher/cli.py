@@ -18,8 +18,6 @@ from watcher.export import write_records
 from watcher.logs import LEVELS, setup_logging
 from watcher.store import Database, DatabaseError
 from watcher.store import queue as store_queue
-from watcher.store import state as store_state
-from watcher.store import tracked as store_tracked
 from watcher.store.queue import ChangeFilter, ChangeRecord
 from watcher.tracking import canonical_title
 
@@ -39,9 +37,9 @@ def log_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def load_or_exit(config_path: str | None) -> Config:
+def load_or_exit(config_path: str | None, *, check_files: bool = True) -> Config:
     try:
-        return load_config(config_path)
+        return load_config(config_path, check_files=check_files)
     except ConfigError as exc:
         for problem in sorted(exc.problems, key=lambda p: p.line or 0):
             click.echo(f"{exc.source}: {problem}", err=True)
@@ -110,7 +108,7 @@ def changes(
     limit: int | None,
 ) -> None:  # fmt: skip
     """List queued changes (safe while the daemon runs)."""
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, check_files=False)
     if file_title:
         file_title = canonical_title(file_title, "File")
     try:
@@ -134,7 +132,7 @@ def _review(status: str) -> Callable[..., None]:
     def command(
         config_path: str | None, ids: tuple[int, ...], note: str | None, reviewer: str | None
     ) -> None:
-        config = load_or_exit(config_path)
+        config = load_or_exit(config_path, check_files=False)
         import getpass
 
         who = reviewer or getpass.getuser()
@@ -170,7 +168,7 @@ def export(
     config_path: str | None, status: str, everything: bool, fmt: str, output: Path | None, bom: bool
 ) -> None:
     """Changes keyed by object id, for the collection management system."""
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, check_files=False)
     selection = ChangeFilter(status=status, kind="all", not_exported=not everything)  # type: ignore[arg-type]
 
     async def body() -> list[ChangeRecord]:
@@ -203,36 +201,18 @@ def export(
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def status(config_path: str | None, fmt: str) -> None:
     """The daemon's state from the database (safe while it runs)."""
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, check_files=False)
+
+    from watcher.status import collect_status, render_status_text
 
     async def body() -> dict[str, Any]:
         async with Database.open(config.database) as db:
-            counters = await store_state.get_counters(db)
-            files = await store_tracked.count_files(db)
-            return {
-                "events_seen": counters.get("events_seen", 0),
-                "events_matched": counters.get("events_matched", 0),
-                "events_malformed": counters.get("events_malformed", 0),
-                "events_duplicate": counters.get("events_duplicate", 0),
-                "changes_queued": counters.get("changes_queued", 0),
-                "last_event_id": await store_state.get_state(db, store_state.CURSOR_ID),
-                "last_event_time": await store_state.get_state(db, store_state.CURSOR_TIME),
-                "tracked_files": files["active"],
-                "tracked_files_deleted": files["deleted"],
-                "tracked_categories": len(await store_tracked.categories(db)),
-                "queue": await store_queue.queue_counts(db),
-                "inbox_pending": await store_state.pending_count(db),
-                "inbox_failed": int(await db.scalar("SELECT count(*) FROM inbox WHERE state = 'failed'")),
-            }
+            return await collect_status(db, config)
 
     report = run_async(body())
-    if fmt == "json":
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
-        return
-    for key, value in report.items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {v}" for k, v in value.items())
-        click.echo(f"{key.replace('_', ' ')}: {value if value is not None else '—'}")
+    click.echo(
+        json.dumps(report, indent=2, ensure_ascii=False) if fmt == "json" else render_status_text(report)
+    )
 
 
 def _register_subcommands() -> None:

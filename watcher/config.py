@@ -308,7 +308,8 @@ class _Builder:
             if raw == "":
                 self.problem(path, "must name a file, not be empty")
                 return _INVALID
-            candidate = Path(raw).expanduser()
+            # $VARIABLES expand, so a unit can point at ${CREDENTIALS_DIRECTORY}/apprise.yml.
+            candidate = Path(os.path.expandvars(raw)).expanduser()
             return candidate if candidate.is_absolute() else self.base / candidate
         if hint is bool:
             if not isinstance(raw, bool):
@@ -352,8 +353,12 @@ def _toml_type(value: Any) -> str:
     return type(value).__name__
 
 
-def parse_config(text: str, path: Path) -> Config:
-    """Parse and validate config text; raises :class:`ConfigError` listing every problem."""
+def parse_config(text: str, path: Path, *, check_files: bool = True) -> Config:
+    """Parse and validate config text; raises :class:`ConfigError` listing every problem.
+
+    ``check_files=False`` skips the existence of referenced files (for commands that only read the
+    database, run from a shell that cannot see, say, the service's credentials folder).
+    """
     path = path.absolute()
     try:
         raw = tomllib.loads(text)
@@ -381,7 +386,7 @@ def parse_config(text: str, path: Path) -> Config:
         # The default, like every relative path in the file, lives beside the config file.
         watcher = dataclasses.replace(config.watcher, database=path.parent / config.watcher.database)
         config = dataclasses.replace(config, watcher=watcher)
-    _check_semantics(config, raw, builder)
+    _check_semantics(config, builder, check_files)
     if builder.problems:
         raise ConfigError(path, builder.problems)
     return config
@@ -392,7 +397,7 @@ def _line_of_decode_error(exc: tomllib.TOMLDecodeError) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _check_semantics(config: Config, raw: dict[str, Any], builder: _Builder) -> None:
+def _check_semantics(config: Config, builder: _Builder, check_files: bool) -> None:
     problem = builder.problem
     if not config.watcher.user_agent.strip():
         problem(
@@ -430,7 +435,7 @@ def _check_semantics(config: Config, raw: dict[str, Any], builder: _Builder) -> 
         problem(("tracking", "category_depth"), "must be 0 or more")
     if t.refresh_hours <= 0:
         problem(("tracking", "refresh_hours"), "must be greater than 0")
-    if t.files_from is not None and not t.files_from.is_file():
+    if check_files and t.files_from is not None and not t.files_from.is_file():
         problem(("tracking", "files_from"), f"file not found: {t.files_from}")
     for i, rule in enumerate(t.object_id):
         where: tuple[str | int, ...] = ("tracking", "object_id", i)
@@ -463,7 +468,7 @@ def _check_semantics(config: Config, raw: dict[str, Any], builder: _Builder) -> 
         names.add(channel.name)
         if not channel.urls and channel.urls_from is None:
             problem(where, "needs urls or urls_from")
-        if channel.urls_from is not None and not channel.urls_from.is_file():
+        if check_files and channel.urls_from is not None and not channel.urls_from.is_file():
             problem((*where, "urls_from"), f"file not found: {channel.urls_from}")
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", channel.digest_at):
             problem((*where, "digest_at"), f"must be HH:MM (24-hour), not {channel.digest_at!r}")
@@ -475,7 +480,7 @@ def _check_semantics(config: Config, raw: dict[str, Any], builder: _Builder) -> 
             problem((*where, "coalesce_seconds"), "must be 0 or more")
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+def load_config(path: str | os.PathLike[str] | None = None, *, check_files: bool = True) -> Config:
     """Read the config file named by ``path``, ``$WATCHER_CONFIG`` or ``./config.toml``."""
     source = default_config_path(path)
     try:
@@ -484,4 +489,4 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(source, [ConfigProblem("", None, "config file not found")]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, [ConfigProblem("", None, f"cannot read config file: {exc}")]) from exc
-    return parse_config(text, source)
+    return parse_config(text, source, check_files=check_files)

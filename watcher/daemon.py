@@ -43,8 +43,8 @@ class DaemonHooks:
 
     on_stream_connected: list[Callable[[], None]] = field(default_factory=list)
     extra_tasks: list[tuple[str, Callable[[Daemon], Awaitable[None]]]] = field(default_factory=list)
-    # Unauthenticated routes beside the review page (/healthz, /metrics).
-    web_routes: Callable[[web.Application], None] | None = None
+    # Unauthenticated routes beside the review page (/healthz, /metrics), made for the running daemon.
+    web_routes: Callable[[Daemon], Callable[[web.Application], None]] | None = None
 
 
 class Daemon:
@@ -185,6 +185,10 @@ class Daemon:
         # The stored id is useless now; from here the position is a time, advanced as the catch-up goes.
         async with self.db.transaction() as conn:
             await store_state.set_state(conn, store_state.CURSOR_ID, None)
+        from watcher import systemd
+
+        # A long catch-up must not hit systemd's start timeout: the service is up, it is just behind.
+        systemd.ready("catching up through the Action API")
         report = await catch_up(self.api, self.ingest, self.tracked, self.config.wiki.name, start, now)
         return None, report.end
 
@@ -257,7 +261,8 @@ class Daemon:
         from watcher.web import run_web
 
         assert self.db is not None
-        await run_web(self.db, self.config, extra_routes=self.hooks.web_routes)
+        routes = self.hooks.web_routes(self) if self.hooks.web_routes is not None else None
+        await run_web(self.db, self.config, extra_routes=routes)
 
     async def _housekeeping(self) -> None:
         assert self.db is not None
@@ -268,5 +273,16 @@ class Daemon:
             await asyncio.sleep(6 * 3600)
 
 
+def service_hooks() -> DaemonHooks:
+    """The daemon as a service: systemd READY/STATUS/WATCHDOG/STOPPING, live state, /healthz and /metrics."""
+    from watcher.metrics import MetricsRecorder, daemon_routes
+    from watcher.systemd import daemon_hooks
+
+    hooks = daemon_hooks()
+    recorder = MetricsRecorder()
+    hooks.web_routes = lambda daemon: daemon_routes(daemon, recorder)
+    return hooks
+
+
 async def run_daemon(config: Config, hooks: DaemonHooks | None = None) -> int:
-    return await Daemon(config, hooks).run()
+    return await Daemon(config, hooks if hooks is not None else service_hooks()).run()

@@ -370,10 +370,10 @@ def test_status_of_a_fresh_database(tmp_path: Path) -> None:
 
 def test_status_as_text(shell: Shell) -> None:
     asyncio.run(set_daemon_state(shell.database))
-    lines = shell.run("status").stdout.splitlines()
-    assert "events seen: 12345" in lines
-    assert "queue: pending 4, accepted 0, rejected 0" in lines
-    assert "tracked files: 2" in lines
+    text = shell.run("status").stdout
+    assert "12 345 seen, 17 matched" in text
+    assert "4 pending, 0 accepted, 0 rejected" in text
+    assert "2 files (1 deleted)" in text
 
 
 def test_commands_refuse_a_bad_config(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from watcher.config import Config, parse_config
-from watcher.daemon import Daemon
+from watcher.daemon import Daemon, service_hooks
 from watcher.demo.session import CATEGORY, build_wiki, captured_events, steps
 from watcher.export import write_records
 from watcher.peers.action_api import ActionApiPeer
@@ -101,7 +101,7 @@ async def run_demo(*, stop_after_replay: bool = False, web_port: int = 8750, out
             say(f"  tracking: {CATEGORY} (and its subcategories)")
             async with Database.open(config.database) as db:
                 await add_user(db, DEMO_USER, DEMO_PASSWORD, "reviewer")
-            daemon = Daemon(config)
+            daemon = Daemon(config, service_hooks())
             task = asyncio.create_task(daemon.run(), name="daemon")
             await _until(
                 lambda: stream.connections >= 1 and daemon.resolved.is_set(), task, "the daemon to connect"

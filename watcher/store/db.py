@@ -133,7 +133,12 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error or cancel."""
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                await asyncio.shield(self.conn.execute("BEGIN IMMEDIATE"))
+            except asyncio.CancelledError:
+                # The BEGIN may still run: never leave the shared connection inside a transaction.
+                await asyncio.shield(self._rollback())
+                raise
             try:
                 yield self.conn
             except BaseException:

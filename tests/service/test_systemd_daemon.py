@@ -1,0 +1,174 @@
+"""The real daemon with the service wiring (`watcher.systemd.daemon_hooks`) against loopback peers:
+READY once the stream is connected, STATUS, WATCHDOG from the loop, STOPPING on shutdown, and the
+live state `watcher status` reads from the database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from watcher.config import parse_config
+from watcher.daemon import Daemon
+from watcher.metrics import MetricsRecorder, daemon_routes
+from watcher.peers.action_api import ActionApiPeer
+from watcher.peers.eventstreams import EventStreamsStandIn
+from watcher.status import collect_status
+from watcher.store import Database
+from watcher.systemd import daemon_hooks
+
+
+def config_text(api_url: str, stream_url: str, database: Path, more: str = "") -> str:
+    return f"""
+[watcher]
+database = "{database}"
+user_agent = "WatcherTests/1.0 (tests@museum.example)"
+[stream]
+url = "{stream_url}"
+read_timeout = 5
+backoff_initial = 0.2
+backoff_max = 1
+[wiki]
+api_url = "{api_url}"
+[tracking]
+files = ["File:Example.jpg"]
+[labels]
+languages = []
+{more}
+"""
+
+
+async def receive(sock: socket.socket, want: str, within: float = 20.0) -> list[str]:
+    """Datagrams until one contains ``want`` (all of them, in order)."""
+    received: list[str] = []
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            received.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            await asyncio.sleep(0.02)
+            continue
+        if want in received[-1]:
+            return received
+    raise AssertionError(f"no {want!r} within {within} s; got {received}")
+
+
+async def test_daemon_reports_to_systemd_and_to_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify.sock"))
+    sock.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    async with ActionApiPeer() as api, EventStreamsStandIn([]) as stream:
+        config = parse_config(
+            config_text(api.url, stream.url, tmp_path / "w.sqlite3"), tmp_path / "config.toml"
+        )
+        daemon = Daemon(config, daemon_hooks())
+        running = asyncio.create_task(daemon.run())
+        try:
+            before_ready = await receive(sock, "READY=1")
+            assert before_ready[-1] == "READY=1\nSTATUS=connected to the stream"
+            # The status line went out at start-up, before the stream was connected.
+            status_lines = [line for line in before_ready if line.startswith("STATUS=")]
+            assert status_lines[0].startswith(
+                ("STATUS=starting; 0 events", "STATUS=connecting to the stream; 0 events")
+            )
+            await receive(sock, "WATCHDOG=1")
+            await receive(sock, "WATCHDOG=1")
+
+            # `watcher status`, from its own connection, sees the running daemon and its stream.
+            deadline = time.monotonic() + 20
+            while True:
+                async with Database.open(config.database) as reader:
+                    status = await collect_status(reader, config)
+                if status["stream_connected"] or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
+            assert status["daemon_running"] is True
+            assert status["daemon_pid"] == os.getpid()
+            assert status["stream_connected"] is True
+        finally:
+            daemon.stop()
+            exit_code = await asyncio.wait_for(running, timeout=15)
+    assert exit_code == 0
+    assert "STOPPING=1\nSTATUS=stopping" in await receive(sock, "STOPPING=1")
+    async with Database.open(config.database) as reader:
+        status = await collect_status(reader, config)
+    assert status["daemon_pid"] is None  # a clean stop
+    assert status["stream_connected"] is False
+    sock.close()
+
+
+async def test_daemon_serves_healthz_and_metrics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wiring the daemon needs for the review page's /healthz and /metrics, end to end.
+
+    The page is served like `run_web` does, on a port the OS picks (other suites run in parallel).
+    """
+    from aiohttp import web
+
+    from watcher.web.app import create_app
+
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    recorder = MetricsRecorder()
+    hooks = daemon_hooks()
+    ports: asyncio.Queue[int] = asyncio.Queue()
+
+    async def web_task(daemon: Daemon) -> None:
+        assert daemon.db is not None
+        app = create_app(daemon.db, daemon.config, extra_routes=daemon_routes(daemon, recorder))
+        runner = web.AppRunner(app, shutdown_timeout=2.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            ports.put_nowait(runner.addresses[0][1])
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.shield(runner.cleanup())
+
+    hooks.extra_tasks.append(("web", web_task))
+    async with ActionApiPeer() as api, EventStreamsStandIn([]) as stream:
+        more = '[web]\nlisten = "127.0.0.1:8750"'
+        config = parse_config(
+            config_text(api.url, stream.url, tmp_path / "w.sqlite3", more), tmp_path / "config.toml"
+        )
+        daemon = Daemon(config, hooks)
+        running = asyncio.create_task(daemon.run())
+        try:
+            base = f"http://127.0.0.1:{await asyncio.wait_for(ports.get(), timeout=20)}"
+            async with aiohttp.ClientSession() as client:
+                # 503 until the stream has connected and sent its first bytes, then 200.
+                deadline = time.monotonic() + 20
+                health: dict[str, str] = {}
+                while time.monotonic() < deadline:
+                    async with client.get(f"{base}/healthz") as response:
+                        health = await response.json()
+                        if response.status == 200:
+                            break
+                        assert response.status == 503
+                    await asyncio.sleep(0.05)
+                assert health == {"status": "ok"}
+                async with client.get(f"{base}/metrics") as response:
+                    assert response.status == 200
+                    text = await response.text()
+        finally:
+            daemon.stop()
+            assert await asyncio.wait_for(running, timeout=15) == 0
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert samples[("watcher_database_readable", ())] == 1
+    assert samples[("watcher_api_requests_total", (("api", "commons"),))] >= 1  # resolving the tracked files
+    assert ("watcher_stream_connected", ()) in samples
+    assert ("watcher_events_seen_total", ()) in samples
