@@ -37,6 +37,20 @@ def log_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def check_channels_or_exit(config: Config) -> None:
+    """Bad notification URLs are reported at start, not at 3 a.m."""
+    from watcher.notify import check_channels
+
+    problems = check_channels(config)
+    for problem in problems:
+        click.echo(f"{config.path}: {problem}", err=True)
+    if problems:
+        click.echo(
+            f"{config.path}: {len(problems)} problem(s) with [[notify]]; nothing was started.", err=True
+        )
+        sys.exit(EX_CONFIG)
+
+
 def load_or_exit(config_path: str | None, *, check_files: bool = True) -> Config:
     try:
         return load_config(config_path, check_files=check_files)
@@ -68,6 +82,7 @@ def run(config_path: str | None, log_level: str) -> None:
     """Follow the stream, diff, queue and notify (the daemon)."""
     setup_logging(log_level)
     config = load_or_exit(config_path)
+    check_channels_or_exit(config)
     from watcher.daemon import run_daemon
 
     sys.exit(run_async(run_daemon(config)))
@@ -78,6 +93,7 @@ def run(config_path: str | None, log_level: str) -> None:
 def check(config_path: str | None) -> None:
     """Validate the config; list every problem with its line. Exits non-zero where it is wrong."""
     config = load_or_exit(config_path)
+    check_channels_or_exit(config)
     click.echo(f"{config.path}: OK")
     t = config.tracking
     sources = [
@@ -218,9 +234,11 @@ def status(config_path: str | None, fmt: str) -> None:
 def _register_subcommands() -> None:
     """Commands that live beside their concern (they import watcher.cli's helpers lazily)."""
     from watcher.demo.commands import demo
+    from watcher.history_command import history
+    from watcher.notify.commands import digest
     from watcher.web.commands import serve, user
 
-    for command in (serve, user, demo):
+    for command in (digest, history, serve, user, demo):
         main.add_command(command)
 
 

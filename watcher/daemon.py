@@ -54,6 +54,7 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.resolved = asyncio.Event()
         self.tracking_wake = asyncio.Event()
+        self.notify_wake = asyncio.Event()
         self.db: Database | None = None
         self.api: ActionApi | None = None
         self.stream: EventStream | None = None
@@ -76,7 +77,7 @@ class Daemon:
         try:
             self.tracked = tracked = await TrackedSet.load(db, config.tracking.uploaders)
             labels = LabelResolver(db, wikidata, config.labels.languages) if wikidata else None
-            self.worker = Worker(db, api, config, labels=labels)
+            self.worker = Worker(db, api, config, labels=labels, on_queued=lambda n: self.notify_wake.set())
             self.ingest = Ingest(
                 db, tracked, config, wake_worker=self.worker.wake, wake_tracking=self.tracking_wake.set
             )
@@ -95,6 +96,8 @@ class Daemon:
                 asyncio.create_task(self._supervise("tracking", self._tracking_loop), name="tracking"),
                 asyncio.create_task(self._supervise("housekeeping", self._housekeeping), name="housekeeping"),
             ]
+            if config.notify:
+                tasks.append(asyncio.create_task(self._supervise("notify", self._notify), name="notify"))
             if config.web is not None:
                 tasks.append(asyncio.create_task(self._supervise("web", self._serve_web), name="web"))
             for name, factory in self.hooks.extra_tasks:
@@ -256,6 +259,12 @@ class Daemon:
             await resolver.resolve_category(root)
             async with self.db.transaction() as conn:
                 await store_state.finish_item(conn, item.id)
+
+    async def _notify(self) -> None:
+        from watcher.notify import run_notifier
+
+        assert self.db is not None
+        await run_notifier(self.db, self.config, wake=self.notify_wake)
 
     async def _serve_web(self) -> None:
         from watcher.web import run_web

@@ -1,0 +1,164 @@
+"""Helpers of the notification tests: configs, change records, and loopback SMTP and HTTP sinks."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import itertools
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiohttp import web
+
+from watcher.diff.model import FieldChange
+from watcher.store import Database, iso_utc
+from watcher.store.queue import Provenance, insert_changes
+
+USER_AGENT = "Test/1.0 (test@example.org)"
+MINIMAL_CONFIG = f'[watcher]\nuser_agent = "{USER_AGENT}"\n\n[tracking]\ncategories = ["Category:X"]\n'
+HOSTILE_SCRIPT = "<script>alert(1)</script>"
+HOSTILE_ATTR = '"><img onerror=x>'
+
+_revisions = itertools.count(5_000_000)
+
+
+def free_port() -> int:
+    """A free loopback port (aiosmtpd 1.4.6 cannot bind port 0 itself)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def add_change(
+    db: Database,
+    *,
+    file: str = "File:Vase.jpg",
+    field: str = "description",
+    old: str | None = "old text",
+    new: str | None = "new text",
+    language: str | None = None,
+    action: str = "changed",
+    kind: str = "content",
+    user: str = "Alice",
+    object_id: str | None = "EXM-1",
+    source: str = "live",
+    template: str | None = "Information",
+    queued_at: datetime | None = None,
+    timestamp: str = "2026-03-02T10:00:00Z",
+) -> int:
+    """Queue one change record (its own revision); returns its id."""
+    revision = next(_revisions)
+    provenance = Provenance(
+        wiki="commonswiki", file=file, revision=revision, old_revision=revision - 1, timestamp=timestamp,
+        user=user, comment="edit", object_id=object_id, source=source,  # type: ignore[arg-type]
+    )  # fmt: skip
+    change = FieldChange(
+        field=field, action=action, old=old, new=new, template=template,  # type: ignore[arg-type]
+        language=language, kind=kind,  # type: ignore[arg-type]
+    )  # fmt: skip
+    async with db.transaction() as conn:
+        await insert_changes(conn, provenance, [change])
+        cursor = await conn.execute("SELECT max(id) FROM changes")
+        row = await cursor.fetchone()
+        assert row is not None
+        change_id = int(row[0])
+        if queued_at is not None:
+            await conn.execute(
+                "UPDATE changes SET queued_at = ? WHERE id = ?", (iso_utc(queued_at), change_id)
+            )
+    return change_id
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+
+
+class FakeClock:
+    """A wall clock the test sets by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Mail:
+    sender: str
+    recipients: list[str]
+    message: EmailMessage
+
+    def part(self, content_type: str) -> str:
+        for part in self.message.walk():
+            if part.get_content_type() == content_type and not part.is_multipart():
+                return str(part.get_content())  # type: ignore[attr-defined]
+        raise AssertionError(f"no {content_type} part in {self.message.get_content_type()}")
+
+
+class SmtpSink:
+    """aiosmtpd's handler: every message it receives, parsed."""
+
+    def __init__(self) -> None:
+        self.mails: list[Mail] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@dataclass
+class Post:
+    path: str
+    at: float
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass
+class HttpSink:
+    """A loopback web server taking apprise's json:// and Slack webhook posts.
+
+    ``script[path]`` lists the answers for the next posts to that path, as (status, headers); when it is
+    empty the answer is 200 "ok". ``delay`` holds the answer back that many seconds.
+    """
+
+    port: int = 0
+    posts: list[Post] = field(default_factory=list)
+    script: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    delay: float = 0.0
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def ok(self, path: str) -> list[Post]:
+        return [p for p in self.posts if p.path == path and p.status == 200]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        answers = self.script.get(request.path) or []
+        status, headers = answers.pop(0) if answers else (200, {})
+        self.posts.append(Post(request.path, time.monotonic(), status, body))
+        return web.Response(status=status, headers=headers, text="ok" if status == 200 else "error")
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 15.0) -> None:
+    """Poll ``condition`` until it holds (a generous bound: the suite shares two cores)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def statuses(posts: Sequence[Post]) -> list[int]:
+    return [p.status for p in posts]

@@ -1,0 +1,160 @@
+"""``watcher digest [--send] [--since DATE]``: preview the digest, or send the due one (idempotently).
+
+``--send`` composes each digest channel's latest due period unless the ledger already has it (so a
+systemd timer and the daemon can both run it: the period goes out once), then delivers the outbox
+rows of those channels, retrying for up to ``--wait`` seconds. Exit 75 (EX_TEMPFAIL) when a digest is
+still unsent then; the daemon or the next run retries it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import click
+
+from watcher.config import EX_CONFIG, Config, NotifyChannel
+from watcher.notify.channels import BodyFormat, build_channels
+from watcher.notify.digest import DigestOutcome, compose, send_due_digests
+from watcher.notify.outbox import Outbox
+from watcher.notify.render import Presenter
+from watcher.store.db import Database
+from watcher.store.queue import parse_since
+
+EX_TEMPFAIL = 75
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(parse_since(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+
+
+async def _preview(
+    config: Config, channel: NotifyChannel | None, since: datetime | None, fmt: BodyFormat
+) -> str:
+    """The digest of everything since the last digest (or ``since``) up to now, from a reader's view."""
+    # Queue times have whole seconds: the window ends after the current second, so it holds them all.
+    now = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    filters = channel or NotifyChannel(name="preview")
+    zone_name = channel.timezone if channel else next((c.timezone for c in config.notify), "UTC")
+    presenter = Presenter(config, ZoneInfo(zone_name))
+    async with Database.open(config.database) as db:
+        if since is None:
+            sql = "SELECT max(window_end) FROM notify_digests"
+            params: list[str] = []
+            if channel is not None:
+                sql += " WHERE channel = ?"
+                params.append(channel.name)
+            last = await db.scalar(sql, params)
+            since = (
+                datetime.fromisoformat(str(last).replace("Z", "+00:00")) if last else now - timedelta(days=1)
+            )
+        content = await compose(db.conn, config, filters, presenter, since, now)
+    return content.render(fmt)
+
+
+async def _send(config: Config, names: list[str], since: datetime | None, wait: float) -> int:
+    channels, problems = build_channels(config)
+    if problems:
+        for problem in problems:
+            click.echo(f"{config.path}: {problem}", err=True)
+        return EX_CONFIG
+    selected = [c for c in channels if c.name in names]
+    now = datetime.now(UTC)
+    async with Database.open(config.database) as db:
+        outcomes: list[DigestOutcome] = await send_due_digests(db, config, selected, now, since=since)
+        done = {o.channel for o in outcomes}
+        for outcome in outcomes:
+            if outcome.content is not None and outcome.messages:
+                click.echo(outcome.content.render("text"))
+            click.echo(
+                f"{outcome.channel}: digest for {outcome.period} composed: {outcome.changes} change(s), "
+                f"{outcome.messages} message(s)"
+                + (f", catching up {outcome.missed} missed" if outcome.missed else ""),
+                err=True,
+            )
+        for channel in selected:
+            if channel.name not in done:
+                period, _ = channel.digest_time.latest_due(now)
+                click.echo(
+                    f"{channel.name}: the digest for {period} was composed before; not again", err=True
+                )
+        outbox = Outbox(db, channels, owner=f"cli:{os.getpid()}")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        marks = ",".join("?" * len(selected))
+        while True:
+            sent = await outbox.deliver_due([c.name for c in selected])
+            if sent:
+                click.echo(f"sent {sent} message(s)", err=True)
+            pending = int(
+                await db.scalar(
+                    f"SELECT count(*) FROM notify_outbox WHERE state = 'pending' AND kind = 'digest' "
+                    f"AND channel IN ({marks})",
+                    [c.name for c in selected],
+                )
+            )
+            due = await db.scalar(
+                f"SELECT min(next_attempt_at) FROM notify_outbox WHERE state = 'pending' AND channel IN ({marks})",
+                [c.name for c in selected],
+            )
+            if not pending:
+                return 0
+            pause = max(0.5, float(due or 0) - datetime.now(UTC).timestamp())
+            if loop.time() + pause > deadline:
+                click.echo(
+                    f"{pending} digest message(s) not sent yet; the daemon or the next `watcher digest --send` "
+                    "retries them",
+                    err=True,
+                )
+                return EX_TEMPFAIL
+            await asyncio.sleep(pause)
+
+
+@click.command()
+@click.option(
+    "-c", "--config", "config_path", type=click.Path(dir_okay=False), default=None,
+    help="Config file (default: $WATCHER_CONFIG, then ./config.toml).",
+)  # fmt: skip
+@click.option("--send", is_flag=True, help="Send the due digest to every digest channel (once per period).")
+@click.option(
+    "--since", default=None, metavar="DATE", help="Start at DATE (UTC) instead of the end of the last digest."
+)
+@click.option("--channel", "channel_name", default=None, help="Only this [[notify]] channel (its filters).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "markdown", "html"]), default="text", show_default=True,
+    help="Preview format (without --send).",
+)  # fmt: skip
+@click.option(
+    "--wait", type=float, default=60.0, show_default=True,
+    help="With --send: seconds to keep retrying a digest that did not go through.",
+)  # fmt: skip
+def digest(
+    config_path: str | None, send: bool, since: str | None, channel_name: str | None, fmt: str, wait: float
+) -> None:
+    """Render the digest of changes since the last digest sent (or since DATE); --send sends it."""
+    from watcher.cli import load_or_exit, run_async  # here, not at the top: watcher.cli imports us
+
+    config = load_or_exit(config_path)
+    since_at = _since(since)
+    channel = next((c for c in config.notify if c.name == channel_name), None)
+    if channel_name is not None and channel is None:
+        known = ", ".join(c.name for c in config.notify) or "none configured"
+        raise click.BadParameter(f"no [[notify]] channel {channel_name!r} ({known})", param_hint="--channel")
+    if not send:
+        sys.stdout.write(run_async(_preview(config, channel, since_at, fmt)))  # type: ignore[arg-type]
+        return
+    names = [
+        c.name for c in config.notify if c.mode in ("digest", "both") and (channel is None or c is channel)
+    ]
+    if not names:
+        click.echo("no [[notify]] channel has mode digest or both: nothing to send", err=True)
+        return
+    sys.exit(run_async(_send(config, names, since_at, wait)))
