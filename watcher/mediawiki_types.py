@@ -75,6 +75,46 @@ class Revision:
     commenthidden: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class RevisionMeta:
+    """A revision without content (``rvprop=ids|timestamp|user``): enough to walk a page's history.
+
+    ``user`` is None where the name was revision-deleted. ``parentid`` is 0 for a page's first revision.
+    """
+
+    revid: int
+    parentid: int
+    pageid: int
+    title: str
+    timestamp: str
+    user: str | None
+
+    def as_json(self) -> list[Any]:
+        return [self.revid, self.parentid, self.pageid, self.title, self.timestamp, self.user]
+
+    @classmethod
+    def from_json(cls, value: list[Any]) -> RevisionMeta:
+        revid, parentid, pageid, title, timestamp, user = value
+        return cls(int(revid), int(parentid), int(pageid), str(title), str(timestamp), user)
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One row of ``list=usercontribs`` (``ucprop=ids|title|timestamp|flags``)."""
+
+    revid: int
+    parentid: int
+    pageid: int
+    title: str
+    timestamp: str
+    user: str
+    top: bool
+
+    @property
+    def meta(self) -> RevisionMeta:
+        return RevisionMeta(self.revid, self.parentid, self.pageid, self.title, self.timestamp, self.user)
+
+
 @dataclass(slots=True)
 class ApiStats:
     """Counters for status and metrics; ``requests`` counts HTTP attempts, retries included."""

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import logging
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -83,6 +84,9 @@ class ActionApiPeer(Wiki):
         self.in_flight = 0
         self.max_in_flight = 0
         self.faults: list[Fault] = []
+        # Called with each request as it arrives, before it is answered (tests interrupt clients here);
+        # where it returns an awaitable, the answer waits for it (to let something happen meanwhile).
+        self.on_request: Callable[[RecordedRequest], Awaitable[None] | None] | None = None
         self._runner: web.AppRunner | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -197,15 +201,18 @@ class ActionApiPeer(Wiki):
             if request.method == "POST":
                 form = await request.post()
                 params.update({key: value for key, value in form.items() if isinstance(value, str)})
-            self.requests.append(
-                RecordedRequest(
-                    request.method,
-                    params,
-                    request.headers.get("User-Agent"),
-                    request.headers.get("Accept-Encoding"),
-                    time.monotonic(),
-                )
+            recorded = RecordedRequest(
+                request.method,
+                params,
+                request.headers.get("User-Agent"),
+                request.headers.get("Accept-Encoding"),
+                time.monotonic(),
             )
+            self.requests.append(recorded)
+            if self.on_request is not None:
+                pending = self.on_request(recorded)
+                if inspect.isawaitable(pending):
+                    await pending
             if self.latency:
                 await asyncio.sleep(self.latency)
             fault = self._take_fault(params)

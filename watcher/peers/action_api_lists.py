@@ -1,4 +1,5 @@
-"""``list=`` modules of the Action API stand-in: categorymembers, logevents, embeddedin, recentchanges.
+"""``list=`` modules of the Action API stand-in: categorymembers, logevents, embeddedin, recentchanges,
+usercontribs and users.
 
 Listings are sorted the way MediaWiki sorts them and cut into pages of ``limit`` items with
 an opaque continuation token that names the first item of the next page, so that a client
@@ -7,12 +8,14 @@ which builds or alters tokens fails here as it would against the real wiki.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 
 from watcher.peers.action_api_context import Context, UsageError, title_out, token, window
 from watcher.peers.action_api_wiki import (
     FakePage,
+    FakeRevision,
     InvalidTitle,
     LogEntry,
     RecentChange,
@@ -261,9 +264,116 @@ def _change_out(change: RecentChange, props: set[str]) -> dict[str, Any]:
     return out
 
 
+def _list_usercontribs(ctx: Context) -> list[dict[str, Any]]:
+    """``list=usercontribs`` for up to 50 users at once, newest first (or oldest with ``ucdir=newer``)."""
+    raw_users = ctx.values("ucuser")
+    if not raw_users:
+        raise UsageError(
+            "missingparam", 'One of the parameters "ucuser", "ucuserids" and "ucuserprefix" is required.'
+        )
+    users = set()
+    for raw in raw_users:
+        try:
+            users.add(normalize_title(raw))
+        except InvalidTitle:
+            raise UsageError(
+                "baduser_ucuser", f'Invalid value "{raw}" for user parameter "ucuser".'
+            ) from None
+    allowed = "ids title timestamp comment parsedcomment size sizediff flags patrolled tags"
+    props = set(
+        ctx.multi("ucprop", allowed.split(), "ids|title|timestamp|comment|size|flags", "usercontribs")
+    )
+    show = ctx.multi("ucshow", ("minor", "!minor", "new", "!new", "top", "!top"), "", "usercontribs")
+    namespaces = _namespaces(ctx, "ucnamespace")
+    newer = ctx.choice("ucdir", ("older", "newer"), "older") == "newer"
+    start, end = ctx.timestamp("ucstart"), ctx.timestamp("ucend")
+    limit = ctx.limit("uclimit", 10, ctx.max_limit, "usercontribs")
+    found: list[tuple[FakeRevision, FakePage]] = []
+    for page in ctx.wiki.pages.values():
+        if namespaces is not None and page.ns not in namespaces:
+            continue
+        for revision in page.revisions:
+            if revision.user not in users or revision.userhidden:
+                continue
+            is_top, is_new = revision is page.latest, revision.parentid == 0
+            if (
+                ("top" in show and not is_top)
+                or ("!top" in show and is_top)
+                or ("new" in show and not is_new)
+                or ("!new" in show and is_new)
+                or ("minor" in show and not revision.minor)
+                or ("!minor" in show and revision.minor)
+            ):
+                continue
+            if _in_range(compact(revision.timestamp), start, end, newer):
+                found.append((revision, page))
+    key: Callable[[tuple[FakeRevision, FakePage]], tuple[Any, ...]] = lambda rp: (  # noqa: E731
+        compact(rp[0].timestamp),
+        rp[0].revid,
+    )
+    chosen, following = window(found, key, token(ctx, "uccontinue", (str, int)), limit, descending=not newer)
+    if following is not None:
+        ctx.continue_with("uccontinue", "|".join(str(p) for p in key(following)))
+    return [_contribution_out(revision, page, props) for revision, page in chosen]
+
+
+def _contribution_out(revision: FakeRevision, page: FakePage, props: set[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"userid": _user_id(revision.user), "user": revision.user}
+    if "ids" in props:
+        out.update({"pageid": page.pageid, "revid": revision.revid, "parentid": revision.parentid})
+    if "title" in props:
+        out.update(title_out(page.title))
+    if "timestamp" in props:
+        out["timestamp"] = revision.timestamp
+    if "comment" in props:
+        out.update({"commenthidden": True} if revision.commenthidden else {"comment": revision.comment})
+    if "size" in props:
+        out["size"] = revision.size
+    if "flags" in props:
+        out.update({"new": revision.parentid == 0, "minor": revision.minor, "top": revision is page.latest})
+    if "tags" in props:
+        out["tags"] = list(revision.tags)
+    return out
+
+
+def _user_id(name: str) -> int:
+    return sum(map(ord, name)) % 100000  # stable, as prop=revisions' userid in the stand-in
+
+
+def _list_users(ctx: Context) -> list[dict[str, Any]]:
+    """``list=users``: groups of up to 50 named users; IPs are ``invalid``, unknown names ``missing``."""
+    props = set(ctx.multi("usprop", ("groups", "editcount", "registration"), "", "users"))
+    known = ctx.wiki.known_users()
+    out: list[dict[str, Any]] = []
+    for raw in ctx.values("ususers"):
+        try:
+            ipaddress.ip_address(raw)
+            out.append({"name": raw, "invalid": True})
+            continue
+        except ValueError:
+            pass
+        try:
+            name = normalize_title(raw)
+        except InvalidTitle:
+            out.append({"name": raw, "invalid": True})
+            continue
+        if name not in known:
+            out.append({"name": name, "missing": True})
+            continue
+        item: dict[str, Any] = {"userid": _user_id(name), "name": name}
+        if "groups" in props:
+            item["groups"] = [*sorted(ctx.wiki.user_groups.get(name, set())), "*", "user"]
+        if "editcount" in props:
+            item["editcount"] = known[name]
+        out.append(item)
+    return out
+
+
 LISTERS: dict[str, tuple[str, Callable[[Context], list[dict[str, Any]]]]] = {
     "categorymembers": ("cm", _list_categorymembers),
     "logevents": ("le", _list_logevents),
     "embeddedin": ("ei", _list_embeddedin),
     "recentchanges": ("rc", _list_recentchanges),
+    "usercontribs": ("uc", _list_usercontribs),
+    "users": ("us", _list_users),
 }

@@ -3,8 +3,10 @@
 Shapes follow the real API with ``formatversion=2`` (``includes/api/ApiPageSet.php``,
 ``ApiQueryRevisionsBase.php``, ``ApiQueryInfo.php``, ``ApiQueryImageInfo.php``, Wikibase's
 ``GetEntities``): ``query.pages[]`` with ``normalized``/``redirects``/``badrevids``,
-``slots.<role>.content``, ``missing: true``. What the stand-in does not implement (generators,
-``meta=``) is refused with a ``badvalue`` error rather than answered wrongly.
+``slots.<role>.content``, ``missing: true``. Generators are the list modules that can generate
+(``generator=categorymembers|embeddedin`` with ``g``-prefixed parameters and ``g…continue``); what
+the stand-in does not implement (other generators, ``meta=``) is refused with a ``badvalue`` error
+rather than answered wrongly.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from watcher.peers.action_api_context import Context, UsageError, title_out, tok
 from watcher.peers.action_api_lists import LISTERS
 from watcher.peers.action_api_wiki import FakePage, FakeRevision, InvalidTitle, Wiki, compact, split_title
 
-PROPS = ("revisions", "info", "imageinfo")
+PROPS = ("revisions", "info", "imageinfo", "categoryinfo")
+GENERATORS = ("categorymembers", "embeddedin")
 RV_PROPS = tuple(
     [
         "ids",
@@ -52,12 +55,15 @@ class _Entry:
 
 
 def run_query(ctx: Context) -> dict[str, Any]:
-    if ctx.has("generator") or ctx.has("meta"):
-        raise UsageError("badvalue", "The stand-in implements no generators and no meta modules.")
+    if ctx.has("meta"):
+        raise UsageError("badvalue", "The stand-in implements no meta modules.")
+    generator = ctx.get("generator")
+    if generator is not None and generator not in GENERATORS:
+        raise UsageError("badvalue", f'Unrecognized value for parameter "generator": {generator}.')
     props = ctx.strict_multi("prop", PROPS)
     lists = ctx.strict_multi("list", tuple(LISTERS))
     query: dict[str, Any] = {}
-    entries = _pageset(ctx, query) or []
+    entries = (_generated(ctx, generator) if generator is not None else _pageset(ctx, query)) or []
     existing = [e for e in entries if e.page is not None]
     for entry in existing:
         if "revisions" in props:
@@ -72,15 +78,47 @@ def run_query(ctx: Context) -> dict[str, Any]:
         for entry in entries:
             if entry.page is None and entry.out.get("ns") == 6:
                 entry.out["imagerepository"] = ""
+    if "categoryinfo" in props:  # also for category pages that do not exist but have members
+        for entry in entries:
+            _prop_categoryinfo(ctx, entry)
     for name in lists:
         prefix, lister = LISTERS[name]
         if ctx.runs(prefix):
             query[name] = lister(ctx)
         else:
             ctx.recognise(prefix)
-    if ctx.has("titles") or ctx.has("pageids") or ctx.has("revids"):
+    if ctx.has("titles") or ctx.has("pageids") or ctx.has("revids") or (generator is not None and entries):
         query["pages"] = [e.out for e in sorted(entries, key=_page_order)]
     return {"query": query} if query else {}
+
+
+def _generated(ctx: Context, name: str) -> list[_Entry]:
+    """The pages a list module yields, as the page set (``generator=``): its parameters and its
+    continuation carry a ``g`` prefix, and its own output props are not asked for."""
+    given = [n for n in ("titles", "pageids", "revids") if ctx.has(n)]
+    if given:
+        raise UsageError(
+            "invalidparammix", f'The parameters "generator" and "{given[0]}" can not be used together.'
+        )
+    prefix, lister = LISTERS[name]
+    inner = {k[1:]: v for k, v in ctx.params.items() if k.startswith(f"g{prefix}")}
+    inner[f"{prefix}prop"] = "ids|title"
+    sub = Context(ctx.wiki, inner, ctx.max_limit, ctx.max_values)
+    items = lister(sub)
+    ctx.used.update(f"g{k}" for k in sub.used if k.startswith(prefix) and k != f"{prefix}prop")
+    for module, texts in sub.warnings.items():
+        for text in texts:
+            ctx.warn(module, text)
+    for key, value in sub.cont.items():
+        if key != "continue":
+            ctx.cont[f"g{key}"] = value
+            ctx.cont["continue"] = f"g{key}||"
+    entries: list[_Entry] = []
+    for item in items:
+        page = ctx.wiki.page_by_id(int(item.get("pageid") or 0))
+        if page is not None:
+            entries.append(_Entry(_page_out(page), page))
+    return entries
 
 
 def _page_order(entry: _Entry) -> tuple[int, int]:
@@ -202,20 +240,36 @@ def _enumerate_revisions(ctx: Context, page: FakePage, props: set[str]) -> list[
     limit = ctx.limit("rvlimit", 10, 50 if "content" in props else ctx.max_limit, "revisions")
     start, end = ctx.timestamp("rvstart"), ctx.timestamp("rvend")
     user, exclude = ctx.get("rvuser"), ctx.get("rvexcludeuser")
+    key: Callable[[FakeRevision], tuple[Any, ...]] = lambda r: (compact(r.timestamp), r.revid)  # noqa: E731
+    # rvstartid/rvendid become a (timestamp, id) bound, as MediaWiki converts them (T163532).
+    first, last = _id_bound(ctx, "rvstartid"), _id_bound(ctx, "rvendid")
+    if (first and start) or (last and end):
+        raise UsageError("invalidparammix", "rvstartid/rvstart and rvendid/rvend can not be used together.")
     revisions = [
         r
         for r in page.revisions
         if (start is None or (compact(r.timestamp) >= start if newer else compact(r.timestamp) <= start))
         and (end is None or (compact(r.timestamp) <= end if newer else compact(r.timestamp) >= end))
+        and (first is None or (key(r) >= first if newer else key(r) <= first))
+        and (last is None or (key(r) <= last if newer else key(r) >= last))
         and (user is None or r.user == user)
         and (exclude is None or r.user != exclude)
     ]
     start_at = token(ctx, "rvcontinue", (str, int))
-    key: Callable[[FakeRevision], tuple[Any, ...]] = lambda r: (compact(r.timestamp), r.revid)  # noqa: E731
     chosen, following = window(revisions, key, start_at, limit, descending=not newer)
     if following is not None:
         ctx.continue_with("rvcontinue", f"{compact(following.timestamp)}|{following.revid}", prop=True)
     return chosen
+
+
+def _id_bound(ctx: Context, name: str) -> tuple[str, int] | None:
+    raw = ctx.get(name)
+    if raw is None:
+        return None
+    revision = ctx.wiki.revisions.get(ctx.integer(name, raw))
+    if revision is None:
+        raise UsageError(f"badid_{name}", f"No revision was found for parameter <var>{name}</var>.")
+    return (compact(revision.timestamp), revision.revid)
 
 
 def _revision_out(revision: FakeRevision, props: set[str], slots: list[str] | None) -> dict[str, Any]:
@@ -298,6 +352,24 @@ def _prop_info(entry: _Entry) -> None:
         entry.out["redirect"] = True
     if len(page.revisions) == 1:
         entry.out["new"] = True
+
+
+def _prop_categoryinfo(ctx: Context, entry: _Entry) -> None:
+    title = entry.out.get("title")
+    if entry.out.get("ns") != 14 or not isinstance(title, str):
+        return
+    members = [p for p in ctx.wiki.pages.values() if title in p.categories()]
+    if not members and entry.page is None:
+        return
+    files = sum(1 for p in members if p.ns == 6)
+    subcats = sum(1 for p in members if p.ns == 14)
+    entry.out["categoryinfo"] = {
+        "size": len(members),
+        "pages": len(members) - files - subcats,
+        "files": files,
+        "subcats": subcats,
+        "hidden": False,
+    }
 
 
 def _prop_imageinfo(ctx: Context, entry: _Entry) -> None:

@@ -31,6 +31,7 @@ class InvalidTitle(ValueError):
     """A title the real wiki would refuse; the message is MediaWiki's ``invalidreason``."""
 
 
+@lru_cache(maxsize=65536)
 def split_title(raw: str) -> tuple[int, str]:
     """Namespace and normalised full title: underscores to spaces, known prefixes canonical, first
     letter capitalised (Commons' ``$wgCapitalLinks``)."""
@@ -79,6 +80,7 @@ def parse_timestamp(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+@lru_cache(maxsize=65536)
 def compact(timestamp: str) -> str:
     return parse_timestamp(timestamp).strftime("%Y%m%d%H%M%S")
 
@@ -98,7 +100,7 @@ def base36(hex_digest: str) -> str:
     return (out or "0").rjust(31, "0")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def parse_links(wikitext: str) -> tuple[tuple[tuple[str, str], ...], frozenset[str]]:
     """Categories (title, sort key) and transcluded templates of a wikitext, as the parser would see them."""
     categories: dict[str, str] = {}
@@ -248,8 +250,10 @@ class Wiki:
         self.logs: list[LogEntry] = []
         self.changes: list[RecentChange] = []
         self.entities: dict[str, dict[str, Any]] = {}
+        self.user_groups: dict[str, set[str]] = {}  # beyond "*" and "user"; bot-flagged edits add "bot"
         self._clock = start or datetime(2026, 1, 1, tzinfo=UTC)
         self._ids = {"page": 0, "rev": 1000, "log": 0, "rc": 0}
+        self._by_id: dict[int, FakePage] = {}
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -270,7 +274,23 @@ class Wiki:
         return self.pages[normalize_title(title)]
 
     def page_by_id(self, pageid: int) -> FakePage | None:
-        return next((p for p in self.pages.values() if p.pageid == pageid), None)
+        """O(1) through an index that is rebuilt when it is stale (after moves, deletions, new pages)."""
+        page = self._by_id.get(pageid)
+        if page is None or self.pages.get(page.title) is not page:
+            self._by_id = {p.pageid: p for p in self.pages.values()}
+            page = self._by_id.get(pageid)
+        return page
+
+    def known_users(self) -> dict[str, int]:
+        """Every account that edited (with its edit count) or belongs to a group."""
+        counts: dict[str, int] = dict.fromkeys(self.user_groups, 0)
+        for revision in self.revisions.values():
+            counts[revision.user] = counts.get(revision.user, 0) + 1
+        return counts
+
+    def set_groups(self, user: str, *groups: str) -> None:
+        """The user's groups as ``list=users&usprop=groups`` reports them (besides ``*`` and ``user``)."""
+        self.user_groups[user] = set(groups)
 
     def _change(
         self, kind: str, title: str, pageid: int, user: str, bot: bool, ts: str, comment: str, **more: Any
@@ -315,6 +335,8 @@ class Wiki:
         revision = FakeRevision(
             revid, page.pageid, parent, ts, user, comment, wikitext, mediainfo, minor, bot, tuple(tags)
         )
+        if bot:  # only accounts in the bot group can flag their edits as bot edits
+            self.user_groups.setdefault(user, set()).add("bot")
         page.revisions.append(revision)
         self.revisions[revision.revid] = revision
         return revision
@@ -556,8 +578,11 @@ class Wiki:
 
         ``{"pages": [{"title", "wikitext", "mediainfo", "user", "timestamp", "comment", "categories",
         "templates", "sha1", "edits": [{"wikitext", "mediainfo", "user", "comment", "bot", "minor",
-        "timestamp", "tags"}]}], "entities": {"Q42": {"labels": {"en": "..."}}}}``
+        "timestamp", "tags"}]}], "entities": {"Q42": {"labels": {"en": "..."}}},
+        "groups": {"Some Bot": ["bot"]}}``
         """
+        for user, groups in data.get("groups", {}).items():
+            self.set_groups(user, *groups)
         for spec in data.get("pages", []):
             self.add_page(
                 spec["title"],

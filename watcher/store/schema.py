@@ -6,6 +6,7 @@ so a crash mid-migration leaves the previous version intact. Append steps; never
 
 from __future__ import annotations
 
+from watcher.store.history_tables import HISTORY_TABLES
 from watcher.store.notify_tables import NOTIFY_TABLES
 from watcher.store.web_tables import WEB_TABLES
 
@@ -117,6 +118,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
     NOTIFY_TABLES,
     # 3: the review page (reviewers, sessions).
     WEB_TABLES,
+    # 4: `watcher history` (runs, per-file progress).
+    HISTORY_TABLES,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
