@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -21,6 +22,7 @@ from watcher.config import Config, parse_config
 from watcher.daemon import Daemon, service_hooks
 from watcher.demo.session import CATEGORY, build_wiki, captured_events, steps
 from watcher.export import write_records
+from watcher.notify.commands import preview_digest
 from watcher.peers.action_api import ActionApiPeer
 from watcher.peers.bridge import WikiBridge
 from watcher.peers.eventstreams import EventStreamsStandIn
@@ -86,7 +88,8 @@ async def run_demo(*, stop_after_replay: bool = False, web_port: int = 8750, out
 
     with tempfile.TemporaryDirectory(prefix="watcher-demo-") as tmp:
         folder = Path(tmp)
-        wiki = ActionApiPeer()
+        # The wiki's clock starts a little before now, one minute an action, like a busy morning.
+        wiki = ActionApiPeer(start=datetime.now(UTC) - timedelta(hours=1))
         stream = EventStreamsStandIn()
         await wiki.start()
         await stream.start()
@@ -181,6 +184,11 @@ async def _show_results(config: Config, say: Callable[[str], None]) -> None:
         buffer = io.StringIO()
         write_records(content, "table", buffer, config)
         say(buffer.getvalue().rstrip())
+        counters = await store_state.get_counters(db)
+    since = datetime.now(UTC) - timedelta(hours=1)
+    say("\nThe digest a curator would receive (plain-text part; `watcher digest` shows it too):")
+    say((await preview_digest(config, None, since, "text")).rstrip())
+    async with Database.open(config.database) as db:
         counters = await store_state.get_counters(db)
         say(
             f"\nEvents seen: {counters.get('events_seen', 0)}, about tracked files: "

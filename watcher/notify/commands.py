@@ -36,7 +36,7 @@ def _since(value: str | None) -> datetime | None:
         raise click.BadParameter(str(exc), param_hint="--since") from exc
 
 
-async def _preview(
+async def preview_digest(
     config: Config, channel: NotifyChannel | None, since: datetime | None, fmt: BodyFormat
 ) -> str:
     """The digest of everything since the last digest (or ``since``) up to now, from a reader's view."""
@@ -149,7 +149,7 @@ def digest(
         known = ", ".join(c.name for c in config.notify) or "none configured"
         raise click.BadParameter(f"no [[notify]] channel {channel_name!r} ({known})", param_hint="--channel")
     if not send:
-        sys.stdout.write(run_async(_preview(config, channel, since_at, fmt)))  # type: ignore[arg-type]
+        sys.stdout.write(run_async(preview_digest(config, channel, since_at, fmt)))  # type: ignore[arg-type]
         return
     names = [
         c.name for c in config.notify if c.mode in ("digest", "both") and (channel is None or c is channel)

@@ -21,6 +21,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -71,8 +72,9 @@ class ActionApiPeer(Wiki):
         max_limit: int = 500,
         max_values: int = 50,
         latency: float = 0.0,
+        start: datetime | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(start=start)
         self.host = host
         self.port = port
         self.path = path
