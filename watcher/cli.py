@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -80,6 +81,9 @@ def main() -> None:
 @log_option
 def run(config_path: str | None, log_level: str) -> None:
     """Follow the stream, diff, queue and notify (the daemon)."""
+    # Until the daemon's loop takes over the signals, a stop request during start-up is a clean exit.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sys.exit(0))
     setup_logging(log_level)
     config = load_or_exit(config_path)
     check_channels_or_exit(config)

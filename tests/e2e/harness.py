@@ -101,12 +101,12 @@ class DaemonProcess:
         self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
 
-    async def terminate(self, timeout: float = 10.0) -> tuple[int, float]:
+    async def terminate(self, limit: float = 10.0) -> tuple[int, float]:
         """SIGTERM; returns the exit code and how long the exit took."""
         assert self.proc is not None
         started = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(self.proc.wait(), timeout=timeout)
+        code = await asyncio.wait_for(self.proc.wait(), timeout=limit)
         return code, time.monotonic() - started
 
     def log_text(self) -> str:
@@ -131,14 +131,16 @@ def records(database: Path) -> list[dict[str, Any]]:
     return [dict(row) for row in query(database, "SELECT * FROM changes ORDER BY id")]
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float, what: str, log: DaemonProcess | None = None) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(
+    predicate: Callable[[], bool], limit: float, what: str, log: DaemonProcess | None = None
+) -> None:
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if predicate():
             return
         await asyncio.sleep(0.05)
     tail = log.log_text()[-4000:] if log is not None else ""
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n--- daemon log tail ---\n{tail}")
+    raise AssertionError(f"timed out after {limit} s waiting for {what}\n--- daemon log tail ---\n{tail}")
 
 
 def sample(name: str) -> str:

@@ -34,20 +34,28 @@ async def test_old_position_is_caught_up_through_the_api_without_gap_or_duplicat
         database = tmp_path / "watcher.sqlite3"
         config = tmp_path / "config.toml"
         # A wide resume margin makes the stream replay the last hour of the gap too: the seam overlaps.
-        config.write_text(config_text(api.url, stream.url, database).replace("backoff_max = 1", "backoff_max = 1\nresume_margin = 7200"))
+        config.write_text(
+            config_text(api.url, stream.url, database).replace(
+                "backoff_max = 1", "backoff_max = 1\nresume_margin = 7200"
+            )
+        )
         daemon = DaemonProcess(config, tmp_path / "daemon.log")
 
         # The watcher ran 10 days ago and stored a position; since then it was down.
         await daemon.start()
         await wait_for(lambda: stream.connections >= 1, 20, "the first connection", daemon)
-        await wait_for(lambda: len(records(database)) == 0 and state(database, "first_start_at") is not None, 20, "start")
+        await wait_for(
+            lambda: len(records(database)) == 0 and state(database, "first_start_at") is not None, 20, "start"
+        )
         code, _ = await daemon.terminate()
         assert code == 0
         conn = sqlite3.connect(database)
         old_id = '[{"topic":"eqiad.mediawiki.recentchange","partition":0,"timestamp":1}]'
         with conn:
             conn.execute("INSERT OR REPLACE INTO state VALUES ('last_event_id', ?)", (old_id,))
-            conn.execute("INSERT OR REPLACE INTO state VALUES ('last_event_time', ?)", (iso(now - timedelta(days=10)),))
+            conn.execute(
+                "INSERT OR REPLACE INTO state VALUES ('last_event_time', ?)", (iso(now - timedelta(days=10)),)
+            )
         conn.close()
 
         # While it was down: edits 9 days, 3 days and 30 minutes ago. The stream still has the last two.
@@ -58,7 +66,9 @@ async def test_old_position_is_caught_up_through_the_api_without_gap_or_duplicat
             api.edit(files[n], f"{{{{Information|description={{{{en|1=Vase {n}}}}}\n{{{{fr|1=Vase {n} (fr)}}}}}}}}",
                      user=f"Volunteer {n}", timestamp=iso(moment))  # fmt: skip
         for change in api.changes[bridge.published :]:
-            stream.publish(rc_to_event(change, dt=datetime.fromisoformat(change.timestamp.replace("Z", "+00:00"))))
+            stream.publish(
+                rc_to_event(change, dt=datetime.fromisoformat(change.timestamp.replace("Z", "+00:00")))
+            )
         bridge.published = len(api.changes)
 
         await daemon.start()

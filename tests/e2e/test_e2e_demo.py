@@ -23,7 +23,10 @@ def test_demo_replays_the_session_and_prints_the_queue() -> None:
     assert "nothing goes to the internet" in out
     # The community's edits, as curators see them: object ids from the LSH template and file names.
     lines = [line for line in out.splitlines() if line[:1].isdigit()]
-    assert any("LRK 123" in line and "description" in line and "+ A bracelet of wooden beads" in line for line in lines)
+    assert any(
+        "LRK 123" in line and "description" in line and "+ A bracelet of wooden beads" in line
+        for line in lines
+    )
     assert any("SKO 1775" in line and "date" in line and "between" in line for line in lines)
     assert any("other versions" in line and "Extracted from" in line for line in lines)
     assert sum(1 for line in lines if "Platichthys" in line and "removed" in line) == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,16 @@ def noise(count: int) -> list[dict[str, object]]:
     """Events of other wikis, varied from a real capture: most of the stream is like this."""
     import json
 
-    base = json.loads((FIXTURES / "events" / "rc_2024-04-26_commons_sdc_edit_and_delete_log.jsonl").read_text().splitlines()[2])
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    base = json.loads(
+        (FIXTURES / "events" / "rc_2024-04-26_commons_sdc_edit_and_delete_log.jsonl")
+        .read_text()
+        .splitlines()[2]
+    )
     out = []
     for n in range(count):
         event = dict(base)
-        event["meta"] = {**base["meta"], "id": f"noise-{n}"}
+        event["meta"] = {**base["meta"], "id": f"noise-{n}", "dt": now}
         event["id"] = 10_000_000 + n
         event["title"] = f"Q{n}"
         out.append(event)
@@ -38,7 +44,7 @@ def noise(count: int) -> list[dict[str, object]]:
 @pytest.mark.slow
 async def test_random_kills_lose_and_repeat_nothing(tmp_path: Path) -> None:
     rng = random.Random(20261124)
-    api = ActionApiPeer(latency=0.01)
+    api = ActionApiPeer(latency=0.2, start=datetime.now(UTC))  # slow enough for kills to land mid-work
     await api.start()
     stream = EventStreamsStandIn(write_size=4096)
     await stream.start()
@@ -46,7 +52,11 @@ async def test_random_kills_lose_and_repeat_nothing(tmp_path: Path) -> None:
         api.add_page(CATEGORY, "")
         files = [f"File:Object - EXM {n}.jpg" for n in range(40)]
         for n, title in enumerate(files):
-            api.add_page(title, f"{{{{Information\n|description={{{{en|1=Object {n}}}}}\n|date=1890\n}}}}", categories=[CATEGORY])
+            api.add_page(
+                title,
+                f"{{{{Information\n|description={{{{en|1=Object {n}}}}}\n|date=1890\n}}}}",
+                categories=[CATEGORY],
+            )
         bridge = WikiBridge(api.changes)
         bridge.published = len(api.changes)
 
@@ -56,7 +66,9 @@ async def test_random_kills_lose_and_repeat_nothing(tmp_path: Path) -> None:
         daemon = DaemonProcess(config, tmp_path / "daemon.log")
         await daemon.start()
         await wait_for(lambda: stream.connections >= 1, 20, "the first connection", daemon)
-        await wait_for(lambda: len(query(database, "SELECT 1 FROM tracked_files")) == 40, 20, "the tracked set", daemon)
+        await wait_for(
+            lambda: len(query(database, "SELECT 1 FROM tracked_files")) == 40, 20, "the tracked set", daemon
+        )
 
         # 240 community edits to the tracked files, interleaved with 6,000 events of other wikis.
         texts = {title: api.page(title).latest.wikitext for title in files}
@@ -69,7 +81,11 @@ async def test_random_kills_lose_and_repeat_nothing(tmp_path: Path) -> None:
             lang = LANGUAGES[step % len(LANGUAGES)]
             new_text = old_text.replace("\n|date=", f"\n{{{{{lang}|1=Text {step}}}}}\n|date=", 1)
             if step % 5 == 0:
-                new_text = new_text.replace("|date=1890", f"|date={1890 + step}") if "|date=1890" in new_text else new_text + f"\n[[Category:Step {step}]]"
+                new_text = (
+                    new_text.replace("|date=1890", f"|date={1890 + step}")
+                    if "|date=1890" in new_text
+                    else new_text + f"\n[[Category:Step {step}]]"
+                )
             old_rev = api.page(title).latest.revid
             new_rev = api.edit(title, new_text, user=f"Volunteer {step % 7}", comment=f"step {step}")
             texts[title] = new_text
@@ -81,13 +97,19 @@ async def test_random_kills_lose_and_repeat_nothing(tmp_path: Path) -> None:
         assert len(expected) >= 240
         stream.publish(*events)
 
+        queued_at_kill: list[int] = []
         for _ in range(KILLS):
             await asyncio.sleep(rng.uniform(0.05, 1.2))
             await daemon.kill()
+            queued_at_kill.append(len(records(database)))
             await daemon.start()
         last_id = stream.frame(len(stream) - 1).split(b"\nid: ", 1)[1].split(b"\n", 1)[0].decode()
 
+        connections = stream.connections
+
         def caught_up() -> bool:
+            if stream.connections <= connections:
+                return False  # the last run has not started following yet
             cursor = query(database, "SELECT value FROM state WHERE key = 'last_event_id'")
             pending = query(database, "SELECT 1 FROM inbox WHERE state = 'pending'")
             return bool(cursor) and cursor[0][0] == last_id and not pending
@@ -97,10 +119,14 @@ async def test_random_kills_lose_and_repeat_nothing(tmp_path: Path) -> None:
         assert code == 0
         got = [r["unique_key"] for r in records(database)]
         assert len(got) == len(set(got))
-        assert set(got) == expected, f"missing {len(expected - set(got))}, unexpected {len(set(got) - expected)}"
+        assert set(got) == expected, (
+            f"missing {len(expected - set(got))}, unexpected {len(set(got) - expected)}"
+        )
         failed = query(database, "SELECT title, last_error FROM inbox WHERE state = 'failed'")
         assert not failed, [tuple(r) for r in failed]
         assert daemon.runs == KILLS + 1
+        # The kills landed while work was under way, not only before or after it.
+        assert sum(1 for n in queued_at_kill if 0 < n < len(expected)) >= 5, queued_at_kill
     finally:
         await stream.stop()
         await api.close()

@@ -58,10 +58,16 @@ def rc_to_event(
     }
     if change.type in ("edit", "new"):
         event["minor"] = change.minor
-        event["length"] = {"new": change.newlen} if change.type == "new" else {"old": change.oldlen, "new": change.newlen}
-        event["revision"] = {"new": change.revid} if change.type == "new" else {"old": change.old_revid, "new": change.revid}
+        event["length"] = (
+            {"new": change.newlen} if change.type == "new" else {"old": change.oldlen, "new": change.newlen}
+        )
+        event["revision"] = (
+            {"new": change.revid} if change.type == "new" else {"old": change.old_revid, "new": change.revid}
+        )
         if change.type == "edit":
-            event["notify_url"] = f"{server_url}/w/index.php?diff={change.revid}&oldid={change.old_revid}&rcid={change.rcid}"
+            event["notify_url"] = (
+                f"{server_url}/w/index.php?diff={change.revid}&oldid={change.old_revid}&rcid={change.rcid}"
+            )
     elif change.type == "log" and change.log is not None:
         entry = change.log
         event["log_id"] = entry.logid

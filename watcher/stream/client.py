@@ -18,7 +18,7 @@ import logging
 import random as _random
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -117,6 +117,12 @@ def _event_time(parsed: dict[str, Any] | None, data: bytes | None) -> str | None
     return dt if isinstance(dt, str) else None
 
 
+def _changes_tracking(event: dict[str, Any]) -> bool:
+    """Whether applying this candidate may add or rename a tracked title."""
+    kind = event.get("type")
+    return kind == "categorize" or (kind == "log" and event.get("log_type") in ("move", "upload"))
+
+
 def _fmt_delay(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.1f} s"
 
@@ -181,6 +187,7 @@ class EventStream:
         self._state = ""
         self._recent: deque[str] = deque(maxlen=dedup_size)
         self._recent_set: set[str] = set()
+        self._held: list[SSEEvent | Run] = []  # the rest of a chunk cut after a set-changing candidate
         self._parser = SSEParser((self._resume_id or "").encode())
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -214,13 +221,13 @@ class EventStream:
                         async for chunk in resp.content.iter_any():
                             stats.bytes += len(chunk)
                             stats.last_data_monotonic = time.monotonic()
-                            batch, error = self.ingest(chunk)
-                            if batch is not None:
-                                self._attempt = 0  # a connection that delivers is a healthy one
-                                yield batch
-                            if error is not None:
-                                text = error.data.decode("utf-8", "replace")[:500]
-                                raise _Retry("error-event", f"the stream sent an error event: {text}")
+                            for batch, error in self._batches_of(self._parser.feed_segments(chunk)):
+                                if batch is not None:
+                                    self._attempt = 0  # a connection that delivers is a healthy one
+                                    yield batch
+                                if error is not None:
+                                    text = error.data.decode("utf-8", "replace")[:500]
+                                    raise _Retry("error-event", f"the stream sent an error event: {text}")
                         raise _Retry("eof", "the stream closed the connection", level=logging.INFO)
                 except _Retry as exc:
                     retry = exc
@@ -246,10 +253,37 @@ class EventStream:
         """One chunk of the body in, its batch out (None when it completed nothing), and the
         ``event: error`` record if it held one (events after it are dropped: the resume repeats them).
 
-        The per-chunk step of :meth:`batches`, without I/O, for tests and benchmarks. It advances the
-        cursor, so it is not for use while :meth:`batches` runs.
+        The per-chunk step of :meth:`batches`, without I/O, for tests and benchmarks: the batches that
+        :meth:`batches` would yield one by one are merged into one. It advances the cursor, so it is
+        not for use while :meth:`batches` runs.
         """
-        return self._batch(self._parser.feed_segments(chunk))
+        merged: EventBatch | None = None
+        error: SSEEvent | None = None
+        for batch, found in self._batches_of(self._parser.feed_segments(chunk)):
+            error = error or found
+            if batch is None:
+                continue
+            if merged is None:
+                merged = batch
+            else:
+                merged = EventBatch(
+                    merged.events + batch.events, batch.last_id, batch.last_time,
+                    merged.seen + batch.seen, merged.malformed + batch.malformed,
+                )  # fmt: skip
+        return merged, error
+
+    def _batches_of(
+        self, segments: list[SSEEvent | Run]
+    ) -> Iterator[tuple[EventBatch | None, SSEEvent | None]]:
+        """The chunk's batches. A candidate that can change the tracked set (a categorisation, a move,
+        an upload) ends its batch: the rest of the chunk is filtered only after the consumer has applied
+        it, so an edit of a file that joined (or was renamed) a moment earlier is not dropped."""
+        while True:
+            self._held = []
+            yield self._batch(segments)
+            if not self._held:
+                return
+            segments = self._held
 
     def _batch(self, segments: list[SSEEvent | Run]) -> tuple[EventBatch | None, SSEEvent | None]:
         """Filter one chunk's events: the hot path of the whole daemon (see ``bench/bench_ingest.py``)."""
@@ -261,28 +295,53 @@ class EventStream:
         error: SSEEvent | None = None
         last: tuple[bytes, int, int] = (b"", 0, 0)  # the last message's data, as a span
         last_parsed: dict[str, Any] | None = None
-        for seg in segments:
+        split_id: bytes | None = None
+        for index, seg in enumerate(segments):
             if isinstance(seg, Run):
                 buf, spans = seg
-                seen += len(spans) // 2
+                counts = (pf.malformed, pf.canary, pf.parsed)
                 hits = pf.scan(buf, spans)
+                cut = next((n for n, (_, event) in enumerate(hits) if _changes_tracking(event)), None)
+                if cut is not None and (hits[cut][0] != spans[-2] or index + 1 < len(segments)):
+                    ds = hits[cut][0]
+                    at = spans.index(ds)
+                    rest = spans[at + 2 :]
+                    held: list[SSEEvent | Run] = [Run(buf, rest)] if rest else []
+                    self._held = held + segments[index + 1 :]
+                    # The rest is scanned again after the consumer applied the cut: count it once.
+                    pf.malformed, pf.canary, pf.parsed = counts
+                    spans = spans[: at + 2]
+                    hits = pf.scan(buf, spans)
+                    split_id = record_id(buf, ds)
+                seen += len(spans) // 2
                 for ds, event in hits:
                     self._keep(out, record_id(buf, ds), event)
                 last = (buf, spans[-2], spans[-1])
                 last_parsed = hits[-1][1] if hits and hits[-1][0] == spans[-2] else None
+                if split_id is not None:
+                    break
             elif seg.type == "message":
                 seen += 1
                 parsed = pf.check(seg.data)
                 if parsed is not None:
                     self._keep(out, seg.id, parsed)
                 last, last_parsed = (seg.data, 0, len(seg.data)), parsed
+                if parsed is not None and _changes_tracking(parsed) and index + 1 < len(segments):
+                    self._held = segments[index + 1 :]
+                    split_id = seg.id
+                    break
             elif seg.type == "error":
                 error = seg
                 break
         malformed = pf.malformed - malformed0
         stats = self.stats
         stats.canary += pf.canary - canary0
-        committed = (error.id if error is not None else self._parser.last_event_id).decode("utf-8", "replace")
+        if split_id is not None:
+            committed = split_id.decode("utf-8", "replace")
+        else:
+            committed = (error.id if error is not None else self._parser.last_event_id).decode(
+                "utf-8", "replace"
+            )
         last_id = committed or None
         if seen == 0 and malformed == 0 and last_id == self._resume_id:
             return None, error
