@@ -19,7 +19,7 @@ from typing import Any
 TARGET_MB = 100.0
 
 _CHILD = r"""
-import gc, json, os, resource, sys
+import gc, json, os, sys
 from watcher.titleset import TitleSet
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -44,7 +44,10 @@ elif kind == "set":
 else:
     s, probe = None, True
 after = rss()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+# VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts from its parent's at fork.
+with open("/proc/self/status") as f:
+    hwm = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+peak = hwm - before
 print(json.dumps({"kind": kind, "n": n, "bytes": after - before, "peak": peak, "probe": probe, "len": len(s or ())}))
 """
 

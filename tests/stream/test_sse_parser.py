@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from stream_helpers import CODFW_SSE, EQIAD_SSE
 
@@ -271,6 +271,9 @@ _ODD_LINE = st.sampled_from(
 
 
 @settings(max_examples=400, deadline=None)
+@example(  # found by hypothesis: a chunk ending in CRLF must not swallow the next chunk's LF
+    parts=[b"data: x\n\n", b"data:\r\n", b"\n"], bom=False, cuts=[len(b"data: x\n\ndata:\r\n")]
+)
 @given(
     parts=st.lists(st.one_of(_FAST_RECORD, _FAST_RECORD, _ODD_LINE), max_size=40),
     bom=st.booleans(),

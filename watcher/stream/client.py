@@ -299,20 +299,17 @@ class EventStream:
         for index, seg in enumerate(segments):
             if isinstance(seg, Run):
                 buf, spans = seg
-                counts = (pf.malformed, pf.canary, pf.parsed)
-                hits = pf.scan(buf, spans)
-                cut = next((n for n, (_, event) in enumerate(hits) if _changes_tracking(event)), None)
-                if cut is not None and (hits[cut][0] != spans[-2] or index + 1 < len(segments)):
-                    ds = hits[cut][0]
+                # The scan stops after a candidate that may change the tracked set; the rest is held.
+                hits = pf.scan(buf, spans, _changes_tracking)
+                if hits and _changes_tracking(hits[-1][1]):
+                    ds = hits[-1][0]
                     at = spans.index(ds)
                     rest = spans[at + 2 :]
                     held: list[SSEEvent | Run] = [Run(buf, rest)] if rest else []
-                    self._held = held + segments[index + 1 :]
-                    # The rest is scanned again after the consumer applied the cut: count it once.
-                    pf.malformed, pf.canary, pf.parsed = counts
-                    spans = spans[: at + 2]
-                    hits = pf.scan(buf, spans)
-                    split_id = record_id(buf, ds)
+                    if held or index + 1 < len(segments):
+                        self._held = held + segments[index + 1 :]
+                        spans = spans[: at + 2]
+                        split_id = record_id(buf, ds)
                 seen += len(spans) // 2
                 for ds, event in hits:
                     self._keep(out, record_id(buf, ds), event)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -94,10 +95,14 @@ class Prefilter:
         hits = self.scan(data, [0, len(data)])
         return hits[0][1] if hits else None
 
-    def scan(self, buf: bytes, spans: list[int]) -> list[tuple[int, dict[str, Any]]]:
+    def scan(
+        self, buf: bytes, spans: list[int], stop: Callable[[dict[str, Any]], bool] | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
         """Candidates among the events ``buf[spans[2k]:spans[2k + 1]]``, as (start, parsed event).
 
         One loop for a whole chunk of the stream, hence the hoisted methods and the inlined steps.
+        With ``stop``, the scan ends after the first candidate it accepts (events after it are left
+        unread, counters included).
         """
         out: list[tuple[int, dict[str, Any]]] = []
         find = buf.find
@@ -136,6 +141,8 @@ class Prefilter:
                     event = candidate(buf[ds:de])
             if event is not None:
                 out.append((ds, event))
+                if stop is not None and stop(event):
+                    break
         return out
 
     def _user_may_match(self, buf: bytes, ds: int, de: int) -> bool:

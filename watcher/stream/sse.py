@@ -210,7 +210,9 @@ class SSEParser:
                 line = self._line + line
                 self._line = b""
             pos = stop
-            if stop == len(chunk) and chunk[start] == 0x0D:  # CR at the very end: its LF may follow
+            if (
+                stop == len(chunk) and stop - start == 1 and chunk[start] == 0x0D
+            ):  # a lone CR at the end: its LF may follow
                 self._skip_lf = True
             self._process_line(line, out)
         if pos < len(chunk):
