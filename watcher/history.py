@@ -33,7 +33,6 @@ import contextlib
 import json
 import logging
 import math
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,7 +67,7 @@ from watcher.history_store import (
     set_phase,
 )
 from watcher.history_walk import Walker
-from watcher.labels import LabelResolver
+from watcher.labels import LabelResolver, with_labels
 from watcher.mediawiki import ActionApi, Revision
 from watcher.mediawiki_types import RevisionMeta
 from watcher.store import Database
@@ -83,7 +82,6 @@ CONTENT_FILES = 25  # two revisions each: one request of 50 revids
 GENERATOR_MIN_FILES = 50  # below this a category costs more through its generator than through pageids=
 CONTRIBS_PER_REQUEST_FILES = 250  # budget of the contributions listing: one request per this many files
 MAX_PASSES = 10  # plan/content passes; a pass repeats only files whose range the live path cut shorter
-_QID = re.compile(r"^Q\d+$")
 
 
 class ProgressSink(Protocol):
@@ -492,26 +490,7 @@ class HistoryRun:
         )
         if self.languages:
             changes = [c for c in changes if c.language is None or c.language in self.languages]
-        return await self._with_labels(changes)
-
-    async def _with_labels(self, changes: list[FieldChange]) -> list[FieldChange]:
-        """Wikidata labels of item values, as the live worker attaches them (display only, not the key)."""
-        if self.labels is None:
-            return changes
-        wanted = {v for c in changes for v in (c.old, c.new) if c.property and v and _QID.match(v)}
-        if not wanted:
-            return changes
-        found = await self.labels.labels(sorted(wanted))
-        out: list[FieldChange] = []
-        for c in changes:
-            extra = {f"{side}_label": found[v] for side, v in (("old", c.old), ("new", c.new)) if v in found}
-            if extra:
-                c = FieldChange(
-                    c.field, c.action, c.old, c.new, c.template, c.property, c.language, c.kind,
-                    {**(c.detail or {}), **extra},
-                )  # fmt: skip
-            out.append(c)
-        return out
+        return await with_labels(changes, self.labels)
 
 
 def run_identity(options: HistoryOptions, accounts: frozenset[str], wiki: str) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
+from watcher.diff.model import FieldChange
 from watcher.mediawiki import ActionApi, ApiError
 from watcher.store import Database, iso_utc, utcnow
 
@@ -50,3 +53,22 @@ class LabelResolver:
             )
             found.update({k: v for k, v in fetched.items() if v})
         return found
+
+
+_QID = re.compile(r"^Q\d+$")
+
+
+async def with_labels(changes: list[FieldChange], labels: LabelResolver | None) -> list[FieldChange]:
+    """Attach Wikidata labels of item values (``old_label``/``new_label`` in detail: display only, never
+    part of a record's key). A lookup that fails leaves them out; it never blocks the queue."""
+    if labels is None:
+        return changes
+    wanted = {v for c in changes for v in (c.old, c.new) if c.property and v and _QID.match(v)}
+    if not wanted:
+        return changes
+    found = await labels.labels(sorted(wanted))
+    out: list[FieldChange] = []
+    for c in changes:
+        extra = {f"{side}_label": found[v] for side, v in (("old", c.old), ("new", c.new)) if v in found}
+        out.append(dataclasses.replace(c, detail={**(c.detail or {}), **extra}) if extra else c)
+    return out

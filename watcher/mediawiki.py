@@ -8,13 +8,11 @@ lag, 429 and 5xx. A daemon that ignores these gets blocked, which is a worse out
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlencode
@@ -22,6 +20,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from watcher.mediawiki_types import ApiError, ApiStats, PageInfo, PageRef, Revision
+from watcher.retry_after import parse_retry_after
 
 __all__ = ["ActionApi", "ApiError", "ApiStats", "PageInfo", "PageRef", "Revision", "parse_retry_after"]
 
@@ -33,7 +32,6 @@ SleepFn = Callable[[float], Awaitable[None]]
 BATCH_SIZE = 50  # titles/pageids/revids/ids per request without apihighlimits
 MAX_GET_URL = 2000  # longer requests go as POST; reads are fine either way
 MAXLAG_MIN_PAUSE = 5.0  # Manual:Maxlag parameter: pause at least 5 s
-RETRY_AFTER_CAP = 900.0  # a broken proxy's Retry-After must not wedge the daemon for days
 BACKOFF_BASE = 1.0
 BACKOFF_MAX = 120.0
 BACKOFF_CODES = frozenset({"ratelimited", "apierror-concurrency-limit"})
@@ -50,26 +48,6 @@ class _Retry(Exception):
         self.info = info
         self.http_status = http_status
         self.wait = wait
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

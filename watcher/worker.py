@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 
@@ -21,7 +19,7 @@ from watcher.config import Config
 from watcher.diff import diff_revisions, find_object_id
 from watcher.diff.model import FieldChange, RevisionContent
 from watcher.events import parse_event
-from watcher.labels import LabelResolver
+from watcher.labels import LabelResolver, with_labels
 from watcher.mediawiki import ActionApi, ApiError, Revision
 from watcher.store import Database
 from watcher.store import queue as store_queue
@@ -31,7 +29,6 @@ from watcher.store.state import InboxItem
 log = logging.getLogger("watcher.worker")
 
 EDITS_PER_ROUND = 25  # 50 revision ids: one API request
-_QID = re.compile(r"^Q\d+$")
 
 
 class Worker:
@@ -101,7 +98,7 @@ class Worker:
             try:
                 changes, provenance = self._diff_edit(item, revisions)
                 if changes:
-                    changes = await self._with_labels(changes)
+                    changes = await with_labels(changes, self.labels)
                 async with self.db.transaction() as conn:
                     added = 0
                     if provenance is not None:
@@ -156,36 +153,6 @@ class Worker:
             object_id=object_id,
         )
         return changes, provenance
-
-    async def _with_labels(self, changes: list[FieldChange]) -> list[FieldChange]:
-        """Attach Wikidata labels to item values, where [labels] asks for them; never blocks on failure."""
-        if self.labels is None:
-            return changes
-        wanted = {v for c in changes for v in (c.old, c.new) if c.property and v and _QID.match(v)}
-        if not wanted:
-            return changes
-        found = await self.labels.labels(sorted(wanted))
-        out: list[FieldChange] = []
-        for c in changes:
-            extra: dict[str, Any] = {}
-            for side in ("old", "new"):
-                value = getattr(c, side)
-                if value in found:
-                    extra[f"{side}_label"] = found[value]
-            if extra:
-                c = FieldChange(
-                    c.field,
-                    c.action,
-                    c.old,
-                    c.new,
-                    c.template,
-                    c.property,
-                    c.language,
-                    c.kind,
-                    {**(c.detail or {}), **extra},
-                )
-            out.append(c)
-        return out
 
     async def _process_upload(self, item: InboxItem) -> int:
         """A new version of a tracked file: one record with the new SHA-1 as the Action API gives it."""

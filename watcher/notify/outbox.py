@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import logging
 import os
 import random
@@ -41,6 +40,7 @@ import apprise
 from watcher.logs import mask_secrets
 from watcher.notify import hooks
 from watcher.notify.channels import BodyFormat, Channel, Target
+from watcher.retry_after import parse_retry_after
 from watcher.store.db import Database, iso_utc
 
 log = logging.getLogger("watcher.notify")
@@ -125,22 +125,6 @@ class _Outcome:
     ok: bool
     error: str = ""
     retry_after: float | None = None
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, moment.timestamp() - now)
 
 
 def _describe(result: Any, seen: hooks.Observation) -> str:

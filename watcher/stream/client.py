@@ -12,7 +12,6 @@ on a machine without internet can act on. A session it makes itself honours ``HT
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import random as _random
@@ -25,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from watcher.retry_after import parse_retry_after
 from watcher.stream.prefilter import Matcher, Prefilter
 from watcher.stream.sse import Run, SSEEvent, SSEParser, record_id
 
@@ -87,22 +87,6 @@ def _parse_time(value: str) -> datetime | None:
     except ValueError:
         return None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date); None if unusable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _event_time(parsed: dict[str, Any] | None, data: bytes | None) -> str | None:
