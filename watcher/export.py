@@ -25,8 +25,10 @@ EXPORT_COLUMNS = (
     "object_id", "file", "field", "template", "property", "language", "action", "old", "new", "user",
     "timestamp", "revision", "diff_url", "status", "reviewer", "reviewed_at", "note",
 )  # fmt: skip
-# The CSV header: the export columns, then the queue id (for `watcher accept`/`reject` round trips).
-CSV_HEADER = (*EXPORT_COLUMNS, "id")
+# The CSV header: the export columns, Wikidata labels of item values, then the queue id (for
+# `watcher accept`/`reject` round trips).
+LABEL_COLUMNS = ("old_label", "new_label")
+CSV_HEADER = (*EXPORT_COLUMNS, *LABEL_COLUMNS, "id")
 FORMATS = ("csv", "jsonl")
 BOM = "\ufeff"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -54,7 +56,7 @@ def guard_formula(value: str) -> str:
 
 def csv_row(record: ChangeRecord, index: str, *, formula_guard: bool = False) -> list[Any]:
     row = record.as_contract(index)
-    cells: list[Any] = ["" if row.get(c) is None else row[c] for c in EXPORT_COLUMNS]
+    cells: list[Any] = ["" if row.get(c) is None else row[c] for c in (*EXPORT_COLUMNS, *LABEL_COLUMNS)]
     if formula_guard:
         cells = [guard_formula(c) if isinstance(c, str) else c for c in cells]
     return [*cells, record.id]

@@ -87,6 +87,9 @@ class ChangeRecord:
         out = asdict(self)
         if index_url:
             out["diff_url"] = self.diff_url(index_url)
+        # Wikidata labels of item values, where [labels] is configured: for people, not for matching.
+        detail = self.detail or {}
+        out["old_label"], out["new_label"] = detail.get("old_label"), detail.get("new_label")
         return out
 
 
