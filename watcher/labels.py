@@ -69,6 +69,7 @@ async def with_labels(changes: list[FieldChange], labels: LabelResolver | None) 
     found = await labels.labels(sorted(wanted))
     out: list[FieldChange] = []
     for c in changes:
-        extra = {f"{side}_label": found[v] for side, v in (("old", c.old), ("new", c.new)) if v in found}
+        pairs = (("old", c.old), ("new", c.new)) if c.property else ()
+        extra = {f"{side}_label": found[v] for side, v in pairs if v in found}
         out.append(dataclasses.replace(c, detail={**(c.detail or {}), **extra}) if extra else c)
     return out
