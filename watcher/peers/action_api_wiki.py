@@ -440,6 +440,8 @@ class Wiki:
         ts = self._stamp(timestamp)
         new_mediainfo = _slot_json(mediainfo) if mediainfo is not None else old.mediainfo
         new_text = old.wikitext if wikitext is None else wikitext
+        if new_text.rstrip() == old.wikitext.rstrip() and new_mediainfo == old.mediainfo:
+            return old.revid  # a null edit: MediaWiki makes no revision and no recent change
         revision = self._revise(
             page, new_text, new_mediainfo, user, comment, ts, minor=minor, bot=bot, tags=tags
         )
@@ -487,12 +489,10 @@ class Wiki:
         """Delete a page: lookups say ``missing`` and its revisions become ``badrevids``."""
         page = self.page(title)
         ts = self._stamp(timestamp)
-        before = page.categories()
         del self.pages[page.title]
         for revision in page.revisions:
             self.revisions.pop(revision.revid, None)
-        for category in sorted(before):
-            self._categorize(page, category, "removed from category", user, False, ts)
+        # As on the real MediaWiki 1.39, a deletion sends only its log event (no "removed from category").
         self._log("delete", "delete", page.title, page.pageid, user, ts, comment, {})
 
     def upload(
