@@ -17,7 +17,6 @@ import asyncio
 import inspect
 import json
 import logging
-import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from watcher.peers import until_signalled
 from watcher.peers.action_api_context import Context, UsageError
 from watcher.peers.action_api_queries import run_query, run_wbgetentities
 from watcher.peers.action_api_wiki import Wiki
@@ -287,13 +287,9 @@ async def _serve(args: argparse.Namespace, data: dict[str, Any] | None) -> None:
     peer = ActionApiPeer(host=args.host, port=args.port, max_limit=args.max_limit, latency=args.latency)
     if data:
         peer.load(data)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     async with peer:
         print(peer.url, flush=True)  # the parent reads the URL (and so the port) from the first line
-        await stop.wait()
+        await until_signalled()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import contextlib
 import itertools
 import json
 import re
-import signal
 import sys
 import time
 from collections import deque
@@ -37,6 +36,8 @@ from types import TracebackType
 from typing import Any, Literal
 
 from aiohttp import web
+
+from watcher.peers import until_signalled
 
 __all__ = ["EventStreamsStandIn", "Faults", "RequestRecord", "main"]
 
@@ -472,11 +473,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         await es.start()
         print(f"listening on {es.url} ({len(es)} events)", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await until_signalled()
         await es.stop()
 
     asyncio.run(run())

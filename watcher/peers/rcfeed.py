@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
 import time
 import uuid
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
+from watcher.peers import until_signalled
 from watcher.peers.eventstreams import EventStreamsStandIn
 
 __all__ = ["RcFeedBridge", "feed_to_event", "main"]
@@ -168,11 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         await bridge.start()
         print(f"RC feed on udp://{bridge.udp_host}:{bridge.udp_port}, serving {bridge.url}", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await until_signalled()
         await bridge.stop()
 
     asyncio.run(run())
