@@ -95,6 +95,7 @@ class Daemon:
                 asyncio.create_task(self._supervise("worker", self.worker.run), name="worker"),
                 asyncio.create_task(self._supervise("tracking", self._tracking_loop), name="tracking"),
                 asyncio.create_task(self._supervise("housekeeping", self._housekeeping), name="housekeeping"),
+                asyncio.create_task(self._supervise("cursor", self.ingest.flush_periodically), name="cursor"),
             ]
             if config.notify:
                 tasks.append(asyncio.create_task(self._supervise("notify", self._notify), name="notify"))

@@ -8,6 +8,7 @@ seconds: no per-event database write for the 99.9 % of events that do not match.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -72,12 +73,18 @@ class Ingest:
         self._pending_time: str | None = None
         self._pending_counts: dict[str, int] = {}
         self._last_flush = clock()
+        # The stream consumer and the periodic flush share the pending position: one at a time.
+        self._lock = asyncio.Lock()
 
     async def handle(self, batch: EventBatch) -> None:
+        async with self._lock:
+            await self._handle(batch)
+
+    async def _handle(self, batch: EventBatch) -> None:
         if not batch.events:
             self._advance(batch)
             if self.clock() - self._last_flush >= CURSOR_FLUSH_SECONDS:
-                await self.flush()
+                await self._flush()
             return
         outcome = _BatchOutcome()
         async with self.db.transaction() as conn:
@@ -111,6 +118,17 @@ class Ingest:
 
     async def flush(self) -> None:
         """Persist the cursor and counters now (every few seconds, and on shutdown)."""
+        async with self._lock:
+            await self._flush()
+
+    async def flush_periodically(self) -> None:
+        """Keep the stored position and counters at most a few seconds behind, even on a quiet stream."""
+        while True:
+            await asyncio.sleep(CURSOR_FLUSH_SECONDS)
+            if self.clock() - self._last_flush >= CURSOR_FLUSH_SECONDS:
+                await self.flush()
+
+    async def _flush(self) -> None:
         if self._pending_id is None and self._pending_time is None and not self._pending_counts:
             return
         async with self.db.transaction() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -377,6 +378,24 @@ async def test_batches_without_candidates_write_only_every_few_seconds(world: Wo
     fourth = world.batch(seen=1)
     await world.ingest.handle(fourth)
     assert await world.cursor() == third.last_id
+
+
+async def test_a_quiet_stream_is_flushed_by_the_periodic_task(world: World) -> None:
+    """No batch after the last one: the periodic flush still stores the position within seconds."""
+    quiet = world.batch(seen=7)
+    await world.ingest.handle(quiet)
+    assert await world.cursor() is None
+    world.clock.now += CURSOR_FLUSH_SECONDS
+    task = asyncio.create_task(world.ingest.flush_periodically())
+    try:
+        for _ in range(100):
+            if await world.cursor() == quiet.last_id:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+    assert await world.cursor() == quiet.last_id
+    assert (await world.counters())["events_seen"] == 7
 
 
 async def test_a_batch_with_candidates_writes_what_was_pending(world: World) -> None:

@@ -120,7 +120,7 @@ async def run_demo(*, stop_after_replay: bool = False, web_port: int = 8750, out
                 say(f"  • {step.says}")
             stream.publish(*noise[len(steps()) * 2 :])
             say("")
-            await _until(lambda: _settled(config, daemon), task, "the daemon to process the edits", limit=60)
+            await _until(lambda: _settled(stream, daemon), task, "the daemon to process the edits", limit=60)
             await _show_results(config, say)
             say(f"\nThe whole loop took {time.monotonic() - started:.1f} s.")
             if stop_after_replay:
@@ -152,26 +152,13 @@ async def _until(
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-async def _settled(config: Config, daemon: Daemon) -> bool:
-    """Every published event taken, and no work left in the inbox."""
-    if daemon.db is None or daemon.stream is None:
+async def _settled(stream: EventStreamsStandIn, daemon: Daemon) -> bool:
+    """Every published event committed (the stored cursor is the last one's id), no work left."""
+    if daemon.db is None or not len(stream):
         return False
-    pending = await store_state.pending_count(daemon.db)
-    return pending == 0 and daemon.stream.stats.last_id is not None and await _stable(daemon.db)
-
-
-_last_count: dict[int, tuple[int, float]] = {}
-
-
-async def _stable(db: Database) -> bool:
-    """The queue has stopped growing for a moment (the stream is at its end)."""
-    count = await store_queue.count_changes(db, ChangeFilter(status="all", kind="all"))
-    now = time.monotonic()
-    previous = _last_count.get(id(db))
-    if previous is None or previous[0] != count:
-        _last_count[id(db)] = (count, now)
-        return False
-    return now - previous[1] > 1.5
+    last_id = stream.frame(len(stream) - 1).split(b"\nid: ", 1)[1].split(b"\n", 1)[0].decode()
+    stored = await store_state.get_state(daemon.db, store_state.CURSOR_ID)
+    return stored == last_id and await store_state.pending_count(daemon.db) == 0
 
 
 async def _show_results(config: Config, say: Callable[[str], None]) -> None:
