@@ -5,8 +5,8 @@ silently skips ahead). Commons' ``list=recentchanges`` keeps 30 days, so the gap
 converted to the stream's event shape, and fed through the same ingest stage. Every event is keyed by
 the wiki's rcid, which is the same on the stream and in the API, so when the stream takes over (from
 ``since`` = the end of the catch-up less a margin) the overlap at the seam is recognised and dropped:
-no gap, no duplicate. Gaps longer than 30 days are filled only back to what recentchanges keeps; the
-rest is what ``watcher history --since`` is for, and the log says so.
+no gap, no duplicate. For a gap longer than 30 days the daemon first runs history mode over the part
+that recentchanges no longer keeps (see ``Daemon._catch_up_if_needed``).
 """
 
 from __future__ import annotations

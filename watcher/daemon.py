@@ -169,7 +169,8 @@ class Daemon:
         )
         now = datetime.now(UTC)
         retention = timedelta(days=self.config.stream.retention_days)
-        if not last_id or not needs_catch_up(last_time, now, retention):
+        # Not only when an id is stored: a catch-up interrupted after it dropped the id must go on.
+        if not needs_catch_up(last_time, now, retention):
             return last_id, last_time
         assert last_time is not None
         await self.resolved.wait()
@@ -179,16 +180,24 @@ class Daemon:
             "the stored stream position (%s) is older than the stream keeps (%g days): catching up through "
             "the Action API's recent changes", last_time, self.config.stream.retention_days,
         )  # fmt: skip
-        if start < oldest:
-            log.error(
-                "the gap since %s is longer than the wiki's recent changes keep (30 days): edits before %s cannot "
-                "be recovered this way; run `watcher history --since %s` to fill that part",
-                last_time, iso_utc(oldest), last_time[:10],
-            )  # fmt: skip
-            start = oldest
         # The stored id is useless now; from here the position is a time, advanced as the catch-up goes.
         async with self.db.transaction() as conn:
             await store_state.set_state(conn, store_state.CURSOR_ID, None)
+        if start < oldest:
+            # Older than recentchanges keeps: history mode fills that part per file (one cumulative
+            # diff per file, source "history"), leaving everything after `oldest` to the catch-up.
+            from watcher.history import HistoryOptions, run_history
+            from watcher.store.queue import parse_since
+
+            log.warning(
+                "the gap since %s is longer than the wiki's recent changes keep (30 days): filling the part "
+                "before %s with history mode (one set of changes per file)", last_time, iso_utc(oldest),
+            )  # fmt: skip
+            filled = await run_history(
+                self.config, HistoryOptions(since=parse_since(last_time)), api=self.api
+            )
+            log.info("history mode filled the old part of the gap: %d change(s) queued", filled.records)
+            start = oldest
         from watcher import systemd
 
         # A long catch-up must not hit systemd's start timeout: the service is up, it is just behind.

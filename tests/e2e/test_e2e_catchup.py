@@ -96,3 +96,55 @@ async def test_old_position_is_caught_up_through_the_api_without_gap_or_duplicat
     finally:
         await stream.stop()
         await api.close()
+
+
+async def test_a_gap_beyond_thirty_days_is_filled_by_history_then_recent_changes(tmp_path: Path) -> None:
+    """40 days down: the part recentchanges no longer keeps comes from history mode, the rest from the
+    catch-up, and each edit is reported once."""
+    now = datetime.now(UTC)
+    api = ActionApiPeer()
+    await api.start()
+    stream = EventStreamsStandIn(retention=7 * DAY)
+    await stream.start()
+    try:
+        api.add_page(CATEGORY, "", timestamp=iso(now - timedelta(days=60)))
+        files = [f"File:Jug - EXM {n}.jpg" for n in range(3)]
+        for n, title in enumerate(files):
+            api.add_page(title, f"{{{{Information|description={{{{en|1=Jug {n}}}}}}}}}", categories=[CATEGORY],
+                         user="Example Museum", timestamp=iso(now - timedelta(days=60)))  # fmt: skip
+        database = tmp_path / "watcher.sqlite3"
+        config = tmp_path / "config.toml"
+        config.write_text(config_text(api.url, stream.url, database))
+        daemon = DaemonProcess(config, tmp_path / "daemon.log")
+        await daemon.start()
+        await wait_for(lambda: stream.connections >= 1, 20, "the first connection", daemon)
+        await wait_for(lambda: state(database, "first_start_at") is not None, 20, "start", daemon)
+        code, _ = await daemon.terminate()
+        assert code == 0
+        conn = sqlite3.connect(database)
+        with conn:
+            conn.execute("INSERT OR REPLACE INTO state VALUES ('last_event_id', '[{\"offset\":1}]')")
+            conn.execute(
+                "INSERT OR REPLACE INTO state VALUES ('last_event_time', ?)", (iso(now - timedelta(days=40)),)
+            )
+        conn.close()
+        # 35 days ago (only history can see it) and 3 days ago (recent changes still keep it).
+        api.edit(files[0], "{{Information|description={{en|1=Jug 0}}\n{{de|1=Krug 0}}}}", user="Old Volunteer",
+                 timestamp=iso(now - timedelta(days=35)))  # fmt: skip
+        api.edit(files[1], "{{Information|description={{en|1=Jug 1}}\n{{fr|1=Cruche 1}}}}", user="New Volunteer",
+                 timestamp=iso(now - timedelta(days=3)))  # fmt: skip
+
+        await daemon.start()
+        await wait_for(lambda: len(records(database)) == 2, 60, "the two changes of the gap", daemon)
+        await wait_for(lambda: stream.connections >= 2, 20, "the stream to take over", daemon)
+        code, _ = await daemon.terminate()
+        assert code == 0
+        got = sorted((r["file"], r["language"], r["source"], r["user"]) for r in records(database))
+        assert got == [
+            (files[0], "de", "history", "Old Volunteer"),
+            (files[1], "fr", "live", "New Volunteer"),
+        ]
+        assert "filling the part before" in daemon.log_text()
+    finally:
+        await stream.stop()
+        await api.close()
