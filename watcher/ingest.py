@@ -164,6 +164,17 @@ class Ingest:
     async def _apply(
         self, conn: aiosqlite.Connection, data: dict[str, object], outcome: _BatchOutcome
     ) -> None:
+        """One candidate. An unforeseen failure skips this event (logged, counted as malformed) rather
+        than failing the batch, which would be redelivered and fail again for ever."""
+        try:
+            await self._apply_one(conn, data, outcome)
+        except Exception:
+            outcome.malformed += 1
+            log.exception("event skipped after an internal error: %.300r", data)
+
+    async def _apply_one(
+        self, conn: aiosqlite.Connection, data: dict[str, object], outcome: _BatchOutcome
+    ) -> None:
         try:
             change = parse_event(data)
         except MalformedEvent as exc:

@@ -108,6 +108,13 @@ class Worker:
             except (ApiError, aiohttp.ClientError, TimeoutError) as exc:
                 await self._retry([item], str(exc))
                 continue
+            except Exception as exc:  # a bug or an input nobody foresaw: set this edit aside, go on
+                log.exception(
+                    "%s: cannot turn r%s into changes; set aside", item.title, item.event.get("revision")
+                )
+                async with self.db.transaction() as conn:
+                    await store_state.finish_item(conn, item.id, error=f"internal error: {exc!r}")
+                continue
             settled += 1
             if added:
                 log.info(

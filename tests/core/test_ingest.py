@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from core_helpers import (
@@ -425,11 +427,22 @@ async def test_a_batch_without_a_last_id_keeps_the_previous_cursor(world: World)
     assert await world.cursor() == batch.last_id
 
 
-async def test_a_failed_batch_is_rolled_back_whole(world: World) -> None:
+def failing_cursor_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the batch's transaction fail at its end (as a full disk would), after its events were applied."""
+    from watcher import ingest as ingest_module
+
+    async def broken(*_: Any) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(ingest_module.store_state, "set_state", broken)
+
+
+async def test_a_failed_batch_is_rolled_back_whole(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     joins = categorize(ROOT, f"[[:{UNTRACKED}]] added to category")
-    poisoned = edit(TRACKED, 100, 101, extra={1, 2})  # cannot be stored: not JSON
-    with pytest.raises(TypeError):
-        await world.handle(joins, poisoned)
+    with monkeypatch.context() as patch:
+        failing_cursor_write(patch)
+        with pytest.raises(sqlite3.OperationalError):
+            await world.handle(joins, edit(TRACKED, 100, 101))
     assert await world.inbox(state=None) == []
     assert UNTRACKED not in await world.titles()
     assert not world.tracked.has_file(UNTRACKED)  # the mirror follows only committed state
@@ -437,11 +450,14 @@ async def test_a_failed_batch_is_rolled_back_whole(world: World) -> None:
     assert world.worker_wakes == 0
 
 
-async def test_a_failed_batch_never_moves_the_stored_cursor_past_it(world: World) -> None:
+async def test_a_failed_batch_never_moves_the_stored_cursor_past_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = await world.handle(edit(UNTRACKED, 1, 2))
-    poisoned = edit(TRACKED, 100, 101, extra={1, 2})
-    with pytest.raises(TypeError):
-        await world.handle(poisoned)
+    with monkeypatch.context() as patch:
+        failing_cursor_write(patch)
+        with pytest.raises(sqlite3.OperationalError):
+            await world.handle(edit(TRACKED, 100, 101))
     await world.ingest.flush()
     assert await world.cursor() == before.last_id
 
@@ -552,3 +568,25 @@ async def test_leaving_one_of_two_tracked_subcategories_keeps_the_file(
         await w.handle(categorize("Category:A", "[[:File:F.jpg]] removed from category"))
         assert "File:F.jpg" in await w.titles()
         assert w.tracked.has_file("File:F.jpg")
+
+
+async def test_an_event_that_fails_unexpectedly_is_skipped_not_retried_for_ever(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug or input nobody foresaw costs that event, not the batch: otherwise the batch would be
+    taken again from the stored position and fail again, and the daemon would never move on."""
+    from watcher import ingest as ingest_module
+
+    real = ingest_module.interpret
+
+    def fragile(change: Any) -> Any:
+        if change.title == OTHER_TRACKED:
+            raise RuntimeError("an input nobody foresaw")
+        return real(change)
+
+    monkeypatch.setattr(ingest_module, "interpret", fragile)
+    await world.track(OTHER_TRACKED)
+    batch = await world.handle(edit(OTHER_TRACKED, 1, 2), edit(TRACKED, 100, 101))
+    assert [title for _, title, _ in await world.inbox()] == [TRACKED]
+    assert await world.cursor() == batch.last_id
+    assert (await world.counters())["events_malformed"] == 1
