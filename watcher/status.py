@@ -182,10 +182,24 @@ async def collect_status(
         status["stream_connected"] = False if status["stream_connected"] is not None else None
     status["stream_silent_seconds"] = _seconds_since(status["stream_last_data_at"], now)
     status["stream_read_timeout"] = config.stream.read_timeout
+    status["history"] = await _history_snapshot(db)
     status["database"] = str(config.database)
     status["schema_version"] = await db.user_version()
     status["checked_at"] = iso_utc(now)
     return status
+
+
+async def _history_snapshot(db: Database) -> dict[str, Any] | None:
+    """The latest `watcher history` run: whether it finished, and where an unfinished one stands."""
+    try:
+        row = await db.fetchone(
+            "SELECT id, state, phase, requests, started_at, finished_at FROM history_runs ORDER BY id DESC LIMIT 1"
+        )
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    return {k: row[k] for k in ("id", "state", "phase", "requests", "started_at", "finished_at")}
 
 
 def _n(value: Any) -> str:
@@ -273,6 +287,13 @@ def render_status_text(status: dict[str, Any]) -> str:
                 f"failed; last digest {_optional(status.get('last_digest_at'))}",
             )
         )
+    history = status.get("history")
+    if history:
+        if history["state"] == "running":
+            text = f"run {history['id']} unfinished (at {history['phase']}, started {history['started_at']}): run `watcher history` again to continue"
+        else:
+            text = f"run {history['id']} {history['state']} {_optional(history.get('finished_at'))}"
+        lines.append(("history", text))
     lines.append(
         (
             "database",

@@ -293,3 +293,15 @@ async def test_status_line_for_systemd(db: Database) -> None:
     assert line.startswith("following the stream; ")
     assert (await status_line(db, lambda: StreamStats())).startswith("connecting to the stream; ")
     assert (await status_line(db, StreamStats(connects=3))).startswith("reconnecting to the stream; ")
+
+
+async def test_status_tells_of_an_unfinished_history_run(db: Database, config: Config) -> None:
+    assert (await collect_status(db, config, now=NOW))["history"] is None
+    await db.write(
+        "INSERT INTO history_runs (options, state, phase, requests, started_at, updated_at) "
+        "VALUES ('{}', 'running', 'walk', 12, '2026-03-03T07:00:00Z', '2026-03-03T07:05:00Z')"
+    )
+    status = await collect_status(db, config, now=NOW)
+    assert status["history"]["state"] == "running" and status["history"]["phase"] == "walk"
+    assert "run `watcher history` again to continue" in render_status_text(status)
+    json.dumps(status)  # the JSON format stays serialisable
