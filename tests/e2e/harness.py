@@ -28,8 +28,18 @@ WIKITEXT = FIXTURES / "wikitext"
 CATEGORY = "Category:Media contributed by Example Museum"
 
 
-def config_text(api_url: str, stream_url: str, database: Path, **extra: str) -> str:
-    tracking = extra.get("tracking", f'categories = ["{CATEGORY}"]\ncategory_depth = 1')
+def config_text(
+    api_url: str,
+    stream_url: str,
+    database: Path,
+    *,
+    wiki_name: str = "commonswiki",
+    tracking: str = f'categories = ["{CATEGORY}"]\ncategory_depth = 1',
+    read_timeout: float = 5,
+    resume_margin: float = 10,
+    more: str = "",
+) -> str:
+    """The daemon's config for a test: loopback peers, fast reconnects, the test museum's id rules."""
     return f"""
 [watcher]
 database = "{database}"
@@ -37,12 +47,13 @@ user_agent = "WatcherTests/1.0 (https://museum.example; tests@museum.example)"
 
 [stream]
 url = "{stream_url}"
-read_timeout = 5
+read_timeout = {read_timeout}
 backoff_initial = 0.2
 backoff_max = 1
+resume_margin = {resume_margin}
 
 [wiki]
-name = "commonswiki"
+name = "{wiki_name}"
 api_url = "{api_url}"
 
 [tracking]
@@ -60,7 +71,7 @@ ignore_bots = true
 
 [labels]
 languages = []
-{extra.get("more", "")}
+{more}
 """
 
 

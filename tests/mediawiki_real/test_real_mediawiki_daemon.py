@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import DaemonProcess, query, records, state, wait_for
+from tests.e2e.harness import DaemonProcess, config_text, query, records, state, wait_for
 from tests.mediawiki_real.peer import RealWiki
 
 CATEGORY = "Category:Media contributed by Example Museum"
@@ -66,38 +66,12 @@ def png(width: int, height: int, rgb: bytes) -> bytes:
     )
 
 
-def config_text(wiki: RealWiki, database: Path) -> str:
-    return f"""
-[watcher]
-database = "{database}"
-user_agent = "WatcherTests/1.0 (https://museum.example; tests@museum.example)"
-
-[stream]
-url = "{wiki.bridge.url}"
-read_timeout = 30
-backoff_initial = 0.2
-backoff_max = 1
-
-[wiki]
-name = "{wiki.name}"
-api_url = "{wiki.api_url}"
-
-[tracking]
-categories = ["{CATEGORY}"]
-
-[[tracking.object_id]]
-template = "Artwork"
-param = "accession number"
-
-[[tracking.object_id]]
-pattern = ' - EXM (\\d+)\\.\\w+$'
-
-[filters]
-ignore_bots = true
-
-[labels]
-languages = []
-"""
+def real_config(wiki: RealWiki, database: Path) -> str:
+    """The harness config pointed at the real wiki (its own database name) and the RC feed bridge."""
+    return config_text(
+        wiki.api_url, wiki.bridge.url, database,
+        wiki_name=wiki.name, tracking=f'categories = ["{CATEGORY}"]', read_timeout=30,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +114,7 @@ async def test_daemon_follows_a_real_mediawiki(
     stream = wiki.bridge.stream
     database = tmp_path / "state" / "watcher.sqlite3"
     config = tmp_path / "config.toml"
-    config.write_text(config_text(wiki, database), encoding="utf-8")
+    config.write_text(real_config(wiki, database), encoding="utf-8")
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     request.addfinalizer(lambda: stop_if_running(daemon))
     connections_before = stream.connections

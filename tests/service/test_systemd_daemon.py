@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.harness import config_text
 from watcher.config import parse_config
 from watcher.daemon import Daemon
 from watcher.metrics import MetricsRecorder, daemon_routes
@@ -23,25 +24,7 @@ from watcher.status import collect_status
 from watcher.store import Database
 from watcher.systemd import daemon_hooks
 
-
-def config_text(api_url: str, stream_url: str, database: Path, more: str = "") -> str:
-    return f"""
-[watcher]
-database = "{database}"
-user_agent = "WatcherTests/1.0 (tests@museum.example)"
-[stream]
-url = "{stream_url}"
-read_timeout = 5
-backoff_initial = 0.2
-backoff_max = 1
-[wiki]
-api_url = "{api_url}"
-[tracking]
-files = ["File:Example.jpg"]
-[labels]
-languages = []
-{more}
-"""
+TRACKING = 'files = ["File:Example.jpg"]'
 
 
 async def receive(sock: socket.socket, want: str, within: float = 20.0) -> list[str]:
@@ -70,7 +53,8 @@ async def test_daemon_reports_to_systemd_and_to_status(
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
     async with ActionApiPeer() as api, EventStreamsStandIn([]) as stream:
         config = parse_config(
-            config_text(api.url, stream.url, tmp_path / "w.sqlite3"), tmp_path / "config.toml"
+            config_text(api.url, stream.url, tmp_path / "w.sqlite3", tracking=TRACKING),
+            tmp_path / "config.toml",
         )
         daemon = Daemon(config, daemon_hooks())
         running = asyncio.create_task(daemon.run())
@@ -139,7 +123,8 @@ async def test_daemon_serves_healthz_and_metrics(tmp_path: Path, monkeypatch: py
     async with ActionApiPeer() as api, EventStreamsStandIn([]) as stream:
         more = '[web]\nlisten = "127.0.0.1:8750"'
         config = parse_config(
-            config_text(api.url, stream.url, tmp_path / "w.sqlite3", more), tmp_path / "config.toml"
+            config_text(api.url, stream.url, tmp_path / "w.sqlite3", tracking=TRACKING, more=more),
+            tmp_path / "config.toml",
         )
         daemon = Daemon(config, hooks)
         running = asyncio.create_task(daemon.run())
