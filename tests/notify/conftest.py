@@ -13,7 +13,6 @@ from apprise.plugins.slack import NotifySlack
 from notify_helpers import MINIMAL_CONFIG, HttpSink, SmtpSink, free_port
 
 from watcher.config import Config, parse_config
-from watcher.store import Database
 
 
 @pytest.fixture(autouse=True)
@@ -21,15 +20,6 @@ def no_apprise_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
     """apprise sleeps request_rate_per_sec seconds between two sends of a service; not in tests."""
     monkeypatch.setattr(NotifyEmail, "request_rate_per_sec", 0)
     monkeypatch.setattr(NotifySlack, "request_rate_per_sec", 0)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.connect(tmp_path / "w.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture
