@@ -6,21 +6,30 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test browser lint typecheck pytest bench demo clean
+.PHONY: run test browser lint imports typecheck pytest bench demo clean
 
-$(BIN)/watcher: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# Two stamps: the daemon and the demo need only the runtime dependencies; the checks add the test
+# toolchain (pytest, playwright, mypy, ruff, hypothesis, import-linter) to the same venv.
+RUNTIME := $(VENV)/.runtime-installed
+TESTENV := $(VENV)/.test-installed
+
+$(RUNTIME): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(TESTENV): pyproject.toml $(RUNTIME)
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-run: $(BIN)/watcher
+run: $(RUNTIME)
 	$(BIN)/watcher run -c $(CONFIG)
 
-demo: $(BIN)/watcher
+demo: $(RUNTIME)
 	$(BIN)/watcher demo
 
-test: $(BIN)/watcher browser lint typecheck pytest
+test: $(TESTENV) browser lint imports typecheck pytest
 
 # The browser tests drive Debian's chromium (Playwright's own browser download is not available).
 # As root (CI) it is installed when missing; elsewhere those tests skip with a reason.
@@ -31,17 +40,21 @@ browser:
 	      || echo "could not install chromium: the browser tests will skip"; \
 	  else echo "chromium is not installed: the browser tests will skip (apt-get install chromium)"; fi; }
 
-lint: $(BIN)/watcher
+lint: $(TESTENV)
 	$(BIN)/ruff check watcher tests bench
 	$(BIN)/ruff format --check watcher tests bench
 
-typecheck: $(BIN)/watcher
+# No stage imports a stage above it: the layers contract in pyproject.toml [tool.importlinter].
+imports: $(TESTENV)
+	$(BIN)/lint-imports
+
+typecheck: $(TESTENV)
 	$(BIN)/mypy
 
-pytest: $(BIN)/watcher
+pytest: $(TESTENV)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-bench: $(BIN)/watcher
+bench: $(TESTENV)
 	$(BIN)/python -m bench $(BENCH)
 
 clean:

@@ -2,7 +2,7 @@
 beside the naive approach (one page-history request per file, as commons-diff does) in the same run.
 
 Both run against the same loopback Action API stand-in, with the same baseline rules
-(:func:`watcher.history_plan.plan_file`), the same bot look-ups, the same 50-revision content batches,
+(:func:`watcher.history.plan.plan_file`), the same bot look-ups, the same 50-revision content batches,
 the same diff and the same inserts; they differ only in how each file's revision chain is found. The
 benchmark checks that both queue the same records. Target: at most one request per 25 tracked files.
 Run: ``python -m bench.bench_history`` (or ``python -m bench history``).
@@ -18,18 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from watcher.config import Config, parse_config
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.demo.standins.action_api_wiki import Wiki
 from watcher.diff import diff_revisions, find_object_id
-from watcher.diff.model import RevisionContent
-from watcher.history import HistoryOptions, HistoryRun
-from watcher.history_plan import Coverage, Plan, plan_file
-from watcher.history_queries import user_groups
-from watcher.mediawiki import ActionApi
-from watcher.mediawiki_types import RevisionMeta
-from watcher.peers.action_api import ActionApiPeer
-from watcher.peers.action_api_wiki import Wiki
+from watcher.diff.model import DiffSettings, RevisionContent
+from watcher.history.plan import Coverage, Plan, plan_file
+from watcher.history.run import HistoryOptions, HistoryRun
+from watcher.mediawiki.bulk import user_groups
+from watcher.mediawiki.client import ActionApi
+from watcher.mediawiki.types import RevisionMeta
 from watcher.store import Database
 from watcher.store import queue as store_queue
-from watcher.tracking import Progress, TrackedSet, TrackingResolver
+from watcher.tracking.resolver import Progress, TrackedSet, TrackingResolver
 
 FILES = 10_000
 TARGET_FILES_PER_REQUEST = 25
@@ -194,7 +194,7 @@ async def run_naive(peer: TimedPeer, config: Config, folder: Path) -> tuple[int,
                         changes = diff_revisions(
                             RevisionContent(old.wikitext, old.mediainfo),
                             RevisionContent(new.wikitext, new.mediainfo),
-                            config.diff.settings(),
+                            DiffSettings.from_section(config.diff),
                         )
                         provenance = store_queue.Provenance(
                             config.wiki.name, new.title, new.revid, old.revid, new.timestamp,

@@ -34,7 +34,7 @@ import aiohttp
 from watcher.stream.client import READ_BUFSIZE, EventStream
 from watcher.stream.prefilter import TitleSetMatcher
 from watcher.stream.sse import SSEParser
-from watcher.titleset import TitleSet
+from watcher.stream.titleset import TitleSet
 
 SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "events"
 UA = "WatcherBench/0.1 (https://museum.example; bench@museum.example)"
@@ -221,7 +221,15 @@ def breakdown(lines: list[str], m: TitleSetMatcher, chunk: int = READ_BUFSIZE) -
 
 
 def start_server(path: Path) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, "-m", "watcher.peers.eventstreams", "--events", str(path), "--id-style", "offset"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "watcher.demo.standins.eventstreams",
+        "--events",
+        str(path),
+        "--id-style",
+        "offset",
+    ]
     cmd += ["--write-size", str(1 << 18)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None

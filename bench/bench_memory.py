@@ -20,7 +20,7 @@ TARGET_MB = 100.0
 
 _CHILD = r"""
 import gc, json, os, sys
-from watcher.titleset import TitleSet
+from watcher.stream.titleset import TitleSet
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

@@ -17,10 +17,6 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-if typing.TYPE_CHECKING:
-    from watcher.diff.model import DiffSettings
-
-
 DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recentchange"
 DEFAULT_API_URL = "https://commons.wikimedia.org/w/api.php"
 DEFAULT_WIKIDATA_API_URL = "https://www.wikidata.org/w/api.php"
@@ -97,15 +93,6 @@ class DiffSection:
     info_templates: tuple[str, ...] = ()
     maintenance_templates: tuple[str, ...] = ()
     maintenance_categories: tuple[str, ...] = ()
-
-    def settings(self) -> DiffSettings:
-        from watcher.diff.model import DiffSettings  # the diff package imports config's rule types
-
-        return DiffSettings(
-            info_templates=self.info_templates,
-            maintenance_templates=self.maintenance_templates,
-            maintenance_categories=self.maintenance_categories,
-        )
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from watcher.config import Config
-from watcher.events import event_key
-from watcher.ingest import Ingest
 from watcher.store import Database
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
 from watcher.stream.client import EventBatch, StreamEvent
-from watcher.tracking import Progress, TrackedSet
+from watcher.stream.events import event_key
+from watcher.tracking.ingest import Ingest
+from watcher.tracking.resolver import Progress, TrackedSet
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "fixtures" / "events"

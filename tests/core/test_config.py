@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from core_helpers import CONTRACT_EXAMPLE, MINIMAL_CONFIG, REPO, USER_AGENT
 
-from watcher.cli import main
+from watcher.cli.main import main
 from watcher.config import (
     DEFAULT_API_URL,
     DEFAULT_STREAM_URL,
@@ -25,6 +25,7 @@ from watcher.config import (
     load_config,
     parse_config,
 )
+from watcher.diff.model import DiffSettings
 
 
 def line_of(text: str, needle: str, after: int = 0) -> int:
@@ -63,7 +64,7 @@ def test_the_shipped_example_config_is_valid() -> None:
     assert rules[2].pattern is not None and rules[2].template is None
     assert config.database == REPO / "watcher.sqlite3"  # relative to the file's folder
     assert config.web is not None and (config.web.host, config.web.port) == ("127.0.0.1", 8750)
-    assert config.diff.settings().info_templates == ("LSH artwork",)
+    assert DiffSettings.from_section(config.diff).info_templates == ("LSH artwork",)
 
 
 def test_load_config_reads_the_shipped_example() -> None:
@@ -481,7 +482,7 @@ def test_load_config_of_a_folder_or_binary_file(tmp_path: Path) -> None:
 def test_config_imports_first_in_a_fresh_interpreter() -> None:
     """config → diff.model must not pull in a diff module that imports config back (a cycle once)."""
     result = subprocess.run(
-        [sys.executable, "-c", "import watcher.config, watcher.cli"],
+        [sys.executable, "-c", "import watcher.config, watcher.cli.main"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -22,7 +22,7 @@ from core_helpers import (
     upload,
 )
 
-from watcher.events import (
+from watcher.stream.events import (
     Categorized,
     Deleted,
     Edit,

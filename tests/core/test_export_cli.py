@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from core_helpers import USER_AGENT
 
-from watcher.cli import main
+from watcher.cli.main import main
 from watcher.diff.model import FieldChange
 from watcher.store import Database
 from watcher.store import state as store_state

@@ -25,15 +25,15 @@ from core_helpers import (
 )
 
 from watcher.config import Config, parse_config
-from watcher.events import event_key
-from watcher.ingest import CURSOR_FLUSH_SECONDS
-from watcher.mediawiki import ActionApi
-from watcher.peers.action_api import ActionApiPeer
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.mediawiki.client import ActionApi
 from watcher.store import Database
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
 from watcher.stream.client import EventBatch
-from watcher.tracking import TrackingResolver, canonical_title
+from watcher.stream.events import event_key
+from watcher.tracking.ingest import CURSOR_FLUSH_SECONDS
+from watcher.tracking.resolver import TrackingResolver, canonical_title
 
 ROOT = "Category:Media contributed by LSH"
 SUB = "Category:Media contributed by LSH: batch 2"
@@ -429,7 +429,7 @@ async def test_a_batch_without_a_last_id_keeps_the_previous_cursor(world: World)
 
 def failing_cursor_write(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the batch's transaction fail at its end (as a full disk would), after its events were applied."""
-    from watcher import ingest as ingest_module
+    from watcher.tracking import ingest as ingest_module
 
     async def broken(*_: Any) -> None:
         raise sqlite3.OperationalError("disk I/O error")
@@ -575,7 +575,7 @@ async def test_an_event_that_fails_unexpectedly_is_skipped_not_retried_for_ever(
 ) -> None:
     """A bug or input nobody foresaw costs that event, not the batch: otherwise the batch would be
     taken again from the stored position and fail again, and the daemon would never move on."""
-    from watcher import ingest as ingest_module
+    from watcher.tracking import ingest as ingest_module
 
     real = ingest_module.interpret
 

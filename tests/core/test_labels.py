@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.diff.model import FieldChange
-from watcher.labels import LabelResolver, with_labels
-from watcher.mediawiki import ActionApi
-from watcher.peers.action_api import ActionApiPeer
+from watcher.mediawiki.client import ActionApi
+from watcher.pipeline.labels import LabelResolver, with_labels
 from watcher.store import Database
 
 UA = "WatcherTests/1.0 (tests@museum.example)"

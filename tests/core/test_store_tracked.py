@@ -8,11 +8,11 @@ import pytest
 from core_helpers import USER_AGENT, QuietProgress
 
 from watcher.config import Config
-from watcher.mediawiki import ActionApi
-from watcher.peers.action_api import ActionApiPeer
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.mediawiki.client import ActionApi
 from watcher.store import Database
 from watcher.store import tracked as store
-from watcher.tracking import TrackedSet, TrackingResolver
+from watcher.tracking.resolver import TrackedSet, TrackingResolver
 
 
 async def add(db: Database, title: str, source: str = "category", detail: str = "Category:X") -> bool:

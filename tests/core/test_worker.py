@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from core_helpers import edit
 
-from watcher import worker as worker_module
 from watcher.config import Config
-from watcher.mediawiki import ActionApi
-from watcher.peers.action_api import ActionApiPeer
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.mediawiki.client import ActionApi
+from watcher.pipeline import worker as worker_module
+from watcher.pipeline.worker import Worker
 from watcher.store import Database
 from watcher.store import state as store_state
-from watcher.worker import Worker
 
 UA = "WatcherTests/1.0 (tests@museum.example)"
 A, B = "File:A - EXM 1.jpg", "File:B - EXM 2.jpg"

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from watcher.peers.action_api import ActionApiPeer
-from watcher.peers.bridge import WikiBridge
-from watcher.peers.eventstreams import EventStreamsStandIn
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.demo.standins.bridge import WikiBridge
+from watcher.demo.standins.eventstreams import EventStreamsStandIn
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 WIKITEXT = FIXTURES / "wikitext"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import CATEGORY, DaemonProcess, config_text, records, state, wait_for
-from watcher.peers.action_api import ActionApiPeer
-from watcher.peers.bridge import WikiBridge, rc_to_event
-from watcher.peers.eventstreams import EventStreamsStandIn
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.demo.standins.bridge import WikiBridge, rc_to_event
+from watcher.demo.standins.eventstreams import EventStreamsStandIn
 
 DAY = 86400
 

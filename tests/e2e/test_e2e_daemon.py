@@ -21,9 +21,9 @@ from tests.e2e.harness import (
     state,
     wait_for,
 )
-from watcher.peers.action_api import ActionApiPeer
-from watcher.peers.bridge import WikiBridge
-from watcher.peers.eventstreams import EventStreamsStandIn
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.demo.standins.bridge import WikiBridge
+from watcher.demo.standins.eventstreams import EventStreamsStandIn
 
 ARTWORK = """== {{int:filedesc}} ==
 {{Artwork

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import CATEGORY, FIXTURES, DaemonProcess, config_text, query, records, wait_for
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.demo.standins.bridge import WikiBridge
+from watcher.demo.standins.eventstreams import EventStreamsStandIn
 from watcher.diff import diff_revisions
 from watcher.diff.model import RevisionContent
-from watcher.peers.action_api import ActionApiPeer
-from watcher.peers.bridge import WikiBridge
-from watcher.peers.eventstreams import EventStreamsStandIn
 from watcher.store.queue import unique_key
 
 LANGUAGES = ["de", "fr", "sv", "nl", "it", "es", "fi", "pl"]

@@ -10,10 +10,10 @@ import pytest
 from history_helpers import USER_AGENT, Collection, build_collection, write_config
 
 from watcher.config import Config
-from watcher.mediawiki import ActionApi
-from watcher.peers.action_api import ActionApiPeer
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.mediawiki.client import ActionApi
 from watcher.store import Database
-from watcher.tracking import TrackedSet, TrackingResolver
+from watcher.tracking.resolver import TrackedSet, TrackingResolver
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from watcher.config import Config, parse_config
+from watcher.demo.standins.action_api_wiki import Wiki
 from watcher.diff import diff_revisions
-from watcher.diff.model import FieldChange, RevisionContent
-from watcher.peers.action_api_wiki import Wiki
+from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
 
 USER_AGENT = "Test/1.0 (test@example.org)"
 MUSEUM = "Example Museum"
@@ -187,7 +187,7 @@ def expected_changes(wiki: Wiki, story: Story, config: Config) -> list[FieldChan
     return diff_revisions(
         RevisionContent(old.wikitext, old.mediainfo),
         RevisionContent(new.wikitext, new.mediainfo),
-        config.diff.settings(),
+        DiffSettings.from_section(config.diff),
     )
 
 

@@ -9,9 +9,9 @@ from history_helpers import BOT, MUSEUM, Collection, expected_changes, write_con
 from history_helpers import CHANGED_KINDS as CHANGED
 
 from watcher.config import Config
-from watcher.history import HistoryOptions, HistoryRun
-from watcher.mediawiki import ActionApi
-from watcher.peers.action_api import ActionApiPeer
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.history.run import HistoryOptions, HistoryRun
+from watcher.mediawiki.client import ActionApi
 from watcher.store import Database
 
 
@@ -161,7 +161,7 @@ async def test_item_values_get_wikidata_labels_as_live_records_do(
     peer: ActionApiPeer, collection: Collection, tmp_path: Path, db: Database
 ) -> None:
     """run_history opens its own clients: the Commons one, and a Wikidata one where [labels] asks for it."""
-    from watcher.history import run_history
+    from watcher.history.run import run_history
 
     peer.add_entity("Q42", labels={"sv": "Douglas Adams (sv)", "en": "Douglas Adams"})
     story = next(s for s in collection.stories.values() if s.kind == "sdc_caption")

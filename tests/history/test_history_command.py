@@ -9,10 +9,10 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 from history_helpers import Collection, write_config
 
-from watcher.history import HistoryReport
-from watcher.history_command import TerminalProgress, describe, history
-from watcher.history_store import ensure_tables, open_run
-from watcher.peers.action_api import ActionApiPeer
+from watcher.cli.history import TerminalProgress, describe, history
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.history.progress import ensure_tables, open_run
+from watcher.history.run import HistoryReport
 from watcher.store import Database
 
 

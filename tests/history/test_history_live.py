@@ -1,7 +1,7 @@
 """History mode next to the live path on one database: a change is queued once, whichever comes first.
 
 The live path here is the daemon's own: the stream event (``rc_to_event`` of the wiki's recent change)
-goes into the inbox and :class:`watcher.worker.Worker` fetches, diffs and queues it, on a connection
+goes into the inbox and :class:`watcher.pipeline.worker.Worker` fetches, diffs and queues it, on a connection
 and an API client of its own, while the history run works.
 """
 
@@ -13,16 +13,16 @@ from pathlib import Path
 from history_helpers import CATEGORY, MUSEUM, USER_AGENT, Collection, Story, expected_changes, page_text
 
 from watcher.config import Config
+from watcher.demo.standins.action_api import ActionApiPeer, RecordedRequest
+from watcher.demo.standins.bridge import rc_to_event
 from watcher.diff import diff_revisions
-from watcher.diff.model import RevisionContent
-from watcher.events import event_key
-from watcher.history import HistoryOptions, HistoryRun
-from watcher.mediawiki import ActionApi
-from watcher.peers.action_api import ActionApiPeer, RecordedRequest
-from watcher.peers.bridge import rc_to_event
+from watcher.diff.model import DiffSettings, RevisionContent
+from watcher.history.run import HistoryOptions, HistoryRun
+from watcher.mediawiki.client import ActionApi
+from watcher.pipeline.worker import Worker
 from watcher.store import Database, iso_utc
 from watcher.store import state as store_state
-from watcher.worker import Worker
+from watcher.stream.events import event_key
 
 LIVE_AGENT = "LiveDaemon/1.0 (test@example.org)"
 
@@ -108,7 +108,7 @@ async def test_edits_the_daemon_queued_are_left_to_it(
         expected = diff_revisions(
             RevisionContent(old.wikitext, old.mediainfo),
             RevisionContent(mid.wikitext, mid.mediainfo),
-            config.diff.settings(),
+            DiffSettings.from_section(config.diff),
         )
         assert len(history) == len(expected) > 0
         assert {(r["old_revision"], r["revision"], r["user"]) for r in history} == {

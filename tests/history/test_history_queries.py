@@ -7,8 +7,9 @@ from pathlib import Path
 
 from history_helpers import BOT, CATEGORY, MUSEUM, USER_AGENT, build_collection, record_keys, write_config
 
-from watcher.history import HistoryOptions, HistoryRun
-from watcher.history_queries import (
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.history.run import HistoryOptions, HistoryRun
+from watcher.mediawiki.bulk import (
     category_file_counts,
     contributions,
     latest_by_pageids,
@@ -19,10 +20,9 @@ from watcher.history_queries import (
     revision_metas,
     user_groups,
 )
-from watcher.mediawiki import ActionApi
-from watcher.peers.action_api import ActionApiPeer
+from watcher.mediawiki.client import ActionApi
 from watcher.store import Database
-from watcher.tracking import TrackedSet, TrackingResolver
+from watcher.tracking.resolver import TrackedSet, TrackingResolver
 
 
 async def test_latest_revisions_through_a_generator_continue_across_pages() -> None:

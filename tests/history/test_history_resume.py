@@ -14,11 +14,11 @@ import pytest
 from history_helpers import USER_AGENT, Collection, record_keys, write_config
 
 from watcher.config import Config
-from watcher.history import HistoryOptions, HistoryRun
-from watcher.mediawiki import ActionApi
-from watcher.peers.action_api import ActionApiPeer, RecordedRequest
+from watcher.demo.standins.action_api import ActionApiPeer, RecordedRequest
+from watcher.history.run import HistoryOptions, HistoryRun
+from watcher.mediawiki.client import ActionApi
 from watcher.store import Database
-from watcher.tracking import TrackedSet, TrackingResolver
+from watcher.tracking.resolver import TrackedSet, TrackingResolver
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -98,7 +98,7 @@ async def test_interrupted_twice_and_with_since(
 async def test_an_unfinished_run_with_other_options_is_not_left_half_done(
     peer: ActionApiPeer, collection: Collection, config: Config, db: Database, api: ActionApi
 ) -> None:
-    from watcher.history_store import HistoryConflict
+    from watcher.history.progress import HistoryConflict
 
     task = asyncio.create_task(HistoryRun(db, api, config, HistoryOptions()).run())
 
@@ -125,7 +125,7 @@ async def test_killed_or_interrupted_process_resumes_to_the_same_records(
     """`watcher history` as a process, signalled while the stand-in answers its content requests."""
     config, config_path = write_config(tmp_path, peer.url)
     expected, _ = await _reference(peer, config, tmp_path, HistoryOptions())
-    command = [sys.executable, "-m", "watcher.history_command", "-c", str(config_path)]
+    command = [sys.executable, "-m", "watcher.cli.history", "-c", str(config_path)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = await asyncio.create_subprocess_exec(
         *command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

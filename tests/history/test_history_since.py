@@ -6,12 +6,12 @@ from __future__ import annotations
 from history_helpers import Collection, Story, record_keys
 
 from watcher.config import Config
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.demo.standins.action_api_wiki import FakeRevision
 from watcher.diff import diff_revisions
-from watcher.diff.model import RevisionContent
-from watcher.history import HistoryOptions, HistoryRun
-from watcher.mediawiki import ActionApi
-from watcher.peers.action_api import ActionApiPeer
-from watcher.peers.action_api_wiki import FakeRevision
+from watcher.diff.model import DiffSettings, RevisionContent
+from watcher.history.run import HistoryOptions, HistoryRun
+from watcher.mediawiki.client import ActionApi
 from watcher.store import Database
 
 SINCE = "2022-01-01T00:00:00Z"
@@ -40,7 +40,7 @@ async def test_since_moves_old_baselines_up_to_the_date(
         expected = diff_revisions(
             RevisionContent(baseline.wikitext, baseline.mediainfo),
             RevisionContent(current.wikitext, current.mediainfo),
-            config.diff.settings(),
+            DiffSettings.from_section(config.diff),
         )
         got = records.get(story.title, [])
         assert sorted(repr((c.field, c.old, c.new)) for c in expected) == sorted(

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from mediawiki_helpers import USER_AGENT, RecordedSleeps
 
-from watcher.mediawiki import ActionApi
-from watcher.peers.action_api import ActionApiPeer
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.mediawiki.client import ActionApi
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from mediawiki_helpers import mediainfo_slot, wikitext
 
-from watcher.peers.action_api import ActionApiPeer
+from watcher.demo.standins.action_api import ActionApiPeer
 
 BASE = {"format": "json", "formatversion": "2"}
 
@@ -265,7 +265,7 @@ async def test_runs_as_a_process_with_a_data_file(tmp_path: Path, session: aioht
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "watcher.peers.action_api",
+        "watcher.demo.standins.action_api",
         "--data",
         str(scenario),
         "--port",

@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from watcher.peers.action_api import ActionApiPeer, UsageError
-from watcher.peers.action_api_wiki import InvalidTitle, Wiki, base36, normalize_title
+from watcher.demo.standins.action_api import ActionApiPeer, UsageError
+from watcher.demo.standins.action_api_wiki import InvalidTitle, Wiki, base36, normalize_title
 
 BASE = {"format": "json", "formatversion": "2"}
 

@@ -6,8 +6,8 @@ import json
 
 from mediawiki_helpers import mediainfo_slot, wikitext
 
-from watcher.mediawiki import ActionApi, PageRef
-from watcher.peers.action_api import ActionApiPeer
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.mediawiki.client import ActionApi, PageRef
 
 
 async def test_revisions_of_both_slots_from_real_samples(peer: ActionApiPeer, api: ActionApi) -> None:

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from mediawiki_helpers import USER_AGENT, RecordedSleeps
 
-from watcher.mediawiki import ActionApi, ApiError, parse_retry_after
-from watcher.peers.action_api import ActionApiPeer
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.mediawiki.client import ActionApi, ApiError, parse_retry_after
 
 QUERY = {"action": "query", "list": "categorymembers", "cmtitle": "Category:Museum"}
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from watcher.peers.rcfeed import RcFeedBridge
+from tests.support.rcfeed import RcFeedBridge
 
 SCRIPT = Path(__file__).resolve().parent / "mediawiki-peer.sh"
 

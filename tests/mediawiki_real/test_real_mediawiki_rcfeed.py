@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 
 from tests.mediawiki_real.peer import RealWiki
-from watcher.events import Deleted, Edit, Moved, interpret, parse_event
-from watcher.peers.rcfeed import RcFeedBridge, feed_to_event
+from tests.support.rcfeed import RcFeedBridge, feed_to_event
+from watcher.stream.events import Deleted, Edit, Moved, interpret, parse_event
 
 CAPTURE = Path(__file__).resolve().parents[1] / "fixtures" / "events" / "mediawiki-1.39_rcfeed_udp_json.jsonl"
 HEADERS = {"User-Agent": "WatcherTests/1.0 (https://museum.example; tests@museum.example)"}

@@ -10,10 +10,10 @@ from pathlib import Path
 from click.testing import CliRunner
 from notify_helpers import HOSTILE_ATTR, HOSTILE_SCRIPT, MINIMAL_CONFIG, SmtpSink, add_change, utc
 
+from watcher.cli.notify import digest
 from watcher.config import Config
 from watcher.notify.alerts import AlertWatcher
 from watcher.notify.channels import build_channels
-from watcher.notify.commands import digest
 from watcher.notify.outbox import Outbox
 from watcher.notify.schedule import DigestTime
 from watcher.store import Database

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from watcher.logs import journal_attached, setup_logging
+from watcher.service.logs import journal_attached, setup_logging
 
 SCRIPT = """
 import logging, sys
-from watcher.logs import setup_logging
+from watcher.service.logs import setup_logging
 setup_logging(sys.argv[1])
 log = logging.getLogger("watcher.stream")
 log.debug("read %d bytes", 512)

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from watcher.logs import mask_secrets
+from watcher.base.masking import mask_secrets
 
 # (text, secrets that must disappear, parts that must stay readable)
 CASES: list[tuple[str, list[str], list[str]]] = [
@@ -104,7 +104,7 @@ def test_masking_is_idempotent() -> None:
 
 def test_every_log_record_is_masked(caplog: pytest.LogCaptureFixture) -> None:
     """Masking lives in the formatter, so a library's message (apprise's, aiohttp's) is covered too."""
-    from watcher.logs import _Formatter
+    from watcher.service.logs import _Formatter
 
     record = logging.LogRecord(
         "apprise", logging.WARNING, __file__, 1, "Failed to send to %s", ("mailtos://u:topsecret@h",), None

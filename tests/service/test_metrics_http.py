@@ -18,12 +18,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from test_status_collect import queue_notifications
 
-from watcher import metrics as watcher_metrics
+from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.diff.model import FieldChange
-from watcher.mediawiki import ActionApi
-from watcher.mediawiki_types import ApiStats
-from watcher.metrics import MetricsRecorder, StreamHealth, add_health_routes
-from watcher.peers.action_api import ActionApiPeer
+from watcher.mediawiki.client import ActionApi
+from watcher.mediawiki.types import ApiStats
+from watcher.service import metrics as watcher_metrics
+from watcher.service.metrics import MetricsRecorder, StreamHealth, add_health_routes
 from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state

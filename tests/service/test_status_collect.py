@@ -14,8 +14,8 @@ import pytest
 
 from watcher.config import Config, parse_config
 from watcher.diff.model import FieldChange
-from watcher.mediawiki_types import ApiStats
-from watcher.status import (
+from watcher.mediawiki.types import ApiStats
+from watcher.service.status import (
     LiveStatePersister,
     collect_status,
     render_status_text,
@@ -282,7 +282,7 @@ async def test_persister_follows_a_replaced_stream_client(db: Database, config: 
 
 
 async def test_status_line_for_systemd(db: Database) -> None:
-    from watcher.status import status_line
+    from watcher.service.status import status_line
 
     await populate(db)
     assert (

@@ -1,4 +1,4 @@
-"""The real daemon with the service wiring (`watcher.systemd.daemon_hooks`) against loopback peers:
+"""The real daemon with the service wiring (`watcher.service.wiring.daemon_hooks`) against loopback peers:
 READY once the stream is connected, STATUS, WATCHDOG from the loop, STOPPING on shutdown, and the
 live state `watcher status` reads from the database."""
 
@@ -16,13 +16,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.harness import config_text
 from watcher.config import parse_config
-from watcher.daemon import Daemon
-from watcher.metrics import MetricsRecorder, daemon_routes
-from watcher.peers.action_api import ActionApiPeer
-from watcher.peers.eventstreams import EventStreamsStandIn
-from watcher.status import collect_status
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.demo.standins.eventstreams import EventStreamsStandIn
+from watcher.service.daemon import Daemon
+from watcher.service.metrics import MetricsRecorder, daemon_routes
+from watcher.service.status import collect_status
+from watcher.service.wiring import daemon_hooks
 from watcher.store import Database
-from watcher.systemd import daemon_hooks
 
 TRACKING = 'files = ["File:Example.jpg"]'
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher import systemd
+from watcher.service import systemd
 
 
 class NotifyListener:

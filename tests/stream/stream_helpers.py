@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from watcher.titleset import TitleSet
+from watcher.stream.titleset import TitleSet
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 EQIAD_SSE = EVENTS_DIR / "sse_recentchange_2025-08-29_eqiad.sse"

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from stream_helpers import UA, WIKI, eventually, free_port, is_candidate, replay, titleset
 
-from watcher.peers.eventstreams import EventStreamsStandIn, Faults
+from watcher.demo.standins.eventstreams import EventStreamsStandIn, Faults
 from watcher.stream.client import EventBatch, EventStream, parse_retry_after
 from watcher.stream.prefilter import TitleSetMatcher
 

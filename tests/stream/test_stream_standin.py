@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from stream_helpers import EQIAD_SSE, UA, eventually, replay
 
-from watcher.peers.eventstreams import EventStreamsStandIn, Faults
+from watcher.demo.standins.eventstreams import EventStreamsStandIn, Faults
 from watcher.stream.sse import SSEEvent, SSEParser
 
 
@@ -181,7 +181,15 @@ async def test_runs_as_a_process(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_text("".join(json.dumps(e) + "\n" for e in replay(5)))
     proc = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "watcher.peers.eventstreams", "--events", str(path), "--id-style", "offset"],
+        *[
+            sys.executable,
+            "-m",
+            "watcher.demo.standins.eventstreams",
+            "--events",
+            str(path),
+            "--id-style",
+            "offset",
+        ],
         stdout=asyncio.subprocess.PIPE,
     )
     try:

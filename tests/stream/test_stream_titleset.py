@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import watcher.titleset
-from watcher.titleset import TitleSet
+import watcher.stream.titleset
+from watcher.stream.titleset import TitleSet
 
 
 def test_add_discard_contains() -> None:
@@ -59,7 +59,7 @@ def _colliding(b: bytes) -> int:
 @pytest.fixture(params=["builtin hash", "colliding homes"])
 def hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "colliding homes":
-        monkeypatch.setattr(watcher.titleset, "_hash", _colliding)
+        monkeypatch.setattr(watcher.stream.titleset, "_hash", _colliding)
     return str(request.param)
 
 
@@ -88,7 +88,7 @@ def test_behaves_like_a_set(hashing: str, ops: list[tuple[str, int]]) -> None:
 
 
 def test_heavy_clustering_with_wraparound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(watcher.titleset, "_hash", _colliding)
+    monkeypatch.setattr(watcher.stream.titleset, "_hash", _colliding)
     rng = random.Random(5)
     titles = [f"File:{i}.jpg" for i in range(100)]
     ts = TitleSet(titles)

@@ -13,7 +13,8 @@ from web_helpers import PASSWORD, csrf_of, queue, sign_in
 from watcher.config import Config, WebSection
 from watcher.store.db import Database
 from watcher.web import auth
-from watcher.web.app import LOGIN_COOKIE, SESSION_COOKIE, client_address, create_app, is_https
+from watcher.web.app import create_app
+from watcher.web.kit import LOGIN_COOKIE, SESSION_COOKIE, client_address, is_https
 
 
 def session_cookie_header(response: Any) -> str:

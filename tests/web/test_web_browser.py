@@ -20,11 +20,11 @@ import pytest
 from aiohttp import web
 from web_helpers import PASSWORD, queue
 
+from tests.support.queue_sample import HOSTILE_STRINGS, fill_queue
 from watcher.config import Config
 from watcher.diff.model import FieldChange
 from watcher.store.db import Database
 from watcher.web.app import create_app
-from watcher.web.sample import HOSTILE_STRINGS, fill_queue
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

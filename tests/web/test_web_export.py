@@ -15,7 +15,7 @@ from web_helpers import CONFIG_TEXT, csrf_of, queue, sign_in
 
 from watcher.config import Config, parse_config
 from watcher.diff.model import FieldChange
-from watcher.export import CSV_HEADER, EXPORT_COLUMNS, LABEL_COLUMNS, index_url, write_records
+from watcher.export.writers import CSV_HEADER, EXPORT_COLUMNS, LABEL_COLUMNS, index_url, write_records
 from watcher.store.db import Database
 from watcher.store.queue import ChangeFilter, ChangeRecord, list_changes
 

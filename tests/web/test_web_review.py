@@ -9,9 +9,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from web_helpers import csrf_of, queue, sign_in
 
+from tests.support.queue_sample import fill_queue
 from watcher.diff.model import FieldChange
 from watcher.store.db import Database
-from watcher.web.sample import fill_queue
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from web_helpers import CONFIG_TEXT, csrf_of, queue, sign_in
 
+from tests.support.queue_sample import HOSTILE_STRINGS
 from watcher.config import Config, parse_config
 from watcher.diff.model import FieldChange
 from watcher.store.db import Database
 from watcher.web.app import create_app
 from watcher.web.links import WikiLinks
-from watcher.web.sample import HOSTILE_STRINGS
 from watcher.web.worddiff import MAX_TOKENS, word_diff
 
 CSP = (

@@ -18,11 +18,11 @@ import pytest
 from click.testing import CliRunner
 from web_helpers import CONFIG_TEXT
 
+from watcher.cli.web import user
 from watcher.config import Config, WebSection
 from watcher.store.db import Database
 from watcher.web import auth
 from watcher.web.app import run_web
-from watcher.web.commands import user
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,7 +71,7 @@ def test_serve_command_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     config_path = write_config(tmp_path, port)
     process = subprocess.Popen(
-        [sys.executable, "-c", "from watcher.web.commands import serve; serve()", "-c", str(config_path)],
+        [sys.executable, "-c", "from watcher.cli.web import serve; serve()", "-c", str(config_path)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import TextIO
 
 from watcher.config import Config, parse_config
-from watcher.daemon import Daemon, service_hooks
 from watcher.demo.session import CATEGORY, build_wiki, captured_events, steps
-from watcher.export import write_records
-from watcher.notify.commands import preview_digest
-from watcher.peers.action_api import ActionApiPeer
-from watcher.peers.bridge import WikiBridge
-from watcher.peers.eventstreams import EventStreamsStandIn
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.demo.standins.bridge import WikiBridge
+from watcher.demo.standins.eventstreams import EventStreamsStandIn
+from watcher.export.writers import write_records
+from watcher.notify.preview import preview_digest
+from watcher.service.daemon import Daemon
+from watcher.service.wiring import service_hooks
 from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state

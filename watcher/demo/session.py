@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from watcher.peers.action_api import ActionApiPeer
+from watcher.demo.standins.action_api import ActionApiPeer
 
 CATEGORY = "Category:Media contributed by LSH"
 SUBCATEGORY = "Category:Media contributed by LSH: 2015-11"

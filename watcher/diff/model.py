@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from watcher.config import DiffSection
+
 Action = Literal["added", "removed", "changed", "tagged"]
 Kind = Literal["content", "maintenance"]
 
@@ -66,3 +68,12 @@ class DiffSettings:
     # Numeric tolerance for coordinates, in decimal degrees.
     coordinate_tolerance: float = 1e-5
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_section(cls, section: DiffSection) -> DiffSettings:
+        """The ``[diff]`` table of config.toml as the diff engine reads it."""
+        return cls(
+            info_templates=section.info_templates,
+            maintenance_templates=section.maintenance_templates,
+            maintenance_categories=section.maintenance_categories,
+        )

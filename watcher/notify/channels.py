@@ -16,10 +16,10 @@ from typing import Any, Literal
 import apprise
 from apprise.plugins.email import NotifyEmail
 
+from watcher.base.masking import mask_secrets
 from watcher.config import Config, NotifyChannel
-from watcher.logs import mask_secrets
 from watcher.notify.schedule import DigestTime
-from watcher.tracking import canonical_title
+from watcher.tracking.resolver import canonical_title
 
 log = logging.getLogger("watcher.notify")
 
@@ -37,7 +37,7 @@ EMAIL_LIMIT = 100_000
 def mask_url(url: str) -> str:
     """An apprise URL with its credentials hidden, for logs, ``watcher check`` and the review page.
 
-    :func:`watcher.logs.mask_secrets` knows apprise's forms (userinfo, token hosts and paths, secret
+    :func:`watcher.base.masking.mask_secrets` knows apprise's forms (userinfo, token hosts and paths, secret
     query values, ``+Header=`` values). Text without ``scheme://`` is not recognisably a URL, so none
     of it is shown: it may be a bare token pasted in the wrong place.
     """

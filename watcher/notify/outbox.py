@@ -37,10 +37,10 @@ from typing import Any, Literal
 import aiosqlite
 import apprise
 
-from watcher.logs import mask_secrets
+from watcher.base.masking import mask_secrets
+from watcher.base.retry import parse_retry_after
 from watcher.notify import hooks
 from watcher.notify.channels import BodyFormat, Channel, Target
-from watcher.retry_after import parse_retry_after
 from watcher.store.db import Database, iso_utc
 
 log = logging.getLogger("watcher.notify")

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from watcher.config import Config
-from watcher.export import index_url
+from watcher.export.writers import index_url
 from watcher.notify.channels import BodyFormat
 from watcher.store.queue import ChangeRecord
 

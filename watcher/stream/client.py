@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from watcher.retry_after import parse_retry_after
+from watcher.base.retry import parse_retry_after
 from watcher.stream.prefilter import Matcher, Prefilter
 from watcher.stream.sse import Run, SSEEvent, SSEParser, record_id
 

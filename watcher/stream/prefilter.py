@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from watcher.titleset import TitleSet
+from watcher.stream.titleset import TitleSet
 
 __all__ = ["Matcher", "Prefilter", "TitleSetMatcher"]
 

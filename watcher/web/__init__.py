@@ -1,5 +1,7 @@
-"""The review web page: curators judge provenance and accept or reject changes, then export them."""
+"""The review web page: curators judge provenance and accept or reject changes, then export them.
 
-from watcher.web.app import create_app, run_web
-
-__all__ = ["create_app", "run_web"]
+Owns: ``kit`` (app keys, access marks, sessions, rendering: what the page modules share), the page
+modules ``login``, ``views`` and ``download``, ``app`` (only assembles them, adds the security headers
+and serves), ``auth``, ``queries``, ``links``, ``worddiff``.
+May import: ``export``, ``store``, ``diff``, ``config``, ``base``.
+"""

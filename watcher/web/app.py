@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import jinja2
@@ -21,118 +19,27 @@ from aiohttp import web
 
 from watcher.config import Config, WebSection
 from watcher.store.db import Database
-from watcher.web import auth
+from watcher.web import auth, download, login, views
+from watcher.web.kit import (
+    ACCESS_ATTR,
+    ADDRESS_LIMITER,
+    CONFIG,
+    CSP,
+    DB,
+    HERE,
+    LINKS,
+    PUBLIC_RESOURCES,
+    READER,
+    SESSION,
+    SESSION_COOKIE,
+    TEMPLATES,
+    USER_LIMITER,
+    Access,
+    Handler,
+)
 from watcher.web.links import WikiLinks
 
 log = logging.getLogger("watcher.web")
-
-Access = Literal["public", "signed_in", "reviewer"]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-H = TypeVar("H", bound=Handler)
-
-SESSION_COOKIE = "watcher_session"
-LOGIN_COOKIE = "watcher_login"
-HERE = Path(__file__).parent
-
-DB = web.AppKey("db", Database)
-READER = web.AppKey("reader", Database)
-CONFIG = web.AppKey("config", Config)
-LINKS = web.AppKey("links", WikiLinks)
-TEMPLATES = web.AppKey("templates", jinja2.Environment)
-PUBLIC_RESOURCES = web.AppKey("public_resources", set[web.AbstractResource])
-USER_LIMITER = web.AppKey("user_limiter", auth.LoginLimiter)
-ADDRESS_LIMITER = web.AppKey("address_limiter", auth.LoginLimiter)
-CSP = web.AppKey("csp", str)
-# Typed request keys arrived in aiohttp 3.13; a plain string key does on older versions.
-_SESSION: Any = web.RequestKey("session", auth.Session) if hasattr(web, "RequestKey") else "watcher.session"
-_ACCESS_ATTR = "__watcher_access__"
-
-
-def access(level: Access) -> Callable[[H], H]:
-    """Mark a handler with who may call it; the access middleware enforces the mark."""
-
-    def mark(handler: H) -> H:
-        setattr(handler, _ACCESS_ATTR, level)
-        return handler
-
-    return mark
-
-
-def current_session(request: web.Request) -> auth.Session:
-    session = request.get(_SESSION)
-    assert isinstance(session, auth.Session), "handler marked public asked for a session"
-    return session
-
-
-def optional_session(request: web.Request) -> auth.Session | None:
-    session = request.get(_SESSION)
-    return session if isinstance(session, auth.Session) else None
-
-
-def is_loopback(address: str | None) -> bool:
-    try:
-        return address is not None and ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
-def client_address(request: web.Request) -> str:
-    """The client's address; behind a reverse proxy on the same host, the one it appended to X-Forwarded-For."""
-    peer = request.remote or "unknown"
-    forwarded = request.headers.get("X-Forwarded-For")
-    if forwarded and is_loopback(peer):
-        return forwarded.split(",")[-1].strip()[:64] or peer
-    return peer
-
-
-def is_https(request: web.Request) -> bool:
-    """Whether cookies get the Secure flag.
-
-    Yes where [web] public_url is https://, where the connection itself is TLS, or where a reverse proxy
-    on the same host (a loopback peer) says ``X-Forwarded-Proto: https``.
-    """
-    config = request.app[CONFIG]
-    if config.web is not None and config.web.public_url.lower().startswith("https://"):
-        return True
-    if request.secure:
-        return True
-    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    return proto == "https" and is_loopback(request.remote)
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """A same-site path to go back to after a form; anything else (//host, scheme:, \\) gives default."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    if any(ord(ch) < 32 for ch in target):
-        return default
-    return target
-
-
-def see_other(location: str) -> web.Response:
-    """A 303 redirect as a plain response (so that cookies can be set on it)."""
-    return web.Response(status=303, headers={"Location": location})
-
-
-def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    session = optional_session(request)
-    env = request.app[TEMPLATES]
-    static = request.app.router["static"]
-
-    def static_url(name: str) -> str:
-        return str(static.url_for(filename=name))
-
-    context.setdefault("flash", None)
-    html = env.get_template(template).render(
-        session=session,
-        csrf=session.csrf_token if session else "",
-        can_review=bool(session and session.can_review),
-        links=request.app[LINKS],
-        static=static_url,
-        here=request.path_qs,
-        **context,
-    )
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
 def content_security_policy(links: WikiLinks) -> str:
@@ -157,7 +64,7 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 @web.middleware
 async def access_control(request: web.Request, handler: Handler) -> web.StreamResponse:
-    level: Access | None = getattr(request.match_info.handler, _ACCESS_ATTR, None)
+    level: Access | None = getattr(request.match_info.handler, ACCESS_ATTR, None)
     if level is None:
         resource = request.match_info.route.resource
         if resource is None or resource in request.app[PUBLIC_RESOURCES]:
@@ -166,7 +73,7 @@ async def access_control(request: web.Request, handler: Handler) -> web.StreamRe
     token = request.cookies.get(SESSION_COOKIE)
     session = await auth.load_session(request.app[READER], request.app[DB], token) if token else None
     if session is not None:
-        request[_SESSION] = session
+        request[SESSION] = session
     if level == "public":
         return await handler(request)
     if session is None:
@@ -196,8 +103,6 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    from watcher.web import views
-
     env.filters.update(views.TEMPLATE_FILTERS)
     return env
 
@@ -209,8 +114,6 @@ def create_app(
 
     Routes added by ``extra_routes`` (the service layer's /healthz, /metrics) are served without sign-in.
     """
-    from watcher.web import download, login, views
-
     app = web.Application(middlewares=[access_control], client_max_size=2 * 1024 * 1024)
     app[DB] = db
     app[CONFIG] = config

@@ -11,9 +11,9 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from watcher.export import FORMATS, content_type, export_filename, iter_export
+from watcher.export.writers import FORMATS, content_type, export_filename, iter_export
 from watcher.store import queue as store_queue
-from watcher.web.app import CONFIG, DB, READER, access, current_session
+from watcher.web.kit import CONFIG, DB, READER, access, current_session
 from watcher.web.queries import parse_query
 
 

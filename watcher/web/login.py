@@ -13,7 +13,7 @@ import secrets
 from aiohttp import web
 
 from watcher.web import auth
-from watcher.web.app import (
+from watcher.web.kit import (
     ADDRESS_LIMITER,
     DB,
     LOGIN_COOKIE,

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from watcher.store.queue import ChangeRecord
 from watcher.web import auth, queries
-from watcher.web.app import DB, READER, access, current_session, render, safe_next, see_other
+from watcher.web.kit import DB, READER, access, current_session, render, safe_next, see_other
 from watcher.web.worddiff import word_diff
 
 NOTE_MAX = 500

@@ -1,0 +1,1 @@
+"""What the tests share: stand-ins only tests run, sample data, fixtures helpers."""

@@ -1,0 +1,195 @@
+"""The `watcher` command line: run, check, changes, accept, reject, export, status."""
+
+from __future__ import annotations
+
+import getpass
+import io
+import json
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from watcher import __version__
+from watcher.cli.demo import demo
+from watcher.cli.history import history
+from watcher.cli.notify import digest
+from watcher.cli.options import check_channels_or_exit, config_option, load_or_exit, log_option, run_async
+from watcher.cli.web import serve, user
+from watcher.export.writers import write_records
+from watcher.service.logs import setup_logging
+from watcher.service.status import collect_status, render_status_text
+from watcher.service.wiring import run_daemon
+from watcher.store import Database
+from watcher.store import queue as store_queue
+from watcher.store.queue import ChangeFilter, ChangeRecord
+from watcher.tracking.resolver import canonical_title
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="watcher")
+def main() -> None:
+    """Commons Watcher: community edits of a museum's Wikimedia Commons files, back to the museum."""
+
+
+@main.command()
+@config_option
+@log_option()
+def run(config_path: str | None, log_level: str) -> None:
+    """Follow the stream, diff, queue and notify (the daemon)."""
+    # Until the daemon's loop takes over the signals, a stop request during start-up is a clean exit.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sys.exit(0))
+    setup_logging(log_level)
+    config = load_or_exit(config_path)
+    check_channels_or_exit(config)
+    sys.exit(run_async(run_daemon(config)))
+
+
+@main.command()
+@config_option
+def check(config_path: str | None) -> None:
+    """Validate the config; list every problem with its line. Exits non-zero where it is wrong."""
+    config = load_or_exit(config_path)
+    check_channels_or_exit(config)
+    click.echo(f"{config.path}: OK")
+    t = config.tracking
+    sources = [
+        f"{len(t.categories)} categories (depth {t.category_depth})" if t.categories else "",
+        f"{len(t.uploaders)} uploaders" if t.uploaders else "",
+        f"{len(t.templates)} templates" if t.templates else "",
+        f"{len(t.files)} files" if t.files else "",
+        f"files from {t.files_from}" if t.files_from else "",
+    ]
+    click.echo("tracking: " + ", ".join(s for s in sources if s))
+    click.echo(f"database: {config.database}")
+    click.echo(f"stream: {config.stream.url} (wiki {config.wiki.name})")
+    click.echo(
+        f"notify channels: {len(config.notify)}; review page: {config.web.listen if config.web else 'off'}"
+    )
+
+
+@main.command()
+@config_option
+@click.option("--status", type=click.Choice(["pending", "accepted", "rejected", "all"]), default="pending")
+@click.option("--kind", type=click.Choice(["content", "maintenance", "all"]), default="content")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table")
+@click.option("--file", "file_title", default=None, help="Only this file (title with or without File:).")
+@click.option("--since", default=None, help="Only edits at or after DATE (UTC), e.g. 2026-03-01.")
+@click.option("--limit", type=int, default=None, help="At most this many records.")
+def changes(
+    config_path: str | None, status: str, kind: str, fmt: str, file_title: str | None, since: str | None,
+    limit: int | None,
+) -> None:  # fmt: skip
+    """List queued changes (safe while the daemon runs)."""
+    config = load_or_exit(config_path, check_files=False)
+    if file_title:
+        file_title = canonical_title(file_title, "File")
+    try:
+        since_at = store_queue.parse_since(since) if since else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    selection = ChangeFilter(status=status, kind=kind, file=file_title, since=since_at)  # type: ignore[arg-type]
+
+    async def body() -> list[ChangeRecord]:
+        async with Database.open(config.database) as db:
+            return await store_queue.list_changes(db, selection, limit=limit)
+
+    write_records(run_async(body()), fmt, sys.stdout, config)
+
+
+def _review(status: str) -> Callable[..., None]:
+    @config_option
+    @click.argument("ids", nargs=-1, type=int, required=True)
+    @click.option("--note", default=None, help="A short reviewer note stored with each change.")
+    @click.option("--reviewer", default=None, help="Who reviews (default: the shell user).")
+    def command(
+        config_path: str | None, ids: tuple[int, ...], note: str | None, reviewer: str | None
+    ) -> None:
+        config = load_or_exit(config_path, check_files=False)
+        who = reviewer or getpass.getuser()
+
+        async def body() -> list[int]:
+            async with Database.open(config.database) as db:
+                return await store_queue.set_status(db, ids, status, reviewer=who, note=note)  # type: ignore[arg-type]
+
+        found = run_async(body())
+        missing = sorted(set(ids) - set(found))
+        if found:
+            click.echo(f"{status} {len(found)} change(s): {', '.join(map(str, found))}")
+        if missing:
+            click.echo(f"no such change: {', '.join(map(str, missing))}", err=True)
+            sys.exit(1)
+
+    command.__doc__ = f"Mark changes as {status} (curator review from the shell)."
+    return command
+
+
+main.command(name="accept")(_review("accepted"))
+main.command(name="reject")(_review("rejected"))
+
+
+@main.command()
+@config_option
+@click.option("--status", type=click.Choice(["pending", "accepted", "rejected", "all"]), default="accepted")
+@click.option("--all", "everything", is_flag=True, help="Every matching record, also those exported before.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 BOM (for spreadsheet programs).")
+def export(
+    config_path: str | None, status: str, everything: bool, fmt: str, output: Path | None, bom: bool
+) -> None:
+    """Changes keyed by object id, for the collection management system."""
+    config = load_or_exit(config_path, check_files=False)
+    selection = ChangeFilter(status=status, kind="all", not_exported=not everything)  # type: ignore[arg-type]
+
+    async def body() -> list[ChangeRecord]:
+        async with Database.open(config.database) as db:
+            records = await store_queue.list_changes(db, selection)
+            buffer = io.StringIO()
+            write_records(records, fmt, buffer, config)
+            text = ("\ufeff" if bom and fmt == "csv" else "") + buffer.getvalue()
+            if output is None:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            else:
+                try:
+                    output.write_text(text, encoding="utf-8", newline="")
+                except OSError as exc:
+                    click.echo(
+                        f"error: cannot write {output}: {exc.strerror or exc}; nothing was marked exported",
+                        err=True,
+                    )
+                    sys.exit(1)
+            await store_queue.mark_exported(db, [r.id for r in records])
+            return records
+
+    records = run_async(body())
+    click.echo(f"exported {len(records)} change(s)" + (f" to {output}" if output else ""), err=True)
+
+
+@main.command()
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def status(config_path: str | None, fmt: str) -> None:
+    """The daemon's state from the database (safe while it runs)."""
+    config = load_or_exit(config_path, check_files=False)
+
+    async def body() -> dict[str, Any]:
+        async with Database.open(config.database) as db:
+            return await collect_status(db, config)
+
+    report = run_async(body())
+    click.echo(
+        json.dumps(report, indent=2, ensure_ascii=False) if fmt == "json" else render_status_text(report)
+    )
+
+
+for command in (digest, history, serve, user, demo):
+    main.add_command(command)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""`watcher serve` (the review page alone) and `watcher user add|list|remove` (who may sign in)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from dataclasses import replace
+
+import click
+
+from watcher.cli.options import config_option, load_or_exit, log_option, run_async
+from watcher.config import Config, WebSection
+from watcher.service.logs import setup_logging
+from watcher.store import Database
+from watcher.web import auth
+from watcher.web.app import run_web
+
+
+def _load(config_path: str | None) -> Config:
+    return load_or_exit(config_path)
+
+
+@click.command()
+@config_option
+@click.option(
+    "--listen", default=None, help="host:port to listen on (default: [web] listen, else 127.0.0.1:8750)."
+)
+@log_option()
+def serve(config_path: str | None, listen: str | None, log_level: str) -> None:
+    """Serve the review page alone, without following the stream."""
+    setup_logging(log_level)
+    config = _load(config_path)
+    web_section = config.web or WebSection()
+    if listen:
+        web_section = replace(web_section, listen=listen)
+        try:
+            web_section.port  # noqa: B018 - validates host:port
+        except (ValueError, IndexError):
+            raise click.BadParameter(
+                "must be host:port, e.g. 127.0.0.1:8750", param_hint="--listen"
+            ) from None
+    config = replace(config, web=web_section)
+    try:
+        run_async(_serve(config))
+    except OSError as exc:  # the address is taken or not ours
+        click.echo(f"error: cannot serve the review page on {web_section.listen}: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(0)
+
+
+async def _serve(config: Config) -> None:
+    loop = asyncio.get_running_loop()
+    async with Database.open(config.database) as db:
+        task = asyncio.create_task(run_web(db, config))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@click.group()
+def user() -> None:
+    """Who may sign in to the review page."""
+
+
+@user.command("add")
+@config_option
+@click.argument("name")
+@click.option("--role", type=click.Choice(["reviewer", "readonly"]), default="reviewer", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option(
+    "--update", is_flag=True, help="Set a new password and role for an existing user (ends their sessions)."
+)
+def user_add(config_path: str | None, name: str, role: str, password_stdin: bool, update: bool) -> None:
+    """Add a reviewer (or a read-only account) who may sign in."""
+    config = _load(config_path)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+    try:
+        auth.check_password_rules(password)
+    except auth.UserError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    async def body() -> None:
+        async with Database.open(config.database) as db:
+            await auth.add_user(db, name, password, role, update=update)  # type: ignore[arg-type]
+
+    try:
+        run_async(body())
+    except auth.UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{'updated' if update else 'added'} {role} {name!r}")
+
+
+@user.command("list")
+@config_option
+def user_list(config_path: str | None) -> None:
+    """List who may sign in, with their role."""
+    config = _load(config_path)
+
+    async def body() -> list[auth.User]:
+        async with Database.open(config.database) as db:
+            return await auth.list_users(db)
+
+    users = run_async(body())
+    if not users:
+        click.echo("no users: add one with `watcher user add NAME`")
+    for account in users:
+        click.echo(f"{account.name}\t{account.role}\tsince {account.created_at}")
+
+
+@user.command("remove")
+@config_option
+@click.argument("name")
+def user_remove(config_path: str | None, name: str) -> None:
+    """Remove a user; their open sessions end at once."""
+    config = _load(config_path)
+
+    async def body() -> bool:
+        async with Database.open(config.database) as db:
+            return await auth.remove_user(db, name)
+
+    if not run_async(body()):
+        raise click.ClickException(f"no user {name!r}")
+    click.echo(f"removed {name!r}")

@@ -1,0 +1,235 @@
+"""The bulk Action API queries of history mode, each chosen for the most results per request.
+
+What the real API allows without ``apihighlimits`` (mediawiki.org API:Query, API:Revisions,
+API:Usercontribs; ``includes/api/ApiQueryRevisions.php``):
+
+- ``pageids=``/``titles=``/``revids=`` take 50 values, so ``prop=info`` or ``prop=revisions`` by page id
+  costs one request per 50 files.
+- A generator's page set is as large as the generator's limit: ``generator=categorymembers`` (and
+  ``embeddedin``) with ``g…limit=max`` gives 500 pages per request. ``prop=revisions`` without
+  ``rvlimit``/``rvstart``/… is "non-enumeration mode": the latest revision of every page in the set,
+  with the limit forced to ``max`` (500 without content). So one request gives the latest revision
+  id, its parent, author and time of 500 category members; ``prop=info`` would give only ``lastrevid``.
+- ``list=usercontribs`` takes up to 50 users and 500 rows per request.
+- A page's history (``rvlimit=max``) is single-page mode only: one request per file. Walking parents
+  through ``revids=`` (50 per request, no content) is cheaper as long as a file has fewer than 50 edits
+  to walk, which is why :mod:`watcher.history.run` walks first and reads whole histories only for the rest.
+- ``list=users&usprop=groups`` takes 50 names: revisions carry no bot flag, so this is how bot edits
+  are recognised (action-api.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from typing import Any
+
+from watcher.mediawiki.client import ActionApi
+from watcher.mediawiki.types import Contribution, RevisionMeta
+
+BATCH = 50  # values per request without apihighlimits
+META_PROPS = "ids|timestamp|user"
+
+
+def _query(data: Mapping[str, Any]) -> dict[str, Any]:
+    query = data.get("query")
+    return query if isinstance(query, dict) else {}
+
+
+def _meta(page: Mapping[str, Any], raw: Mapping[str, Any]) -> RevisionMeta:
+    user = raw.get("user")
+    return RevisionMeta(
+        revid=int(raw["revid"]),
+        parentid=int(raw.get("parentid") or 0),
+        pageid=int(page.get("pageid") or 0),
+        title=str(page.get("title", "")),
+        timestamp=str(raw.get("timestamp", "")),
+        user=user if isinstance(user, str) and not raw.get("userhidden") else None,
+    )
+
+
+def _latest_of(data: Mapping[str, Any]) -> list[RevisionMeta]:
+    out: list[RevisionMeta] = []
+    for page in _query(data).get("pages", []):
+        revisions = page.get("revisions") if isinstance(page, dict) else None
+        if isinstance(revisions, list) and revisions and isinstance(revisions[0], dict):
+            out.append(_meta(page, revisions[0]))
+    return out
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def latest_in_category(api: ActionApi, category: str) -> AsyncGenerator[list[RevisionMeta], None]:
+    """The latest revision of every file in the category, one list per response (500 files)."""
+    params = {
+        "action": "query",
+        "generator": "categorymembers",
+        "gcmtitle": category,
+        "gcmtype": "file",
+        "gcmlimit": "max",
+        "prop": "revisions",
+        "rvprop": META_PROPS,
+    }
+    async for data in api.query_continue(params):
+        yield _latest_of(data)
+
+
+async def latest_embedding(api: ActionApi, template: str) -> AsyncGenerator[list[RevisionMeta], None]:
+    """The latest revision of every file page that transcludes the template (500 per response)."""
+    params: dict[str, str | int] = {
+        "action": "query",
+        "generator": "embeddedin",
+        "geititle": template,
+        "geinamespace": 6,
+        "geilimit": "max",
+        "prop": "revisions",
+        "rvprop": META_PROPS,
+    }
+    async for data in api.query_continue(params):
+        yield _latest_of(data)
+
+
+async def latest_by_pageids(
+    api: ActionApi, pageids: Sequence[int]
+) -> AsyncGenerator[tuple[list[RevisionMeta], list[int]], None]:
+    """Latest revisions of the given pages, 50 per request: (found, page ids that are missing)."""
+    for batch in _chunks(list(dict.fromkeys(pageids)), BATCH):
+        params = {
+            "action": "query",
+            "pageids": "|".join(str(p) for p in batch),
+            "prop": "revisions",
+            "rvprop": META_PROPS,
+        }
+        found: list[RevisionMeta] = []
+        async for data in api.query_continue(params):
+            found += _latest_of(data)
+        seen = {meta.pageid for meta in found}
+        yield found, [p for p in batch if p not in seen]
+
+
+async def latest_by_titles(
+    api: ActionApi, titles: Sequence[str]
+) -> AsyncGenerator[dict[str, RevisionMeta | None], None]:
+    """Latest revisions by title, 50 per request, following redirects (a moved file): asked title →
+    the latest revision of the page it leads to, or None where there is no such page."""
+    for batch in _chunks(list(dict.fromkeys(titles)), BATCH):
+        params: dict[str, str | int] = {
+            "action": "query",
+            "titles": "|".join(batch),
+            "redirects": 1,
+            "prop": "revisions",
+            "rvprop": META_PROPS,
+        }
+        renamed: dict[str, str] = {}
+        latest: dict[str, RevisionMeta] = {}
+        async for data in api.query_continue(params):
+            query = _query(data)
+            for key in ("normalized", "redirects"):
+                renamed.update({r["from"]: r["to"] for r in query.get(key, []) if isinstance(r, dict)})
+            latest.update({meta.title: meta for meta in _latest_of(data)})
+        out: dict[str, RevisionMeta | None] = {}
+        for asked in batch:
+            title = asked
+            for _ in range(len(renamed) + 1):
+                if title not in renamed:
+                    break
+                title = renamed[title]
+            out[asked] = latest.get(title)
+        yield out
+
+
+async def category_file_counts(api: ActionApi, categories: Sequence[str]) -> dict[str, int]:
+    """How many files each category holds (``prop=categoryinfo``, 50 categories per request)."""
+    counts: dict[str, int] = {}
+    for batch in _chunks(list(dict.fromkeys(categories)), BATCH):
+        params = {"action": "query", "titles": "|".join(batch), "prop": "categoryinfo"}
+        async for data in api.query_continue(params):
+            for page in _query(data).get("pages", []):
+                info = page.get("categoryinfo") if isinstance(page, dict) else None
+                if isinstance(info, dict) and isinstance(page.get("title"), str):
+                    counts[page["title"]] = int(info.get("files") or 0)
+    return counts
+
+
+async def contributions(
+    api: ActionApi, users: Sequence[str], *, namespace: int = 6
+) -> AsyncGenerator[list[Contribution], None]:
+    """The users' edits in the namespace, newest first, one list per response (500 rows, 50 users)."""
+    for batch in _chunks(list(dict.fromkeys(users)), BATCH):
+        params: dict[str, str | int] = {
+            "action": "query",
+            "list": "usercontribs",
+            "ucuser": "|".join(batch),
+            "ucnamespace": namespace,
+            "uclimit": "max",
+            "ucprop": "ids|title|timestamp|flags",
+        }
+        async for data in api.query_continue(params):
+            rows: list[Contribution] = []
+            for raw in _query(data).get("usercontribs", []):
+                if not isinstance(raw, dict) or "revid" not in raw:
+                    continue
+                rows.append(
+                    Contribution(
+                        revid=int(raw["revid"]),
+                        parentid=int(raw.get("parentid") or 0),
+                        pageid=int(raw.get("pageid") or 0),
+                        title=str(raw.get("title", "")),
+                        timestamp=str(raw.get("timestamp", "")),
+                        user=str(raw.get("user", "")),
+                        top=bool(raw.get("top")),
+                    )
+                )
+            yield rows
+
+
+async def revision_metas(api: ActionApi, revids: Sequence[int]) -> tuple[dict[int, RevisionMeta], set[int]]:
+    """Ids, parent, author and time of revisions, 50 per request: (found by revid, missing revids)."""
+    wanted = list(dict.fromkeys(int(r) for r in revids))
+    found: dict[int, RevisionMeta] = {}
+    for batch in _chunks(wanted, BATCH):
+        params = {
+            "action": "query",
+            "revids": "|".join(str(r) for r in batch),
+            "prop": "revisions",
+            "rvprop": META_PROPS,
+        }
+        async for data in api.query_continue(params):
+            for page in _query(data).get("pages", []):
+                for raw in page.get("revisions", []) if isinstance(page, dict) else []:
+                    meta = _meta(page, raw)
+                    found[meta.revid] = meta
+    return found, {r for r in wanted if r not in found}
+
+
+async def page_history(api: ActionApi, pageid: int, start_id: int) -> AsyncGenerator[RevisionMeta, None]:
+    """A page's revisions from ``start_id`` back to its creation, newest first (500 per request).
+
+    The caller stops iterating once it has what it needs; later pages are then never requested.
+    """
+    params: dict[str, str | int] = {
+        "action": "query",
+        "pageids": pageid,
+        "prop": "revisions",
+        "rvprop": META_PROPS,
+        "rvlimit": "max",
+        "rvstartid": start_id,
+    }
+    async for data in api.query_continue(params):
+        for page in _query(data).get("pages", []):
+            for raw in page.get("revisions", []) if isinstance(page, dict) else []:
+                yield _meta(page, raw)
+
+
+async def user_groups(api: ActionApi, users: Sequence[str]) -> dict[str, frozenset[str]]:
+    """Each named user's groups (IPs and unknown names get none), 50 names per request."""
+    groups: dict[str, frozenset[str]] = {}
+    for batch in _chunks(sorted(set(users)), BATCH):
+        params = {"action": "query", "list": "users", "ususers": "|".join(batch), "usprop": "groups"}
+        data = await api.request(params)
+        for raw in _query(data).get("users", []):
+            if isinstance(raw, dict) and isinstance(raw.get("name"), str):
+                groups[raw["name"]] = frozenset(str(g) for g in raw.get("groups") or ())
+    return groups

@@ -1,0 +1,584 @@
+"""Async client for the MediaWiki Action API (Commons, and Wikidata for labels).
+
+Wikimedia's API etiquette is part of correctness here: one connection, strictly serial requests,
+``maxlag=5`` on non-interactive calls, an identifying User-Agent, gzip, and patient backoff on
+lag, 429 and 5xx. A daemon that ignores these gets blocked, which is a worse outage than a slow one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlencode
+
+import aiohttp
+
+from watcher.base.retry import parse_retry_after
+from watcher.mediawiki.types import ApiError, ApiStats, PageInfo, PageRef, Revision
+
+__all__ = ["ActionApi", "ApiError", "ApiStats", "PageInfo", "PageRef", "Revision", "parse_retry_after"]
+
+log = logging.getLogger(__name__)
+
+Params = Mapping[str, str | int]
+SleepFn = Callable[[float], Awaitable[None]]
+
+BATCH_SIZE = 50  # titles/pageids/revids/ids per request without apihighlimits
+MAX_GET_URL = 2000  # longer requests go as POST; reads are fine either way
+MAXLAG_MIN_PAUSE = 5.0  # Manual:Maxlag parameter: pause at least 5 s
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 120.0
+BACKOFF_CODES = frozenset({"ratelimited", "apierror-concurrency-limit"})
+REVISION_PROPS = "ids|timestamp|user|comment|tags|flags|size|slotsha1|content|contentmodel|roles"
+RC_PROPS = "title|ids|sizes|flags|user|timestamp|comment|loginfo|sha1"
+
+
+class _Retry(Exception):
+    """A failed attempt worth repeating; ``wait`` is the server's demand, if it made one."""
+
+    def __init__(self, code: str, info: str, http_status: int | None, wait: float | None = None) -> None:
+        super().__init__(f"{code}: {info}")
+        self.code = code
+        self.info = info
+        self.http_status = http_status
+        self.wait = wait
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _prefixed(title: str, namespace: str) -> str:
+    """``X`` or ``namespace:X`` with underscores as spaces and a capital first letter (Commons' rule)."""
+    title = " ".join(title.replace("_", " ").split())
+    head, sep, rest = title.partition(":")
+    if sep and head.strip().lower() == namespace.lower():
+        title = rest.strip()
+    return f"{namespace}:{title[:1].upper()}{title[1:]}"
+
+
+class ActionApi:
+    """One wiki's ``api.php``: serial, polite, retrying. Use one instance per wiki and share it."""
+
+    def __init__(
+        self,
+        api_url: str,
+        user_agent: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        maxlag: int | None = 5,
+        max_retries: int = 6,
+        sleep: SleepFn = asyncio.sleep,
+        timeout: float = 60,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_max: float = BACKOFF_MAX,
+    ) -> None:
+        if not user_agent.strip():
+            raise ValueError("a User-Agent is required by Wikimedia's policy")
+        self.api_url = api_url
+        self.user_agent = user_agent
+        self.maxlag = maxlag
+        self.max_retries = max_retries
+        self.stats = ApiStats()
+        self._session = session
+        self._owns_session = session is None
+        self._sleep = sleep
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._lock = asyncio.Lock()
+        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip"}
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+        self._session = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        # Created lazily so that constructing the client needs no running loop.
+        if self._session is None or self._session.closed:
+            if not self._owns_session:
+                raise RuntimeError("the ClientSession given to ActionApi is closed")
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+        return self._session
+
+    # -- one call ---------------------------------------------------------------------------------
+
+    async def request(self, params: Params, *, interactive: bool = False) -> dict[str, Any]:
+        """One API call with the shared parameters, serialised with every other call, retried politely.
+
+        ``interactive`` leaves out ``maxlag``, for calls a person is waiting on.
+        """
+        full = {key: str(value) for key, value in params.items()}
+        full["format"] = "json"
+        full["formatversion"] = "2"
+        if interactive:
+            full.pop("maxlag", None)
+        elif self.maxlag is not None:
+            full["maxlag"] = str(self.maxlag)
+        async with self._lock:
+            return await self._with_retries(full)
+
+    async def _with_retries(self, params: dict[str, str]) -> dict[str, Any]:
+        retries = 0
+        while True:
+            try:
+                return await self._attempt(params)
+            except _Retry as failure:
+                self._note_error(f"{failure.code}: {failure.info}")
+                if retries >= self.max_retries:
+                    raise ApiError(
+                        failure.code, f"{failure.info} (gave up after {retries} retries)", failure.http_status
+                    ) from None
+                delay = self._delay(failure, retries)
+                retries += 1
+                self.stats.retries += 1
+                log.warning(
+                    "%s: %s; retry %d/%d in %.1f s",
+                    params.get("action"),
+                    failure,
+                    retries,
+                    self.max_retries,
+                    delay,
+                )
+                await self._sleep(delay)
+            except ApiError as error:
+                self._note_error(f"{error.code}: {error.info}")
+                raise
+
+    def _note_error(self, text: str) -> None:
+        self.stats.errors += 1
+        self.stats.last_error = text
+
+    def _delay(self, failure: _Retry, retries: int) -> float:
+        """Exponential backoff with jitter, but never shorter than what the server asked for."""
+        backoff = min(self._backoff_max, self._backoff_base * 2.0**retries)
+        backoff = backoff / 2 + random.uniform(0, backoff / 2)
+        if failure.code == "maxlag":
+            return max(MAXLAG_MIN_PAUSE, failure.wait or 0.0) + random.uniform(0, 1)
+        if failure.wait is not None:
+            return failure.wait + random.uniform(0, min(1.0, failure.wait / 10 + 0.1))
+        return backoff
+
+    async def _attempt(self, params: dict[str, str]) -> dict[str, Any]:
+        session = self._get_session()
+        query = urlencode(params)
+        use_post = len(self.api_url) + 1 + len(query) > MAX_GET_URL
+        started = time.perf_counter()
+        self.stats.requests += 1
+        try:
+            if use_post:
+                response_cm = session.post(
+                    self.api_url, data=params, headers=self._headers, timeout=self._timeout
+                )
+            else:
+                response_cm = session.get(
+                    self.api_url, params=params, headers=self._headers, timeout=self._timeout
+                )
+            async with response_cm as response:
+                body = await response.read()
+                status = response.status
+                headers = response.headers
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _Retry("network", f"{type(exc).__name__}: {exc}".rstrip(": "), None) from exc
+        finally:
+            self.stats.total_latency += time.perf_counter() - started
+        return self._interpret(status, headers, body)
+
+    def _interpret(self, status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        wait = parse_retry_after(headers.get("Retry-After"))
+        header_code = headers.get("MediaWiki-API-Error")
+        if status == 503 and headers.get("X-Database-Lag"):  # how MediaWiki before 1.27 sent maxlag
+            raise _Retry("maxlag", f"HTTP 503 with X-Database-Lag: {headers['X-Database-Lag']}", status, wait)
+        if status == 429 or status >= 500:
+            raise _Retry(f"http-{status}", _snippet(body) or f"HTTP {status}", status, wait)
+        if status != 200:
+            raise ApiError(header_code or f"http-{status}", _snippet(body) or f"HTTP {status}", status)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            if header_code == "maxlag":
+                raise _Retry("maxlag", "replication lag (unreadable body)", status, wait)
+            raise _Retry("badjson", f"not a JSON object: {_snippet(body)!r}", status, wait)
+        error = _first_error(data)
+        if error is not None:
+            code, info = error
+            if code == "maxlag":
+                lag = headers.get("X-Database-Lag")
+                raise _Retry(code, f"{info} (X-Database-Lag: {lag})" if lag else info, status, wait)
+            if code in BACKOFF_CODES:
+                raise _Retry(code, info, status, wait)
+            raise ApiError(code, info, status)
+        _log_warnings(data)
+        return data
+
+    # -- continuation -----------------------------------------------------------------------------
+
+    async def query_continue(
+        self, params: Params, *, interactive: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Each response of a continued query (API:Continue): every ``continue`` key merged into the
+        original request, until a response has none. Continue values are never built by hand."""
+        previous: dict[str, Any] | None = None
+        request: dict[str, str | int] = dict(params)
+        while True:
+            data = await self.request(request, interactive=interactive)
+            yield data
+            cont = data.get("continue")
+            if not isinstance(cont, dict) or not cont:
+                return
+            if cont == previous:
+                raise ApiError("continueloop", f"the API returned the same continuation twice: {cont}")
+            previous = cont
+            request = {**params, **{str(k): str(v) for k, v in cont.items()}}
+
+    # -- revisions --------------------------------------------------------------------------------
+
+    async def revisions(self, revids: Sequence[int]) -> dict[int, Revision]:
+        """Both slots of each revision, keyed by revid; unknown or deleted revids are simply absent."""
+        wanted = list(dict.fromkeys(int(r) for r in revids))
+        found: dict[int, Revision] = {}
+        for batch in _chunks(wanted, BATCH_SIZE):
+            params = {
+                "action": "query",
+                "prop": "revisions",
+                "revids": "|".join(str(r) for r in batch),
+                "rvslots": "*",
+                "rvprop": REVISION_PROPS,
+            }
+            async for data in self.query_continue(params):
+                for page in _query(data).get("pages", []):
+                    for raw in page.get("revisions", []):
+                        revision = _parse_revision(page, raw)
+                        found[revision.revid] = revision
+        return found
+
+    # -- tracked-set resolution -------------------------------------------------------------------
+
+    async def subcategories(self, category: str, depth: int) -> list[str]:
+        """The category and its subcategories down to ``depth`` levels, each once (graphs have cycles)."""
+        root = _prefixed(category, "Category")
+        found = [root]
+        visited = {root}
+        frontier = [root]
+        for _ in range(max(depth, 0)):
+            next_frontier: list[str] = []
+            for parent in frontier:
+                params = {
+                    "action": "query",
+                    "list": "categorymembers",
+                    "cmtitle": parent,
+                    "cmtype": "subcat",
+                    "cmprop": "ids|title",
+                    "cmlimit": "max",
+                }
+                async for data in self.query_continue(params):
+                    for member in _query(data).get("categorymembers", []):
+                        title = member.get("title")
+                        if isinstance(title, str) and title not in visited:
+                            visited.add(title)
+                            found.append(title)
+                            next_frontier.append(title)
+            if not next_frontier:
+                break
+            frontier = next_frontier
+        return found
+
+    async def category_members(
+        self, category: str, *, depth: int = 0, progress: Callable[[int], None] | None = None
+    ) -> AsyncIterator[PageRef]:
+        """Files in the category (and its subcategories to ``depth``), each once; ``progress`` gets the
+        running count after every response, for a start-up log line on large categories."""
+        categories = (
+            await self.subcategories(category, depth) if depth > 0 else [_prefixed(category, "Category")]
+        )
+        seen: set[str] = set()
+        for cat in categories:
+            params = {
+                "action": "query",
+                "list": "categorymembers",
+                "cmtitle": cat,
+                "cmtype": "file",
+                "cmprop": "ids|title",
+                "cmlimit": "max",
+            }
+            async for data in self.query_continue(params):
+                for member in _query(data).get("categorymembers", []):
+                    ref = _page_ref(member)
+                    if ref is not None and ref.title not in seen:
+                        seen.add(ref.title)
+                        yield ref
+                if progress is not None:
+                    progress(len(seen))
+
+    async def uploads_by(self, user: str) -> AsyncIterator[PageRef]:
+        """Files the user first uploaded (``action == "upload"``; overwrites and reverts are not theirs).
+
+        Titles are as logged (a later move is not followed); ``pageid`` is the page created by the
+        upload, which survives moves.
+        """
+        name = user.split(":", 1)[1] if user.lower().startswith("user:") else user
+        params = {
+            "action": "query",
+            "list": "logevents",
+            "letype": "upload",
+            "leuser": name.replace("_", " ").strip(),
+            "leprop": "ids|title|type",
+            "lelimit": "max",
+        }
+        seen: set[str] = set()
+        async for data in self.query_continue(params):
+            for entry in _query(data).get("logevents", []):
+                if entry.get("action") != "upload":
+                    continue
+                title = entry.get("title")
+                if not isinstance(title, str) or title in seen:
+                    continue
+                seen.add(title)
+                pageid = entry.get("logpage") or entry.get("pageid") or None
+                yield PageRef(title, int(pageid) if pageid else None)
+
+    async def embedded_in(self, template: str) -> AsyncIterator[PageRef]:
+        """File pages that transclude the template, directly or through other templates."""
+        params: dict[str, str | int] = {
+            "action": "query",
+            "list": "embeddedin",
+            "eititle": _prefixed(template, "Template"),
+            "einamespace": 6,
+            "eilimit": "max",
+        }
+        async for data in self.query_continue(params):
+            for member in _query(data).get("embeddedin", []):
+                ref = _page_ref(member)
+                if ref is not None:
+                    yield ref
+
+    async def page_info(self, titles: Sequence[str]) -> dict[str, PageInfo]:
+        """Page id, existence and redirect target of each title, keyed by the title as requested."""
+        wanted = list(dict.fromkeys(titles))
+        result: dict[str, PageInfo] = {}
+        for batch in _chunks(wanted, BATCH_SIZE):
+            params: dict[str, str | int] = {
+                "action": "query",
+                "prop": "info",
+                "titles": "|".join(batch),
+                "redirects": 1,
+            }
+            normalized: dict[str, str] = {}
+            redirects: dict[str, str] = {}
+            pages: dict[str, dict[str, Any]] = {}
+            async for data in self.query_continue(params):
+                query = _query(data)
+                normalized.update({n["from"]: n["to"] for n in query.get("normalized", [])})
+                redirects.update({r["from"]: r["to"] for r in query.get("redirects", [])})
+                pages.update({p["title"]: p for p in query.get("pages", []) if "title" in p})
+            for asked in batch:
+                result[asked] = _page_info(asked, normalized, redirects, pages)
+        return result
+
+    async def file_sha1(self, title: str) -> str | None:
+        """SHA-1 (40 hex digits) of the file's latest version, or None where there is no file."""
+        params = {"action": "query", "prop": "imageinfo", "iiprop": "sha1", "titles": title}
+        data = await self.request(params)
+        for page in _query(data).get("pages", []):
+            for info in page.get("imageinfo", []):
+                sha1 = info.get("sha1")
+                if isinstance(sha1, str) and sha1:
+                    return sha1
+        return None
+
+    async def recent_changes(
+        self,
+        *,
+        start: str,
+        end: str | None = None,
+        namespace: int | Sequence[int] | None = 6,
+        types: Sequence[str] = ("edit", "new", "log", "categorize"),
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Recent changes from ``start`` onwards, oldest first, for catch-up after a long outage.
+
+        Note that ``categorize`` rows belong to the category page (namespace 14), so pass
+        ``namespace=(6, 14)`` or ``None`` to see them.
+        """
+        params: dict[str, str | int] = {
+            "action": "query",
+            "list": "recentchanges",
+            "rcstart": start,
+            "rcdir": "newer",
+            "rcprop": RC_PROPS,
+            "rctype": "|".join(types),
+            "rclimit": "max",
+        }
+        if end is not None:
+            params["rcend"] = end
+        if isinstance(namespace, int):
+            params["rcnamespace"] = namespace
+        elif namespace is not None:
+            params["rcnamespace"] = "|".join(str(n) for n in namespace)
+        async for data in self.query_continue(params):
+            for change in _query(data).get("recentchanges", []):
+                if isinstance(change, dict):
+                    yield change
+
+    async def entity_labels(self, ids: Sequence[str], languages: Sequence[str]) -> dict[str, str]:
+        """Each entity's label in the first language of ``languages`` that has one; ids with none are absent."""
+        wanted = list(dict.fromkeys(ids))
+        labels: dict[str, str] = {}
+        if not languages:
+            return labels
+        for batch in _chunks(wanted, BATCH_SIZE):
+            params = {
+                "action": "wbgetentities",
+                "ids": "|".join(batch),
+                "props": "labels",
+                "languages": "|".join(languages),
+            }
+            data = await self.request(params)
+            entities = data.get("entities")
+            if not isinstance(entities, dict):
+                continue
+            for key, entity in entities.items():
+                label = _preferred_label(entity, languages)
+                if label is None:
+                    continue
+                labels[key] = label
+                redirect = entity.get("redirects") if isinstance(entity, dict) else None
+                if isinstance(redirect, dict) and isinstance(redirect.get("from"), str):
+                    labels[redirect["from"]] = label
+        return labels
+
+
+# -- response parsing ---------------------------------------------------------------------------
+
+
+def _snippet(body: bytes, limit: int = 200) -> str:
+    return body[:limit].decode("utf-8", "replace").strip()
+
+
+def _first_error(data: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The error of a response in the default (``bc``) or the newer ``errors`` list format."""
+    error = data.get("error")
+    if isinstance(error, dict):
+        return str(error.get("code", "unknown")), str(error.get("info", error.get("*", "")))
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        return str(first.get("code", "unknown")), str(first.get("text", first.get("*", "")))
+    return None
+
+
+def _log_warnings(data: Mapping[str, Any]) -> None:
+    warnings = data.get("warnings")
+    if isinstance(warnings, dict):
+        for module, body in warnings.items():
+            text = body.get("warnings", body.get("*")) if isinstance(body, dict) else body
+            log.warning("API warning from %s: %s", module, text)
+
+
+def _query(data: Mapping[str, Any]) -> dict[str, Any]:
+    query = data.get("query")
+    return query if isinstance(query, dict) else {}
+
+
+def _page_ref(member: Any) -> PageRef | None:
+    if not isinstance(member, dict) or not isinstance(member.get("title"), str):
+        return None
+    pageid = member.get("pageid")
+    return PageRef(member["title"], int(pageid) if pageid else None)
+
+
+def _parse_revision(page: Mapping[str, Any], raw: Mapping[str, Any]) -> Revision:
+    slots = raw.get("slots")
+    if not isinstance(slots, dict):
+        # Legacy shape (no rvslots): the main slot's fields sit on the revision itself.
+        slots = {"main": raw}
+    main = slots.get("main") or {}
+    mediainfo = slots.get("mediainfo")
+    texthidden = bool(raw.get("texthidden") or main.get("texthidden"))
+    if isinstance(mediainfo, dict) and mediainfo.get("texthidden"):
+        texthidden = True
+
+    def content(slot: Any) -> str | None:
+        value = slot.get("content", slot.get("*")) if isinstance(slot, dict) else None
+        return value if isinstance(value, str) else None
+
+    def sha1(slot: Any) -> str | None:
+        value = slot.get("sha1") if isinstance(slot, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    user = raw.get("user")
+    comment = raw.get("comment")
+    return Revision(
+        revid=int(raw["revid"]),
+        parentid=int(raw.get("parentid") or 0),
+        pageid=int(page.get("pageid") or 0),
+        title=str(page.get("title", "")),
+        timestamp=str(raw.get("timestamp", "")),
+        user=user if isinstance(user, str) else None,
+        comment=comment if isinstance(comment, str) else "",
+        tags=tuple(str(t) for t in raw.get("tags") or ()),
+        minor=bool(raw.get("minor")),
+        size=int(raw.get("size") or 0),
+        wikitext=content(main),
+        mediainfo=content(mediainfo),
+        main_sha1=sha1(main),
+        mediainfo_sha1=sha1(mediainfo),
+        texthidden=texthidden,
+        userhidden=bool(raw.get("userhidden")),
+        commenthidden=bool(raw.get("commenthidden")),
+    )
+
+
+def _page_info(
+    asked: str, normalized: Mapping[str, str], redirects: Mapping[str, str], pages: Mapping[str, Any]
+) -> PageInfo:
+    title = normalized.get(asked, asked)
+    target = title
+    for _ in range(len(redirects) + 1):  # the API resolves chains; guard against loops anyway
+        if target not in redirects:
+            break
+        target = redirects[target]
+    page = pages.get(target)
+    redirect_target = target if target != title else None
+    if not isinstance(page, dict):  # interwiki or otherwise unlisted
+        return PageInfo(title, None, True, redirect_target, None)
+    missing = bool(page.get("missing") or page.get("invalid"))
+    pageid = page.get("pageid")
+    lastrevid = page.get("lastrevid")
+    return PageInfo(
+        title=title,
+        pageid=int(pageid) if pageid and not missing else None,
+        missing=missing,
+        redirect_target=redirect_target,
+        lastrevid=int(lastrevid) if lastrevid and not missing else None,
+    )
+
+
+def _preferred_label(entity: Any, languages: Sequence[str]) -> str | None:
+    if not isinstance(entity, dict):
+        return None
+    labels = entity.get("labels")
+    if not isinstance(labels, dict):  # an empty map may come as [] (T222159)
+        return None
+    for language in languages:
+        label = labels.get(language)
+        if isinstance(label, dict) and isinstance(label.get("value"), str):
+            return str(label["value"])
+    return None

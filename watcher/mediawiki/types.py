@@ -1,0 +1,140 @@
+"""Typed results and errors of the Action API client (:mod:`watcher.mediawiki.client`).
+
+Kept apart from the client so that the diff engine, the store and the daemon can import the
+record types without pulling in aiohttp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class ApiError(Exception):
+    """An Action API call that failed for good: an API error code, an HTTP error, or retries exhausted.
+
+    ``code`` is the API's error code (``maxlag``, ``badvalue``, ...) or ``http-<status>``,
+    ``network`` and ``badjson`` for failures below the API.
+    """
+
+    def __init__(self, code: str, info: str, http_status: int | None = None) -> None:
+        super().__init__(f"{code}: {info}")
+        self.code = code
+        self.info = info
+        self.http_status = http_status
+
+
+@dataclass(frozen=True, slots=True)
+class PageRef:
+    """A page as a listing gives it: the title then (spaces, ``File:`` prefix) and its id where known."""
+
+    title: str
+    pageid: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    """What ``prop=info&redirects=1`` says about one requested title.
+
+    ``title`` is the requested title as the API normalised it. Where it was a redirect,
+    ``redirect_target`` is the title finally reached, and ``pageid``/``lastrevid``/``missing``
+    describe that target page.
+    """
+
+    title: str
+    pageid: int | None
+    missing: bool
+    redirect_target: str | None
+    lastrevid: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One revision with both slots, as ``prop=revisions&rvslots=*`` returns it.
+
+    ``mediainfo`` is the raw JSON text of the mediainfo slot (``None`` before the file ever had
+    structured data). Revision-deleted parts come back as ``None``/empty with the ``*hidden`` flag set.
+    """
+
+    revid: int
+    parentid: int
+    pageid: int
+    title: str
+    timestamp: str
+    user: str | None
+    comment: str
+    tags: tuple[str, ...]
+    minor: bool
+    size: int
+    wikitext: str | None
+    mediainfo: str | None
+    main_sha1: str | None
+    mediainfo_sha1: str | None
+    texthidden: bool
+    userhidden: bool
+    commenthidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionMeta:
+    """A revision without content (``rvprop=ids|timestamp|user``): enough to walk a page's history.
+
+    ``user`` is None where the name was revision-deleted. ``parentid`` is 0 for a page's first revision.
+    """
+
+    revid: int
+    parentid: int
+    pageid: int
+    title: str
+    timestamp: str
+    user: str | None
+
+    def as_json(self) -> list[Any]:
+        return [self.revid, self.parentid, self.pageid, self.title, self.timestamp, self.user]
+
+    @classmethod
+    def from_json(cls, value: list[Any]) -> RevisionMeta:
+        revid, parentid, pageid, title, timestamp, user = value
+        return cls(int(revid), int(parentid), int(pageid), str(title), str(timestamp), user)
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One row of ``list=usercontribs`` (``ucprop=ids|title|timestamp|flags``)."""
+
+    revid: int
+    parentid: int
+    pageid: int
+    title: str
+    timestamp: str
+    user: str
+    top: bool
+
+    @property
+    def meta(self) -> RevisionMeta:
+        return RevisionMeta(self.revid, self.parentid, self.pageid, self.title, self.timestamp, self.user)
+
+
+@dataclass(slots=True)
+class ApiStats:
+    """Counters for status and metrics; ``requests`` counts HTTP attempts, retries included."""
+
+    requests: int = 0
+    retries: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    total_latency: float = 0.0
+
+    @property
+    def mean_latency(self) -> float:
+        return self.total_latency / self.requests if self.requests else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "errors": self.errors,
+            "last_error": self.last_error,
+            "total_latency": self.total_latency,
+            "mean_latency": self.mean_latency,
+        }

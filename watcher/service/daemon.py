@@ -1,0 +1,289 @@
+"""Wiring: config → database → tracked set → stream → ingest → worker, supervised, with signals.
+
+Each long-running part is a task restarted after an unexpected error, so one bad event, page or
+outage never stops the daemon. SIGTERM/SIGINT cancel the tasks; in-flight work is either committed
+or rolled back (never half-written), the cursor is flushed, and the process exits 0 within 10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+from aiohttp import web
+
+from watcher.config import Config
+from watcher.history.run import HistoryOptions, run_history
+from watcher.mediawiki.client import ActionApi, ApiError
+from watcher.notify.service import run_notifier
+from watcher.pipeline.labels import LabelResolver
+from watcher.pipeline.worker import Worker
+from watcher.store import Database, iso_utc, utcnow
+from watcher.store import state as store_state
+from watcher.store import tracked as store_tracked
+from watcher.store.queue import parse_since
+from watcher.stream.client import EventStream
+from watcher.tracking.catchup import RECENT_CHANGES_KEEP, catch_up, needs_catch_up, parse_time
+from watcher.tracking.ingest import Ingest
+from watcher.tracking.resolver import TrackedSet, TrackingResolver
+from watcher.web.app import run_web
+
+log = logging.getLogger("watcher.daemon")
+
+SHUTDOWN_SECONDS = 8.0
+
+
+@dataclass
+class DaemonHooks:
+    """Extension points for the service layer (systemd notify, web, notifications)."""
+
+    on_stream_connected: list[Callable[[], None]] = field(default_factory=list)
+    on_catching_up: list[Callable[[], None]] = field(default_factory=list)
+    extra_tasks: list[tuple[str, Callable[[Daemon], Awaitable[None]]]] = field(default_factory=list)
+    # Unauthenticated routes beside the review page (/healthz, /metrics), made for the running daemon.
+    web_routes: Callable[[Daemon], Callable[[web.Application], None]] | None = None
+
+
+class Daemon:
+    def __init__(self, config: Config, hooks: DaemonHooks | None = None) -> None:
+        self.config = config
+        self.hooks = hooks or DaemonHooks()
+        self.stop_event = asyncio.Event()
+        self.resolved = asyncio.Event()
+        self.tracking_wake = asyncio.Event()
+        self.notify_wake = asyncio.Event()
+        self.db: Database | None = None
+        self.api: ActionApi | None = None
+        self.stream: EventStream | None = None
+        self.worker: Worker | None = None
+        self.ingest: Ingest | None = None
+        self.tracked: TrackedSet | None = None
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    async def run(self) -> int:
+        config = self.config
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        self.db = db = await Database.connect(config.database)
+        self.api = api = ActionApi(config.wiki.api_url, config.user_agent)
+        wikidata = ActionApi(config.labels.api_url, config.user_agent) if config.labels.languages else None
+        try:
+            self.tracked = tracked = await TrackedSet.load(db, config.tracking.uploaders)
+            labels = LabelResolver(db, wikidata, config.labels.languages) if wikidata else None
+            self.worker = Worker(db, api, config, labels=labels, on_queued=lambda n: self.notify_wake.set())
+            self.ingest = Ingest(
+                db, tracked, config, wake_worker=self.worker.wake, wake_tracking=self.tracking_wake.set
+            )
+            last_id, _ = await self._stored_cursor()
+            if (await store_tracked.count_files(db))["active"] or last_id:
+                self.resolved.set()  # the set is known from the last run; refresh it in the background
+            log.info(
+                "watcher started: wiki %s, %s, database %s",
+                config.wiki.name,
+                f"resuming after event {last_id}" if last_id else "first start (following from now)",
+                config.database,
+            )
+            tasks = [
+                asyncio.create_task(self._supervise("stream", self._follow_stream), name="stream"),
+                asyncio.create_task(self._supervise("worker", self.worker.run), name="worker"),
+                asyncio.create_task(self._supervise("tracking", self._tracking_loop), name="tracking"),
+                asyncio.create_task(self._supervise("housekeeping", self._housekeeping), name="housekeeping"),
+                asyncio.create_task(self._supervise("cursor", self.ingest.flush_periodically), name="cursor"),
+            ]
+            if config.notify:
+                tasks.append(asyncio.create_task(self._supervise("notify", self._notify), name="notify"))
+            if config.web is not None:
+                tasks.append(asyncio.create_task(self._supervise("web", self._serve_web), name="web"))
+            for name, factory in self.hooks.extra_tasks:
+                tasks.append(
+                    asyncio.create_task(self._supervise(name, functools.partial(factory, self)), name=name)
+                )
+            await self.stop_event.wait()
+            log.info("stopping")
+            for task in tasks:
+                task.cancel()
+            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+            if pending:
+                log.warning("tasks still running at shutdown: %s", ", ".join(t.get_name() for t in pending))
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ingest.flush(), timeout=1.0)
+        finally:
+            await api.close()
+            if wikidata is not None:
+                await wikidata.close()
+            await db.close()
+        log.info("stopped")
+        return 0
+
+    def _stream_connected(self) -> None:
+        for callback in self.hooks.on_stream_connected:
+            callback()
+
+    async def _supervise(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
+        """Run a part of the daemon; restart it after an unexpected error instead of dying."""
+        delay = 1.0
+        while True:
+            try:
+                await body()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed; restarting it in %.0f s", name, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 300)
+
+    def _make_stream(self, last_id: str | None, last_time: str | None) -> EventStream:
+        assert self.tracked is not None
+        config = self.config
+        return EventStream(
+            config.stream.url,
+            config.user_agent,
+            config.wiki.name,
+            self.tracked,
+            last_event_id=last_id,
+            last_event_time=last_time,
+            read_timeout=config.stream.read_timeout,
+            backoff_initial=config.stream.backoff_initial,
+            backoff_max=config.stream.backoff_max,
+            resume_margin=config.stream.resume_margin,
+            on_connect=self._stream_connected,
+        )
+
+    async def _catch_up_if_needed(
+        self, last_id: str | None, last_time: str | None
+    ) -> tuple[str | None, str | None]:
+        """A stored position older than the stream keeps is caught up through the Action API first."""
+        assert (
+            self.db is not None
+            and self.api is not None
+            and self.ingest is not None
+            and self.tracked is not None
+        )
+        now = datetime.now(UTC)
+        retention = timedelta(days=self.config.stream.retention_days)
+        # Not only when an id is stored: a catch-up interrupted after it dropped the id must go on.
+        if not needs_catch_up(last_time, now, retention):
+            return last_id, last_time
+        assert last_time is not None
+        await self.resolved.wait()
+        start = parse_time(last_time) - timedelta(seconds=self.config.stream.resume_margin)
+        oldest = now - RECENT_CHANGES_KEEP + timedelta(hours=1)
+        log.warning(
+            "the stored stream position (%s) is older than the stream keeps (%g days): catching up through "
+            "the Action API's recent changes", last_time, self.config.stream.retention_days,
+        )  # fmt: skip
+        # The stored id is useless now; from here the position is a time, advanced as the catch-up goes.
+        async with self.db.transaction() as conn:
+            await store_state.set_state(conn, store_state.CURSOR_ID, None)
+        if start < oldest:
+            # Older than recentchanges keeps: history mode fills that part per file (one cumulative
+            # diff per file, source "history"), leaving everything after `oldest` to the catch-up.
+            log.warning(
+                "the gap since %s is longer than the wiki's recent changes keep (30 days): filling the part "
+                "before %s with history mode (one set of changes per file)", last_time, iso_utc(oldest),
+            )  # fmt: skip
+            filled = await run_history(
+                self.config, HistoryOptions(since=parse_since(last_time)), api=self.api
+            )
+            log.info("history mode filled the old part of the gap: %d change(s) queued", filled.records)
+            start = oldest
+        # A long catch-up must not hit systemd's start timeout: the service is up, it is just behind.
+        for callback in self.hooks.on_catching_up:
+            callback()
+        report = await catch_up(self.api, self.ingest, self.tracked, self.config.wiki.name, start, now)
+        return None, report.end
+
+    async def _stored_cursor(self) -> tuple[str | None, str | None]:
+        """The committed stream position: the last event's id and time."""
+        assert self.db is not None
+        last_id = await store_state.get_state(self.db, store_state.CURSOR_ID)
+        last_time = await store_state.get_state(self.db, store_state.CURSOR_TIME)
+        if last_time is None:
+            # First start: the stream is read from the moment the watcher was first started, stored
+            # durably so that a restart before the first event was committed loses nothing.
+            last_time = await store_state.get_state(self.db, store_state.FIRST_START)
+            if last_time is None:
+                last_time = utcnow()
+                async with self.db.transaction() as conn:
+                    await store_state.set_state(conn, store_state.FIRST_START, last_time)
+        return last_id, last_time
+
+    async def _follow_stream(self) -> None:
+        assert self.ingest is not None
+        last_id, last_time = await self._catch_up_if_needed(*await self._stored_cursor())
+        self.stream = self._make_stream(last_id, last_time)
+        async for batch in self.stream.batches():
+            if not self.resolved.is_set():
+                log.info("waiting for the tracked set to be resolved before taking events")
+                await self.resolved.wait()
+            await self.ingest.handle(batch)
+
+    async def _tracking_loop(self) -> None:
+        """Resolve the tracked set at start and every refresh_hours; follow category refresh requests."""
+        assert self.db is not None and self.api is not None and self.tracked is not None
+        resolver = TrackingResolver(self.config.tracking, self.api, self.db, self.tracked)
+        refresh = self.config.tracking.refresh_hours * 3600
+        delay = 5.0
+        next_full = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if loop.time() >= next_full:
+                    await resolver.resolve_all()
+                    next_full = loop.time() + refresh
+                    self.resolved.set()
+                await self._category_refreshes(resolver)
+                delay = 5.0
+            except (ApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.warning(
+                    "cannot resolve the tracked files through the Action API at %s: %s — retrying in %.0f s",
+                    self.config.wiki.api_url,
+                    exc or type(exc).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, 600)
+                continue
+            self.tracking_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self.tracking_wake.wait(), timeout=max(1.0, min(600.0, next_full - loop.time()))
+                )
+
+    async def _category_refreshes(self, resolver: TrackingResolver) -> None:
+        assert self.db is not None
+        for item in await store_state.due_items(self.db, 100, ("category",)):
+            root = str(item.event.get("root") or item.title)
+            await resolver.resolve_category(root)
+            async with self.db.transaction() as conn:
+                await store_state.finish_item(conn, item.id)
+
+    async def _notify(self) -> None:
+        assert self.db is not None
+        await run_notifier(self.db, self.config, wake=self.notify_wake)
+
+    async def _serve_web(self) -> None:
+        assert self.db is not None
+        routes = self.hooks.web_routes(self) if self.hooks.web_routes is not None else None
+        await run_web(self.db, self.config, extra_routes=routes)
+
+    async def _housekeeping(self) -> None:
+        assert self.db is not None
+        while True:
+            removed = await store_state.prune_inbox(self.db)
+            if removed:
+                log.info("forgot %d finished stream events older than 14 days", removed)
+            await asyncio.sleep(6 * 3600)

@@ -1,0 +1,416 @@
+"""`watcher status`: the daemon's state read from the database, safe while the daemon runs.
+
+The daemon keeps what only it knows (stream connected, last data, reconnects, API errors, its pid) in
+the ``state`` and ``counters`` tables (:func:`persist_live_state` does that every few seconds), so a
+separate process can report it without talking to the daemon. Tables added by later migrations (the
+notification outbox and digest ledger) are queried defensively: absent → None, never an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from watcher.config import Config
+from watcher.mediawiki.types import ApiStats
+from watcher.store import Database
+from watcher.store import queue as store_queue
+from watcher.store import state as store_state
+from watcher.store import tracked as store_tracked
+from watcher.store.db import iso_utc
+from watcher.stream.client import StreamStats
+
+log = logging.getLogger("watcher.status")
+
+# Keys of the `state` table the daemon writes (see persist_live_state and the daemon's wiring).
+STATE_PID = "daemon_pid"
+STATE_STARTED = "daemon_started_at"
+STATE_STREAM_CONNECTED = "stream_connected"
+STATE_STREAM_LAST_DATA = "stream_last_data_at"
+# Names in the `counters` table, besides the ingest's events_* and the worker's changes_queued.
+COUNTER_RECONNECTS = "stream_reconnects"
+COUNTER_API_ERRORS = "api_errors"
+
+PERSIST_SECONDS = 5.0
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _seconds_since(value: str | None, now: datetime) -> float | None:
+    moment = _parse_time(value)
+    return None if moment is None else round(max(0.0, (now - moment).total_seconds()), 1)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (it may belong to another user: the DynamicUser)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+async def _tables(db: Database) -> dict[str, set[str]]:
+    """Every table with its columns, to query tables of later migrations only where they exist."""
+    tables: dict[str, set[str]] = {}
+    for row in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        name = str(row[0])
+        columns = await db.fetchall("SELECT name FROM pragma_table_info(?)", (name,))
+        tables[name] = {str(column[0]) for column in columns}
+    return tables
+
+
+OUTBOX = "notify_outbox"  # watcher/store/notify_tables.py (migration 2)
+DIGESTS = "notify_digests"
+OUTBOX_STATES = ("pending", "sent", "failed", "dropped")
+
+
+async def _notify_snapshot(db: Database, tables: dict[str, set[str]]) -> dict[str, Any]:
+    """Outbox and digest figures from the notification tables; None where a table or column is missing.
+
+    ``outbox_by_channel`` counts messages per channel and state (sent, failed = given up, pending,
+    dropped); ``last_digest_at`` is when the latest digest message was delivered, and
+    ``last_digest_period`` the latest period composed (channel:date).
+    """
+    out: dict[str, Any] = {
+        "outbox_pending": None,
+        "outbox_failed": None,
+        "notifications_sent": None,
+        "outbox_by_channel": None,
+        "last_digest_at": None,
+        "last_digest_period": None,
+    }
+    outbox_columns = tables.get(OUTBOX, set())
+    try:
+        if {"channel", "state"} <= outbox_columns:
+            by_channel: dict[str, dict[str, int]] = {}
+            totals = dict.fromkeys(OUTBOX_STATES, 0)
+            for row in await db.fetchall(
+                f"SELECT channel, state, count(*) FROM {OUTBOX} GROUP BY channel, state"
+            ):
+                channel, state, count = str(row[0]), str(row[1]), int(row[2])
+                by_channel.setdefault(channel, dict.fromkeys(OUTBOX_STATES, 0))[state] = count
+                totals[state] = totals.get(state, 0) + count
+            out["outbox_by_channel"] = by_channel
+            out["outbox_pending"] = totals["pending"]
+            out["outbox_failed"] = totals["failed"]
+            out["notifications_sent"] = totals["sent"]
+        if {"kind", "state", "sent_at"} <= outbox_columns:
+            out["last_digest_at"] = await db.scalar(
+                f"SELECT max(sent_at) FROM {OUTBOX} WHERE kind = 'digest' AND state = 'sent'"
+            )
+        if {"channel", "period", "created_at"} <= tables.get(DIGESTS, set()):
+            latest = await db.fetchone(
+                f"SELECT channel, period FROM {DIGESTS} ORDER BY created_at DESC, period DESC LIMIT 1"
+            )
+            if latest is not None:
+                out["last_digest_period"] = f"{latest[0]}:{latest[1]}"
+    except sqlite3.Error as exc:
+        log.debug("notification tables unreadable: %s", exc)
+    return out
+
+
+async def database_snapshot(db: Database, *, now: datetime | None = None) -> dict[str, Any]:
+    """Everything `watcher status` and /metrics report that lives in the database."""
+    now = now or datetime.now(UTC)
+    tables = await _tables(db)
+    counters = await store_state.get_counters(db)
+    states = {str(row[0]): row[1] for row in await db.fetchall("SELECT key, value FROM state")}
+    files = await store_tracked.count_files(db)
+    last_event_time = states.get(store_state.CURSOR_TIME)
+    connected = states.get(STATE_STREAM_CONNECTED)
+    snapshot: dict[str, Any] = {
+        "events_seen": counters.get("events_seen", 0),
+        "events_matched": counters.get("events_matched", 0),
+        "events_malformed": counters.get("events_malformed", 0),
+        "events_duplicate": counters.get("events_duplicate", 0),
+        "changes_queued": counters.get("changes_queued", 0),
+        "last_event_id": states.get(store_state.CURSOR_ID),
+        "last_event_time": last_event_time,
+        "stream_lag_seconds": _seconds_since(last_event_time, now),
+        "stream_connected": None if connected is None else connected == "1",
+        "stream_last_data_at": states.get(STATE_STREAM_LAST_DATA),
+        "stream_reconnects": counters.get(COUNTER_RECONNECTS, 0),
+        "api_errors": counters.get(COUNTER_API_ERRORS, 0),
+        "tracked_files": files["active"],
+        "tracked_files_deleted": files["deleted"],
+        "tracked_categories": len(await store_tracked.categories(db)),
+        "queue": await store_queue.queue_counts(db),
+        "inbox_pending": await store_state.pending_count(db),
+        "inbox_failed": int(await db.scalar("SELECT count(*) FROM inbox WHERE state = 'failed'")),
+        "daemon_pid": int(states[STATE_PID]) if str(states.get(STATE_PID) or "").isdigit() else None,
+        "daemon_started_at": states.get(STATE_STARTED) or None,
+    }
+    snapshot.update(await _notify_snapshot(db, tables))
+    return snapshot
+
+
+async def collect_status(
+    db: Database,
+    config: Config,
+    *,
+    now: datetime | None = None,
+    is_alive: Callable[[int], bool] = process_alive,
+) -> dict[str, Any]:
+    """The JSON of `watcher status --format json`: the contract's keys and the service's health."""
+    now = now or datetime.now(UTC)
+    status = await database_snapshot(db, now=now)
+    pid = status["daemon_pid"]
+    running = bool(pid) and is_alive(pid)
+    status["daemon_running"] = running
+    if not running:
+        # Whatever the daemon last wrote about its stream is stale once it is gone.
+        status["stream_connected"] = False if status["stream_connected"] is not None else None
+    status["stream_silent_seconds"] = _seconds_since(status["stream_last_data_at"], now)
+    status["stream_read_timeout"] = config.stream.read_timeout
+    status["history"] = await _history_snapshot(db)
+    status["database"] = str(config.database)
+    status["schema_version"] = await db.user_version()
+    status["checked_at"] = iso_utc(now)
+    return status
+
+
+async def _history_snapshot(db: Database) -> dict[str, Any] | None:
+    """The latest `watcher history` run: whether it finished, and where an unfinished one stands."""
+    try:
+        row = await db.fetchone(
+            "SELECT id, state, phase, requests, started_at, finished_at FROM history_runs ORDER BY id DESC LIMIT 1"
+        )
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    return {k: row[k] for k in ("id", "state", "phase", "requests", "started_at", "finished_at")}
+
+
+def _n(value: Any) -> str:
+    """A count with spaces between thousands (1 234 567), as Swedish and SI style both read it."""
+    return f"{int(value or 0):,}".replace(",", " ")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    whole = int(seconds)
+    if whole < 120:
+        return f"{whole} s"
+    if whole < 7200:
+        return f"{whole // 60} min"
+    if whole < 172800:
+        return f"{whole // 3600} h {whole % 3600 // 60} min"
+    return f"{whole // 86400} days"
+
+
+def _optional(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
+def _daemon_line(status: dict[str, Any]) -> str:
+    started = _optional(status.get("daemon_started_at"))
+    if status.get("daemon_running"):
+        return f"running (pid {status['daemon_pid']}), started {started}"
+    if status.get("daemon_pid"):
+        return f"not running (pid {status['daemon_pid']} is gone: it did not stop cleanly), started {started}"
+    return "not running"
+
+
+def _stream_line(status: dict[str, Any]) -> str:
+    connected = status.get("stream_connected")
+    if connected:
+        text = "connected"
+        if status.get("stream_silent_seconds") is not None:
+            text += f", last data {_duration(status['stream_silent_seconds'])} ago"
+    elif connected is None:
+        text = "unknown (no daemon has reported yet)"
+    else:
+        text = "disconnected"
+    return f"{text}; reconnects: {_n(status.get('stream_reconnects'))}"
+
+
+def render_status_text(status: dict[str, Any]) -> str:
+    """The human `watcher status`: one aligned line per concern, in words a sysadmin can act on."""
+    last_time = status.get("last_event_time")
+    queue = status.get("queue") or {}
+    lines: list[tuple[str, str]] = [
+        ("daemon", _daemon_line(status)),
+        ("stream", _stream_line(status)),
+        (
+            "last event",
+            f"{last_time} ({_duration(status.get('stream_lag_seconds'))} ago)" if last_time else "none yet",
+        ),
+        ("last event id", _optional(status.get("last_event_id"))),
+        (
+            "events",
+            f"{_n(status.get('events_seen'))} seen, {_n(status.get('events_matched'))} matched, "
+            f"{_n(status.get('events_malformed'))} malformed, {_n(status.get('events_duplicate'))} repeated",
+        ),
+        (
+            "tracked",
+            f"{_n(status.get('tracked_files'))} files ({_n(status.get('tracked_files_deleted'))} deleted), "
+            f"{_n(status.get('tracked_categories'))} categories",
+        ),
+        (
+            "changes",
+            f"{_n(status.get('changes_queued'))} queued in all; "
+            + ", ".join(f"{_n(count)} {name}" for name, count in queue.items()),
+        ),
+        (
+            "fetch work",
+            f"{_n(status.get('inbox_pending'))} pending, {_n(status.get('inbox_failed'))} failed; "
+            f"API errors: {_n(status.get('api_errors'))}",
+        ),
+    ]
+    if status.get("outbox_pending") is not None or status.get("last_digest_at") is not None:
+        lines.append(
+            (
+                "notifications",
+                f"{_optional(status.get('outbox_pending'))} pending, {_optional(status.get('outbox_failed'))} "
+                f"failed; last digest {_optional(status.get('last_digest_at'))}",
+            )
+        )
+    history = status.get("history")
+    if history:
+        if history["state"] == "running":
+            text = f"run {history['id']} unfinished (at {history['phase']}, started {history['started_at']}): run `watcher history` again to continue"
+        else:
+            text = f"run {history['id']} {history['state']} {_optional(history.get('finished_at'))}"
+        lines.append(("history", text))
+    lines.append(
+        (
+            "database",
+            f"{_optional(status.get('database'))} (schema {_optional(status.get('schema_version'))})",
+        )
+    )
+    width = max(len(label) for label, _ in lines) + 1
+    return "\n".join(f"{label + ':':<{width}} {text}" for label, text in lines)
+
+
+async def save_daemon_started(db: Database, *, pid: int | None = None, started_at: str | None = None) -> None:
+    """Record the running daemon (call once the database is open); clears the last run's stream state."""
+    async with db.transaction() as conn:
+        await store_state.set_state(conn, STATE_PID, str(pid or os.getpid()))
+        await store_state.set_state(conn, STATE_STARTED, started_at or iso_utc(datetime.now(UTC)))
+        await store_state.set_state(conn, STATE_STREAM_CONNECTED, "0")
+
+
+async def save_daemon_stopped(db: Database) -> None:
+    """Record a clean stop, so `watcher status` says "not running" rather than guessing from the pid."""
+    async with db.transaction() as conn:
+        await store_state.set_state(conn, STATE_PID, None)
+        await store_state.set_state(conn, STATE_STREAM_CONNECTED, "0")
+
+
+StreamSource = StreamStats | Callable[[], StreamStats | None] | None
+
+
+def current_stream(source: StreamSource) -> StreamStats | None:
+    """The stream stats now: the daemon makes a new EventStream (and stats) when it restarts the task."""
+    if source is None or isinstance(source, StreamStats):
+        return source
+    return source()
+
+
+class LiveStatePersister:
+    """Copies the stream's and API clients' in-memory stats into `state` and `counters`.
+
+    Counters are stored as increments since the last save, so totals survive restarts of the process
+    and of the stream client (whose in-memory stats start again from zero).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        stream: StreamSource,
+        apis: Sequence[ApiStats] = (),
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.stream = stream
+        self.apis = list(apis)
+        self._monotonic = monotonic
+        self._wall = wall
+        self._saved_stream: StreamStats | None = None
+        self._saved_reconnects = 0
+        self._saved_errors = [0] * len(self.apis)
+
+    async def save(self) -> None:
+        stream = current_stream(self.stream)
+        if stream is not self._saved_stream:
+            self._saved_reconnects = 0  # a new client counts from zero
+        reconnects = stream.reconnects if stream else 0
+        errors = [api.errors for api in self.apis]
+        last_data: str | None = None
+        if stream is not None and stream.last_data_monotonic:
+            age = max(0.0, self._monotonic() - stream.last_data_monotonic)
+            last_data = iso_utc(datetime.fromtimestamp(self._wall().timestamp() - age, UTC))
+        async with self.db.transaction() as conn:
+            await store_state.set_state(
+                conn, STATE_STREAM_CONNECTED, "1" if stream and stream.connected else "0"
+            )
+            if last_data is not None:
+                await store_state.set_state(conn, STATE_STREAM_LAST_DATA, last_data)
+            await store_state.add_counters(
+                conn,
+                {
+                    COUNTER_RECONNECTS: max(0, reconnects - self._saved_reconnects),
+                    COUNTER_API_ERRORS: sum(
+                        max(0, now - then) for now, then in zip(errors, self._saved_errors, strict=True)
+                    ),
+                },
+            )
+        self._saved_stream = stream
+        self._saved_reconnects = reconnects
+        self._saved_errors = errors
+
+    async def run(self, interval: float = PERSIST_SECONDS) -> None:
+        """Save every ``interval`` seconds until cancelled, and once more on the way out."""
+        try:
+            while True:
+                try:
+                    await self.save()
+                except sqlite3.Error as exc:
+                    log.warning("cannot save the stream state for `watcher status`: %s", exc)
+                await asyncio.sleep(interval)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.save())
+
+
+async def status_line(db: Database, stream: StreamSource = None) -> str:
+    """The one line for systemd's STATUS= (shown by `systemctl status watcher`)."""
+    counters = await store_state.get_counters(db)
+    pending = int(await db.scalar("SELECT count(*) FROM changes WHERE status = 'pending'"))
+    stats = current_stream(stream)
+    if stats is None:
+        state = "starting"
+    elif stats.connected:
+        state = "following the stream"
+    elif not stats.connects:
+        state = "connecting to the stream"
+    else:
+        state = "reconnecting to the stream"
+    return (
+        f"{state}; {_n(counters.get('events_seen'))} events seen, {_n(counters.get('events_matched'))} matched, "
+        f"{_n(counters.get('changes_queued'))} changes queued, {_n(pending)} pending review"
+    )

@@ -1,0 +1,262 @@
+"""Which files are the museum's: resolved through the Action API, kept current from the stream.
+
+The in-memory :class:`TrackedSet` answers the per-event question ("could this event concern us?") in
+O(1) from compact hash sets; the database holds the truth (titles and why each is tracked), and every
+hit is verified there, so a hash collision costs one query and never a wrong record.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+
+from watcher.config import TrackingSection
+from watcher.mediawiki.client import ActionApi, PageRef
+from watcher.store import Database
+from watcher.store import tracked as store
+from watcher.stream.titleset import TitleSet
+
+log = logging.getLogger("watcher.tracking")
+
+BATCH = 500
+
+
+def canonical_title(title: str, namespace: str | None = None) -> str:
+    """MediaWiki's title normalisation: underscores to spaces, collapsed, first letter upper case."""
+    text = " ".join(title.replace("_", " ").split())
+    if namespace and ":" in text:
+        prefix, rest = text.split(":", 1)
+        if prefix.strip().lower() == namespace.lower():
+            text = f"{namespace}:{rest.strip()}"
+    elif namespace:
+        text = f"{namespace}:{text}"
+    if ":" in text:
+        prefix, rest = text.split(":", 1)
+        return f"{prefix}:{rest[:1].upper()}{rest[1:]}"
+    return text[:1].upper() + text[1:]
+
+
+class TrackedSet:
+    """Compact in-memory mirror of the tracked files, categories and uploaders (the stream's matcher)."""
+
+    def __init__(self) -> None:
+        self.files = TitleSet()
+        self.categories = TitleSet()
+        self.uploaders = TitleSet()
+
+    # The stream prefilter's Matcher protocol.
+    def title_matches(self, title_utf8: bytes) -> bool:
+        return self.files.contains_utf8(title_utf8) or self.categories.contains_utf8(title_utf8)
+
+    def user_matches(self, user_utf8: bytes) -> bool:
+        return self.uploaders.contains_utf8(user_utf8)
+
+    def has_file(self, title: str) -> bool:
+        return title in self.files
+
+    def has_category(self, title: str) -> bool:
+        return title in self.categories
+
+    def has_uploader(self, user: str) -> bool:
+        return user in self.uploaders
+
+    @classmethod
+    async def load(cls, db: Database, uploaders: Iterable[str]) -> TrackedSet:
+        tracked = cls()
+        for title in await store.all_titles(db):
+            tracked.files.add(title)
+        for title in await store.categories(db):
+            tracked.categories.add(title)
+        for user in uploaders:
+            tracked.uploaders.add(canonical_title(user))
+        return tracked
+
+
+@dataclass
+class ResolveReport:
+    files: int = 0
+    joined: int = 0
+    left: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Progress:
+    """A one-line progress counter on a terminal; silent in the journal."""
+
+    def __init__(self, label: str, enabled: bool | None = None) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.count = 0
+        self._last = 0.0
+
+    def __call__(self, count: int) -> None:
+        self.count = count
+        now = time.monotonic()
+        if self.enabled and now - self._last > 0.2:
+            self._last = now
+            sys.stderr.write(f"\r{self.label}: {count:,} files")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r{self.label}: {self.count:,} files\n")
+            sys.stderr.flush()
+
+
+class TrackingResolver:
+    """Resolves every tracking source of the config through the Action API into the database."""
+
+    def __init__(
+        self,
+        config: TrackingSection,
+        api: ActionApi,
+        db: Database,
+        tracked: TrackedSet,
+        *,
+        progress: Callable[[str], Progress] = Progress,
+    ) -> None:
+        self.config = config
+        self.api = api
+        self.db = db
+        self.tracked = tracked
+        self.progress = progress
+
+    async def resolve_all(self) -> ResolveReport:
+        started = time.monotonic()
+        report = ResolveReport()
+        await self._drop_unconfigured(report)
+        await self._resolve_categories(report)
+        for user in self.config.uploaders:
+            name = canonical_title(user)
+            await self._store_source("uploader", name, self.api.uploads_by(name), report)
+        for template in self.config.templates:
+            name = canonical_title(template, "Template")
+            await self._store_source("template", name, self.api.embedded_in(name), report)
+        await self._resolve_explicit(report)
+        report.files = (await store.count_files(self.db))["active"]
+        report.seconds = time.monotonic() - started
+        log.info(
+            "tracked set resolved: %d files (%d joined, %d left, %d listed but missing) in %.1f s",
+            report.files,
+            report.joined,
+            len(report.left),
+            len(report.missing),
+            report.seconds,
+        )
+        return report
+
+    async def _drop_unconfigured(self, report: ResolveReport) -> None:
+        configured = {
+            "category": {canonical_title(c, "Category") for c in self.config.categories},
+            "uploader": {canonical_title(u) for u in self.config.uploaders},
+            "template": {canonical_title(t, "Template") for t in self.config.templates},
+            "file": {"config"},
+            # Files that joined from the stream keep their reason's own source (category/uploader).
+        }
+        async with self.db.transaction() as conn:
+            left = await store.drop_unconfigured(conn, configured)
+        report.left.extend(left)
+        self.tracked.categories = TitleSet()
+        for category in await store.categories(self.db):
+            self.tracked.categories.add(category)
+
+    async def _resolve_categories(self, report: ResolveReport) -> None:
+        for root in self.config.categories:
+            await self.resolve_category(canonical_title(root, "Category"), report)
+
+    async def resolve_category(self, root: str, report: ResolveReport | None = None) -> None:
+        """Resolve one configured category (and its subcategories down to category_depth) again.
+
+        Each file's reason names the (sub)category it is in, so leaving one of two tracked
+        subcategories keeps it tracked.
+        """
+        report = report if report is not None else ResolveReport()
+        subcategories = await self.api.subcategories(root, self.config.category_depth)
+        rows = [(category, root, 0 if category == root else 1) for category in subcategories]
+        async with self.db.transaction() as conn:
+            gone = await store.set_categories(conn, root, rows)
+            left = [
+                title
+                for category in gone
+                for title in await store.replace_reasons(conn, "category", category, set())
+            ]
+        for category in gone:
+            self.tracked.categories.discard(category)
+        report.left.extend(left)
+        for category in subcategories:
+            self.tracked.categories.add(category)
+        for category in subcategories:
+            await self._store_source("category", category, self.api.category_members(category), report)
+
+    async def _resolve_explicit(self, report: ResolveReport) -> None:
+        titles = [canonical_title(t, "File") for t in self.config.files]
+        if self.config.files_from is not None:
+            try:
+                text = self.config.files_from.read_text(encoding="utf-8")
+            except OSError as exc:
+                log.error("cannot read tracking.files_from %s: %s", self.config.files_from, exc)
+                text = ""
+            titles += [
+                canonical_title(line.strip(), "File")
+                for line in text.splitlines()
+                if line.strip() and not line.lstrip().startswith("#")
+            ]
+        found: list[PageRef] = []
+        for start in range(0, len(titles), 50):
+            chunk = titles[start : start + 50]
+            info = await self.api.page_info(chunk)
+            for asked in chunk:
+                page = info.get(asked)
+                if page is None or page.missing:
+                    report.missing.append(asked)
+                    continue
+                found.append(PageRef(page.redirect_target or page.title, page.pageid))
+        if report.missing:
+            log.warning(
+                "%d explicitly listed files do not exist on the wiki, e.g. %s",
+                len(report.missing),
+                ", ".join(report.missing[:3]),
+            )
+
+        async def listed() -> AsyncIterator[PageRef]:
+            for page in found:
+                yield page
+
+        await self._store_source("file", "config", listed(), report)
+
+    async def _store_source(
+        self, source: str, detail: str, pages: AsyncIterator[PageRef], report: ResolveReport
+    ) -> None:
+        """Store one source's files in batches (short write transactions), then drop the ones gone."""
+        meter = self.progress(f"resolving {source} {detail}")
+        seen: set[str] = set()
+        batch: list[tuple[str, int | None]] = []
+        async for page in pages:
+            if page.title in seen:
+                continue
+            seen.add(page.title)
+            batch.append((page.title, page.pageid))
+            meter(len(seen))
+            if len(batch) >= BATCH:
+                await self._flush(batch, source, detail, report)
+                batch = []
+        await self._flush(batch, source, detail, report)
+        meter.done()
+        async with self.db.transaction() as conn:
+            left = await store.replace_reasons(conn, source, detail, seen)
+        report.left.extend(left)
+
+    async def _flush(
+        self, batch: list[tuple[str, int | None]], source: str, detail: str, report: ResolveReport
+    ) -> None:
+        if not batch:
+            return
+        report.joined += sum(1 for title, _ in batch if not self.tracked.has_file(title))
+        async with self.db.transaction() as conn:
+            await store.add_files(conn, batch, source, detail)
+        for title, _ in batch:
+            self.tracked.files.add(title)
