@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from watcher.base.values import KindChoice, NotifyMode
+
 DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recentchange"
 DEFAULT_API_URL = "https://commons.wikimedia.org/w/api.php"
 DEFAULT_WIKIDATA_API_URL = "https://www.wikidata.org/w/api.php"
@@ -119,7 +121,7 @@ class NotifyChannel:
     name: str = ""
     urls: tuple[str, ...] = ()
     urls_from: Path | None = None
-    mode: Literal["immediate", "digest", "both"] = "digest"
+    mode: NotifyMode = "digest"
     coalesce_seconds: float = 60.0
     digest_at: str = "07:30"
     timezone: str = "Europe/Stockholm"
@@ -128,7 +130,7 @@ class NotifyChannel:
     languages: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
-    kind: Literal["content", "maintenance", "all"] = "content"
+    kind: KindChoice = "content"
     send_empty: bool = False
 
 

@@ -11,7 +11,7 @@ from core_helpers import edit
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.mediawiki.client import ActionApi
-from watcher.pipeline import worker as worker_module
+from watcher.pipeline import records as records_module
 from watcher.pipeline.worker import Worker
 from watcher.store import Database
 from watcher.store import state as store_state
@@ -87,14 +87,14 @@ async def test_an_edit_that_cannot_be_diffed_is_set_aside_and_the_others_go_on(
 ) -> None:
     bad = await enqueue_edit(db, wiki, A, "{{Information|description={{en|1=Boom}}|date=1890}}")
     await enqueue_edit(db, wiki, B, "{{Information|description={{en|1=Thing}}|date=1891}}")
-    real = worker_module.diff_revisions
+    real = records_module.diff_revisions
 
     def exploding(old: Any, new: Any, settings: Any) -> Any:
         if new.wikitext and "Boom" in new.wikitext:
             raise RuntimeError("an input nobody foresaw")
         return real(old, new, settings)
 
-    monkeypatch.setattr(worker_module, "diff_revisions", exploding)
+    monkeypatch.setattr(records_module, "diff_revisions", exploding)
     async with ActionApi(wiki.url, UA, sleep=no_wait) as api:
         assert await Worker(db, api, make_config()).process_due() == 1
     assert [r[:2] for r in await rows(db)] == [(B, "date")]

@@ -14,11 +14,23 @@ from typing import Any
 import click
 
 from watcher import __version__
+from watcher.base.values import KindChoice, LogLevel, Status, StatusChoice
 from watcher.cli.demo import demo
 from watcher.cli.history import history
 from watcher.cli.notify import digest
-from watcher.cli.options import check_channels_or_exit, config_option, load_or_exit, log_option, run_async
+from watcher.cli.options import (
+    check_channels_or_exit,
+    config_option,
+    export_format_option,
+    kind_option,
+    listing_format_option,
+    load_or_exit,
+    log_option,
+    run_async,
+    status_option,
+)
 from watcher.cli.web import serve, user
+from watcher.export.formats import DEFAULT_EXPORT_STATUS, DEFAULT_LISTING
 from watcher.export.writers import write_records
 from watcher.service.logs import setup_logging
 from watcher.service.status import collect_status, render_status_text
@@ -38,7 +50,7 @@ def main() -> None:
 @main.command()
 @config_option
 @log_option()
-def run(config_path: str | None, log_level: str) -> None:
+def run(config_path: str | None, log_level: LogLevel) -> None:
     """Follow the stream, diff, queue and notify (the daemon)."""
     # Until the daemon's loop takes over the signals, a stop request during start-up is a clean exit.
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -74,15 +86,15 @@ def check(config_path: str | None) -> None:
 
 @main.command()
 @config_option
-@click.option("--status", type=click.Choice(["pending", "accepted", "rejected", "all"]), default="pending")
-@click.option("--kind", type=click.Choice(["content", "maintenance", "all"]), default="content")
-@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table")
+@status_option("pending")
+@kind_option("content")
+@listing_format_option(DEFAULT_LISTING)
 @click.option("--file", "file_title", default=None, help="Only this file (title with or without File:).")
 @click.option("--since", default=None, help="Only edits at or after DATE (UTC), e.g. 2026-03-01.")
 @click.option("--limit", type=int, default=None, help="At most this many records.")
 def changes(
-    config_path: str | None, status: str, kind: str, fmt: str, file_title: str | None, since: str | None,
-    limit: int | None,
+    config_path: str | None, status: StatusChoice, kind: KindChoice, fmt: str, file_title: str | None,
+    since: str | None, limit: int | None,
 ) -> None:  # fmt: skip
     """List queued changes (safe while the daemon runs)."""
     config = load_or_exit(config_path, check_files=False)
@@ -92,7 +104,7 @@ def changes(
         since_at = store_queue.parse_since(since) if since else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from exc
-    selection = ChangeFilter(status=status, kind=kind, file=file_title, since=since_at)  # type: ignore[arg-type]
+    selection = ChangeFilter(status=status, kind=kind, file=file_title, since=since_at)
 
     async def body() -> list[ChangeRecord]:
         async with Database.open(config.database) as db:
@@ -101,7 +113,7 @@ def changes(
     write_records(run_async(body()), fmt, sys.stdout, config)
 
 
-def _review(status: str) -> Callable[..., None]:
+def _review(status: Status) -> Callable[..., None]:
     @config_option
     @click.argument("ids", nargs=-1, type=int, required=True)
     @click.option("--note", default=None, help="A short reviewer note stored with each change.")
@@ -114,7 +126,7 @@ def _review(status: str) -> Callable[..., None]:
 
         async def body() -> list[int]:
             async with Database.open(config.database) as db:
-                return await store_queue.set_status(db, ids, status, reviewer=who, note=note)  # type: ignore[arg-type]
+                return await store_queue.set_status(db, ids, status, reviewer=who, note=note)
 
         found = run_async(body())
         missing = sorted(set(ids) - set(found))
@@ -134,24 +146,24 @@ main.command(name="reject")(_review("rejected"))
 
 @main.command()
 @config_option
-@click.option("--status", type=click.Choice(["pending", "accepted", "rejected", "all"]), default="accepted")
+@status_option(DEFAULT_EXPORT_STATUS)
 @click.option("--all", "everything", is_flag=True, help="Every matching record, also those exported before.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), required=True)
+@export_format_option()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 BOM (for spreadsheet programs).")
 def export(
-    config_path: str | None, status: str, everything: bool, fmt: str, output: Path | None, bom: bool
+    config_path: str | None, status: StatusChoice, everything: bool, fmt: str, output: Path | None, bom: bool
 ) -> None:
     """Changes keyed by object id, for the collection management system."""
     config = load_or_exit(config_path, check_files=False)
-    selection = ChangeFilter(status=status, kind="all", not_exported=not everything)  # type: ignore[arg-type]
+    selection = ChangeFilter(status=status, kind="all", not_exported=not everything)
 
     async def body() -> list[ChangeRecord]:
         async with Database.open(config.database) as db:
             records = await store_queue.list_changes(db, selection)
             buffer = io.StringIO()
-            write_records(records, fmt, buffer, config)
-            text = ("\ufeff" if bom and fmt == "csv" else "") + buffer.getvalue()
+            write_records(records, fmt, buffer, config, bom=bom)  # a BOM where the format takes one (CSV)
+            text = buffer.getvalue()
             if output is None:
                 sys.stdout.write(text)
                 sys.stdout.flush()

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import click
 
+from watcher.base.values import BODY_FORMATS, BodyFormat
 from watcher.cli.options import EX_TEMPFAIL, config_option, load_or_exit, run_async
 from watcher.config import EX_CONFIG, Config
 from watcher.notify.channels import build_channels
@@ -100,7 +101,7 @@ async def _send(config: Config, names: list[str], since: datetime | None, wait: 
 )
 @click.option("--channel", "channel_name", default=None, help="Only this [[notify]] channel (its filters).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "markdown", "html"]), default="text", show_default=True,
+    "--format", "fmt", type=click.Choice(BODY_FORMATS), default="text", show_default=True,
     help="Preview format (without --send).",
 )  # fmt: skip
 @click.option(
@@ -108,7 +109,12 @@ async def _send(config: Config, names: list[str], since: datetime | None, wait: 
     help="With --send: seconds to keep retrying a digest that did not go through.",
 )  # fmt: skip
 def digest(
-    config_path: str | None, send: bool, since: str | None, channel_name: str | None, fmt: str, wait: float
+    config_path: str | None,
+    send: bool,
+    since: str | None,
+    channel_name: str | None,
+    fmt: BodyFormat,
+    wait: float,
 ) -> None:
     """Render the digest of changes since the last digest sent (or since DATE); --send sends it."""
     config = load_or_exit(config_path)
@@ -118,7 +124,7 @@ def digest(
         known = ", ".join(c.name for c in config.notify) or "none configured"
         raise click.BadParameter(f"no [[notify]] channel {channel_name!r} ({known})", param_hint="--channel")
     if not send:
-        sys.stdout.write(run_async(preview_digest(config, channel, since_at, fmt)))  # type: ignore[arg-type]
+        sys.stdout.write(run_async(preview_digest(config, channel, since_at, fmt)))
         return
     names = [
         c.name for c in config.notify if c.mode in ("digest", "both") and (channel is None or c is channel)

@@ -1,24 +1,40 @@
-"""Options and helpers every command shares, defined once: ``--config``, ``--log-level``, loading the
-config (every problem listed, exit 78), running a coroutine with database errors as one clean line.
+"""Options and helpers every command shares, defined once: ``--config``, ``--log-level``, the choices
+read from the value lists (``watcher.base.values``) and the format registry (``watcher.export.formats``),
+loading the config (every problem listed, exit 78), running a coroutine with database errors as one
+clean line.
+
+The choice options pass their value to the command as the list's ``Literal`` type: ``click.Choice`` has
+checked it, so a command may annotate its parameter with that type.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
 
+from watcher.base.values import (
+    KIND_CHOICES,
+    LOG_LEVELS,
+    ROLES,
+    STATUS_CHOICES,
+    KindChoice,
+    LogLevel,
+    Role,
+    StatusChoice,
+)
 from watcher.config import EX_CONFIG, Config, ConfigError, load_config
+from watcher.export.formats import EXPORT_FORMATS, LISTING_FORMATS
 from watcher.notify.channels import check_channels
-from watcher.service.logs import LEVELS
 from watcher.store import DatabaseError
 
 EX_TEMPFAIL = 75  # sysexits.h: run again later
 
 T = TypeVar("T")
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -28,11 +44,40 @@ def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)  # fmt: skip
 
 
-def log_option(default: str = "info") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def log_option(default: LogLevel = "info") -> Decorator:
     """``--log-level``: the daemon and the page log at info, one-off commands at warning."""
     return click.option(
-        "--log-level", type=click.Choice(LEVELS), default=default, show_default=True, help="How much to log."
+        "--log-level",
+        type=click.Choice(LOG_LEVELS),
+        default=default,
+        show_default=True,
+        help="How much to log.",
     )
+
+
+def status_option(default: StatusChoice) -> Decorator:
+    """``--status pending|accepted|rejected|all``."""
+    return click.option("--status", type=click.Choice(STATUS_CHOICES), default=default)
+
+
+def kind_option(default: KindChoice = "content") -> Decorator:
+    """``--kind content|maintenance|all``."""
+    return click.option("--kind", type=click.Choice(KIND_CHOICES), default=default)
+
+
+def listing_format_option(default: str) -> Decorator:
+    """``--format`` of a listing: every registered format (``watcher changes``)."""
+    return click.option("--format", "fmt", type=click.Choice(LISTING_FORMATS), default=default)
+
+
+def export_format_option() -> Decorator:
+    """``--format`` of an export: the registered export formats, no default (``watcher export``)."""
+    return click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True)
+
+
+def role_option(default: Role = "reviewer") -> Decorator:
+    """``--role reviewer|readonly`` of a review-page account."""
+    return click.option("--role", type=click.Choice(ROLES), default=default, show_default=True)
 
 
 def check_channels_or_exit(config: Config) -> None:
@@ -57,9 +102,9 @@ def load_or_exit(config_path: str | None, *, check_files: bool = True) -> Config
         sys.exit(EX_CONFIG)
 
 
-def run_async(body: Awaitable[T]) -> T:
+def run_async(body: Coroutine[Any, Any, T]) -> T:
     try:
-        return asyncio.run(body)  # type: ignore[arg-type]
+        return asyncio.run(body)
     except DatabaseError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -10,7 +10,8 @@ from dataclasses import replace
 
 import click
 
-from watcher.cli.options import config_option, load_or_exit, log_option, run_async
+from watcher.base.values import LogLevel, Role
+from watcher.cli.options import config_option, load_or_exit, log_option, role_option, run_async
 from watcher.config import Config, WebSection
 from watcher.service.logs import setup_logging
 from watcher.store import Database
@@ -28,7 +29,7 @@ def _load(config_path: str | None) -> Config:
     "--listen", default=None, help="host:port to listen on (default: [web] listen, else 127.0.0.1:8750)."
 )
 @log_option()
-def serve(config_path: str | None, listen: str | None, log_level: str) -> None:
+def serve(config_path: str | None, listen: str | None, log_level: LogLevel) -> None:
     """Serve the review page alone, without following the stream."""
     setup_logging(log_level)
     config = _load(config_path)
@@ -69,12 +70,12 @@ def user() -> None:
 @user.command("add")
 @config_option
 @click.argument("name")
-@click.option("--role", type=click.Choice(["reviewer", "readonly"]), default="reviewer", show_default=True)
+@role_option("reviewer")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @click.option(
     "--update", is_flag=True, help="Set a new password and role for an existing user (ends their sessions)."
 )
-def user_add(config_path: str | None, name: str, role: str, password_stdin: bool, update: bool) -> None:
+def user_add(config_path: str | None, name: str, role: Role, password_stdin: bool, update: bool) -> None:
     """Add a reviewer (or a read-only account) who may sign in."""
     config = _load(config_path)
     if password_stdin:
@@ -88,7 +89,7 @@ def user_add(config_path: str | None, name: str, role: str, password_stdin: bool
 
     async def body() -> None:
         async with Database.open(config.database) as db:
-            await auth.add_user(db, name, password, role, update=update)  # type: ignore[arg-type]
+            await auth.add_user(db, name, password, role, update=update)
 
     try:
         run_async(body())

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+# The lists live in base.values; these names stay importable from here.
+from watcher.base.values import ACTIONS as ACTIONS
+from watcher.base.values import KINDS as KINDS
+from watcher.base.values import Action as Action
+from watcher.base.values import Kind as Kind
 from watcher.config import DiffSection
-
-Action = Literal["added", "removed", "changed", "tagged"]
-Kind = Literal["content", "maintenance"]
-
-ACTIONS: tuple[Action, ...] = ("added", "removed", "changed", "tagged")
-KINDS: tuple[Kind, ...] = ("content", "maintenance")
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,7 @@ from typing import Protocol
 import aiosqlite
 
 from watcher.config import Config
-from watcher.diff import diff_revisions, find_object_id
-from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
+from watcher.diff.model import FieldChange
 from watcher.history.plan import Coverage, Plan, plan_file
 from watcher.history.progress import (
     FileProgress,
@@ -69,7 +68,8 @@ from watcher.mediawiki.bulk import (
 )
 from watcher.mediawiki.client import ActionApi, Revision
 from watcher.mediawiki.types import RevisionMeta
-from watcher.pipeline.labels import LabelResolver, with_labels
+from watcher.pipeline.labels import LabelResolver
+from watcher.pipeline.records import RecordMaker, incomparable
 from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.tracking.resolver import TrackedSet, TrackingResolver, canonical_title
@@ -149,12 +149,10 @@ class HistoryRun:
         self.api = api
         self.config = config
         self.options = options
-        self.labels = labels
+        self.records = RecordMaker(config, labels)
         self.progress: ProgressSink = progress or _Silent()
         self.accounts = frozenset(_account(a) for a in config.tracking.museum_accounts)
         self.ignored = frozenset(_account(u) for u in config.filters.ignore_users)
-        self.languages = set(config.filters.languages)
-        self.settings = DiffSettings.from_section(config.diff)
         self.coverage = Coverage(config.stream.resume_margin)
         self.bots: set[str] = set()
         self._groups_known: set[str] = set()
@@ -434,12 +432,12 @@ class HistoryRun:
                 outcomes.append((row, "replan", []))
                 continue
             old, new = revisions.get(plan.baseline.revid), revisions.get(plan.new.revid)
-            if old is None or new is None:
-                outcomes.append((row, "gone", []))  # deleted since the walk
-            elif old.texthidden or new.texthidden:
-                outcomes.append((row, "hidden", []))
+            why = incomparable(old, new)  # "gone": deleted since the walk
+            if why is not None:
+                outcomes.append((row, why, []))
             else:
-                outcomes.append((row, plan, await self._changes(old, new)))
+                assert old is not None and new is not None
+                outcomes.append((row, plan, await self.records.changes(old, new)))
         async with self.db.transaction() as conn:
             await self.coverage.refresh(conn)
             for row, plan, changes in outcomes:
@@ -468,29 +466,18 @@ class HistoryRun:
             return
         old, new = revisions[planned.baseline.revid], revisions[planned.new.revid]
         title = new.title or row.title
-        provenance = store_queue.Provenance(
+        provenance = self.records.provenance(
+            title,
+            old,
+            new,
             wiki=self.config.wiki.name,
-            file=title,
-            revision=new.revid,
-            old_revision=old.revid,
             timestamp=new.timestamp,
             user=", ".join(planned.editors()) or None,
             comment=planned.comment(),
-            object_id=find_object_id(title, new.wikitext, old.wikitext, self.config.tracking.object_id),
             source="history",
         )
         row.records = await store_queue.insert_changes(conn, provenance, changes)
         row.state, row.note = "done", None
-
-    async def _changes(self, old: Revision, new: Revision) -> list[FieldChange]:
-        changes = diff_revisions(
-            RevisionContent(old.wikitext, old.mediainfo),
-            RevisionContent(new.wikitext, new.mediainfo),
-            self.settings,
-        )
-        if self.languages:
-            changes = [c for c in changes if c.language is None or c.language in self.languages]
-        return await with_labels(changes, self.labels)
 
 
 def run_identity(options: HistoryOptions, accounts: frozenset[str], wiki: str) -> str:

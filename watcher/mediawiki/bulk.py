@@ -20,45 +20,30 @@ API:Usercontribs; ``includes/api/ApiQueryRevisions.php``):
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 from watcher.mediawiki.client import ActionApi
 from watcher.mediawiki.types import Contribution, RevisionMeta
+from watcher.mediawiki.wire import chunks, follow_renames, query_part, revision_head
 
-BATCH = 50  # values per request without apihighlimits
 META_PROPS = "ids|timestamp|user"
-
-
-def _query(data: Mapping[str, Any]) -> dict[str, Any]:
-    query = data.get("query")
-    return query if isinstance(query, dict) else {}
 
 
 def _meta(page: Mapping[str, Any], raw: Mapping[str, Any]) -> RevisionMeta:
     user = raw.get("user")
     return RevisionMeta(
-        revid=int(raw["revid"]),
-        parentid=int(raw.get("parentid") or 0),
-        pageid=int(page.get("pageid") or 0),
-        title=str(page.get("title", "")),
-        timestamp=str(raw.get("timestamp", "")),
-        user=user if isinstance(user, str) and not raw.get("userhidden") else None,
+        *revision_head(page, raw), user=user if isinstance(user, str) and not raw.get("userhidden") else None
     )
 
 
 def _latest_of(data: Mapping[str, Any]) -> list[RevisionMeta]:
     out: list[RevisionMeta] = []
-    for page in _query(data).get("pages", []):
+    for page in query_part(data).get("pages", []):
         revisions = page.get("revisions") if isinstance(page, dict) else None
         if isinstance(revisions, list) and revisions and isinstance(revisions[0], dict):
             out.append(_meta(page, revisions[0]))
     return out
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 async def latest_in_category(api: ActionApi, category: str) -> AsyncGenerator[list[RevisionMeta], None]:
@@ -95,7 +80,7 @@ async def latest_by_pageids(
     api: ActionApi, pageids: Sequence[int]
 ) -> AsyncGenerator[tuple[list[RevisionMeta], list[int]], None]:
     """Latest revisions of the given pages, 50 per request: (found, page ids that are missing)."""
-    for batch in _chunks(list(dict.fromkeys(pageids)), BATCH):
+    for batch in chunks(list(dict.fromkeys(pageids))):
         params = {
             "action": "query",
             "pageids": "|".join(str(p) for p in batch),
@@ -114,7 +99,7 @@ async def latest_by_titles(
 ) -> AsyncGenerator[dict[str, RevisionMeta | None], None]:
     """Latest revisions by title, 50 per request, following redirects (a moved file): asked title →
     the latest revision of the page it leads to, or None where there is no such page."""
-    for batch in _chunks(list(dict.fromkeys(titles)), BATCH):
+    for batch in chunks(list(dict.fromkeys(titles))):
         params: dict[str, str | int] = {
             "action": "query",
             "titles": "|".join(batch),
@@ -125,28 +110,23 @@ async def latest_by_titles(
         renamed: dict[str, str] = {}
         latest: dict[str, RevisionMeta] = {}
         async for data in api.query_continue(params):
-            query = _query(data)
+            query = query_part(data)
             for key in ("normalized", "redirects"):
                 renamed.update({r["from"]: r["to"] for r in query.get(key, []) if isinstance(r, dict)})
             latest.update({meta.title: meta for meta in _latest_of(data)})
         out: dict[str, RevisionMeta | None] = {}
         for asked in batch:
-            title = asked
-            for _ in range(len(renamed) + 1):
-                if title not in renamed:
-                    break
-                title = renamed[title]
-            out[asked] = latest.get(title)
+            out[asked] = latest.get(follow_renames(renamed, asked))
         yield out
 
 
 async def category_file_counts(api: ActionApi, categories: Sequence[str]) -> dict[str, int]:
     """How many files each category holds (``prop=categoryinfo``, 50 categories per request)."""
     counts: dict[str, int] = {}
-    for batch in _chunks(list(dict.fromkeys(categories)), BATCH):
+    for batch in chunks(list(dict.fromkeys(categories))):
         params = {"action": "query", "titles": "|".join(batch), "prop": "categoryinfo"}
         async for data in api.query_continue(params):
-            for page in _query(data).get("pages", []):
+            for page in query_part(data).get("pages", []):
                 info = page.get("categoryinfo") if isinstance(page, dict) else None
                 if isinstance(info, dict) and isinstance(page.get("title"), str):
                     counts[page["title"]] = int(info.get("files") or 0)
@@ -157,7 +137,7 @@ async def contributions(
     api: ActionApi, users: Sequence[str], *, namespace: int = 6
 ) -> AsyncGenerator[list[Contribution], None]:
     """The users' edits in the namespace, newest first, one list per response (500 rows, 50 users)."""
-    for batch in _chunks(list(dict.fromkeys(users)), BATCH):
+    for batch in chunks(list(dict.fromkeys(users))):
         params: dict[str, str | int] = {
             "action": "query",
             "list": "usercontribs",
@@ -168,7 +148,7 @@ async def contributions(
         }
         async for data in api.query_continue(params):
             rows: list[Contribution] = []
-            for raw in _query(data).get("usercontribs", []):
+            for raw in query_part(data).get("usercontribs", []):
                 if not isinstance(raw, dict) or "revid" not in raw:
                     continue
                 rows.append(
@@ -189,7 +169,7 @@ async def revision_metas(api: ActionApi, revids: Sequence[int]) -> tuple[dict[in
     """Ids, parent, author and time of revisions, 50 per request: (found by revid, missing revids)."""
     wanted = list(dict.fromkeys(int(r) for r in revids))
     found: dict[int, RevisionMeta] = {}
-    for batch in _chunks(wanted, BATCH):
+    for batch in chunks(wanted):
         params = {
             "action": "query",
             "revids": "|".join(str(r) for r in batch),
@@ -197,7 +177,7 @@ async def revision_metas(api: ActionApi, revids: Sequence[int]) -> tuple[dict[in
             "rvprop": META_PROPS,
         }
         async for data in api.query_continue(params):
-            for page in _query(data).get("pages", []):
+            for page in query_part(data).get("pages", []):
                 for raw in page.get("revisions", []) if isinstance(page, dict) else []:
                     meta = _meta(page, raw)
                     found[meta.revid] = meta
@@ -218,7 +198,7 @@ async def page_history(api: ActionApi, pageid: int, start_id: int) -> AsyncGener
         "rvstartid": start_id,
     }
     async for data in api.query_continue(params):
-        for page in _query(data).get("pages", []):
+        for page in query_part(data).get("pages", []):
             for raw in page.get("revisions", []) if isinstance(page, dict) else []:
                 yield _meta(page, raw)
 
@@ -226,10 +206,10 @@ async def page_history(api: ActionApi, pageid: int, start_id: int) -> AsyncGener
 async def user_groups(api: ActionApi, users: Sequence[str]) -> dict[str, frozenset[str]]:
     """Each named user's groups (IPs and unknown names get none), 50 names per request."""
     groups: dict[str, frozenset[str]] = {}
-    for batch in _chunks(sorted(set(users)), BATCH):
+    for batch in chunks(sorted(set(users))):
         params = {"action": "query", "list": "users", "ususers": "|".join(batch), "usprop": "groups"}
         data = await api.request(params)
-        for raw in _query(data).get("users", []):
+        for raw in query_part(data).get("users", []):
             if isinstance(raw, dict) and isinstance(raw.get("name"), str):
                 groups[raw["name"]] = frozenset(str(g) for g in raw.get("groups") or ())
     return groups

@@ -12,15 +12,16 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlencode
 
 import aiohttp
 
-from watcher.base.retry import parse_retry_after
+from watcher.base.retry import EQUAL_JITTER, Backoff, parse_retry_after
 from watcher.mediawiki.types import ApiError, ApiStats, PageInfo, PageRef, Revision
+from watcher.mediawiki.wire import chunks, follow_renames, query_part, revision_head
 
 __all__ = ["ActionApi", "ApiError", "ApiStats", "PageInfo", "PageRef", "Revision", "parse_retry_after"]
 
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 Params = Mapping[str, str | int]
 SleepFn = Callable[[float], Awaitable[None]]
 
-BATCH_SIZE = 50  # titles/pageids/revids/ids per request without apihighlimits
 MAX_GET_URL = 2000  # longer requests go as POST; reads are fine either way
 MAXLAG_MIN_PAUSE = 5.0  # Manual:Maxlag parameter: pause at least 5 s
 BACKOFF_BASE = 1.0
@@ -48,11 +48,6 @@ class _Retry(Exception):
         self.info = info
         self.http_status = http_status
         self.wait = wait
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _prefixed(title: str, namespace: str) -> str:
@@ -91,8 +86,7 @@ class ActionApi:
         self._owns_session = session is None
         self._sleep = sleep
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._backoff_base = backoff_base
-        self._backoff_max = backoff_max
+        self._backoff = Backoff(backoff_base, backoff_max, jitter=EQUAL_JITTER)
         self._lock = asyncio.Lock()
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip"}
 
@@ -167,13 +161,11 @@ class ActionApi:
 
     def _delay(self, failure: _Retry, retries: int) -> float:
         """Exponential backoff with jitter, but never shorter than what the server asked for."""
-        backoff = min(self._backoff_max, self._backoff_base * 2.0**retries)
-        backoff = backoff / 2 + random.uniform(0, backoff / 2)
         if failure.code == "maxlag":
             return max(MAXLAG_MIN_PAUSE, failure.wait or 0.0) + random.uniform(0, 1)
         if failure.wait is not None:
             return failure.wait + random.uniform(0, min(1.0, failure.wait / 10 + 0.1))
-        return backoff
+        return self._backoff.delay(retries)
 
     async def _attempt(self, params: dict[str, str]) -> dict[str, Any]:
         session = self._get_session()
@@ -255,7 +247,7 @@ class ActionApi:
         """Both slots of each revision, keyed by revid; unknown or deleted revids are simply absent."""
         wanted = list(dict.fromkeys(int(r) for r in revids))
         found: dict[int, Revision] = {}
-        for batch in _chunks(wanted, BATCH_SIZE):
+        for batch in chunks(wanted):
             params = {
                 "action": "query",
                 "prop": "revisions",
@@ -264,7 +256,7 @@ class ActionApi:
                 "rvprop": REVISION_PROPS,
             }
             async for data in self.query_continue(params):
-                for page in _query(data).get("pages", []):
+                for page in query_part(data).get("pages", []):
                     for raw in page.get("revisions", []):
                         revision = _parse_revision(page, raw)
                         found[revision.revid] = revision
@@ -290,7 +282,7 @@ class ActionApi:
                     "cmlimit": "max",
                 }
                 async for data in self.query_continue(params):
-                    for member in _query(data).get("categorymembers", []):
+                    for member in query_part(data).get("categorymembers", []):
                         title = member.get("title")
                         if isinstance(title, str) and title not in visited:
                             visited.add(title)
@@ -320,7 +312,7 @@ class ActionApi:
                 "cmlimit": "max",
             }
             async for data in self.query_continue(params):
-                for member in _query(data).get("categorymembers", []):
+                for member in query_part(data).get("categorymembers", []):
                     ref = _page_ref(member)
                     if ref is not None and ref.title not in seen:
                         seen.add(ref.title)
@@ -345,7 +337,7 @@ class ActionApi:
         }
         seen: set[str] = set()
         async for data in self.query_continue(params):
-            for entry in _query(data).get("logevents", []):
+            for entry in query_part(data).get("logevents", []):
                 if entry.get("action") != "upload":
                     continue
                 title = entry.get("title")
@@ -365,7 +357,7 @@ class ActionApi:
             "eilimit": "max",
         }
         async for data in self.query_continue(params):
-            for member in _query(data).get("embeddedin", []):
+            for member in query_part(data).get("embeddedin", []):
                 ref = _page_ref(member)
                 if ref is not None:
                     yield ref
@@ -374,7 +366,7 @@ class ActionApi:
         """Page id, existence and redirect target of each title, keyed by the title as requested."""
         wanted = list(dict.fromkeys(titles))
         result: dict[str, PageInfo] = {}
-        for batch in _chunks(wanted, BATCH_SIZE):
+        for batch in chunks(wanted):
             params: dict[str, str | int] = {
                 "action": "query",
                 "prop": "info",
@@ -385,7 +377,7 @@ class ActionApi:
             redirects: dict[str, str] = {}
             pages: dict[str, dict[str, Any]] = {}
             async for data in self.query_continue(params):
-                query = _query(data)
+                query = query_part(data)
                 normalized.update({n["from"]: n["to"] for n in query.get("normalized", [])})
                 redirects.update({r["from"]: r["to"] for r in query.get("redirects", [])})
                 pages.update({p["title"]: p for p in query.get("pages", []) if "title" in p})
@@ -397,7 +389,7 @@ class ActionApi:
         """SHA-1 (40 hex digits) of the file's latest version, or None where there is no file."""
         params = {"action": "query", "prop": "imageinfo", "iiprop": "sha1", "titles": title}
         data = await self.request(params)
-        for page in _query(data).get("pages", []):
+        for page in query_part(data).get("pages", []):
             for info in page.get("imageinfo", []):
                 sha1 = info.get("sha1")
                 if isinstance(sha1, str) and sha1:
@@ -433,7 +425,7 @@ class ActionApi:
         elif namespace is not None:
             params["rcnamespace"] = "|".join(str(n) for n in namespace)
         async for data in self.query_continue(params):
-            for change in _query(data).get("recentchanges", []):
+            for change in query_part(data).get("recentchanges", []):
                 if isinstance(change, dict):
                     yield change
 
@@ -443,7 +435,7 @@ class ActionApi:
         labels: dict[str, str] = {}
         if not languages:
             return labels
-        for batch in _chunks(wanted, BATCH_SIZE):
+        for batch in chunks(wanted):
             params = {
                 "action": "wbgetentities",
                 "ids": "|".join(batch),
@@ -492,11 +484,6 @@ def _log_warnings(data: Mapping[str, Any]) -> None:
             log.warning("API warning from %s: %s", module, text)
 
 
-def _query(data: Mapping[str, Any]) -> dict[str, Any]:
-    query = data.get("query")
-    return query if isinstance(query, dict) else {}
-
-
 def _page_ref(member: Any) -> PageRef | None:
     if not isinstance(member, dict) or not isinstance(member.get("title"), str):
         return None
@@ -523,14 +510,15 @@ def _parse_revision(page: Mapping[str, Any], raw: Mapping[str, Any]) -> Revision
         value = slot.get("sha1") if isinstance(slot, dict) else None
         return value if isinstance(value, str) and value else None
 
+    revid, parentid, pageid, title, timestamp = revision_head(page, raw)
     user = raw.get("user")
     comment = raw.get("comment")
     return Revision(
-        revid=int(raw["revid"]),
-        parentid=int(raw.get("parentid") or 0),
-        pageid=int(page.get("pageid") or 0),
-        title=str(page.get("title", "")),
-        timestamp=str(raw.get("timestamp", "")),
+        revid=revid,
+        parentid=parentid,
+        pageid=pageid,
+        title=title,
+        timestamp=timestamp,
         user=user if isinstance(user, str) else None,
         comment=comment if isinstance(comment, str) else "",
         tags=tuple(str(t) for t in raw.get("tags") or ()),
@@ -550,11 +538,7 @@ def _page_info(
     asked: str, normalized: Mapping[str, str], redirects: Mapping[str, str], pages: Mapping[str, Any]
 ) -> PageInfo:
     title = normalized.get(asked, asked)
-    target = title
-    for _ in range(len(redirects) + 1):  # the API resolves chains; guard against loops anyway
-        if target not in redirects:
-            break
-        target = redirects[target]
+    target = follow_renames(redirects, title)
     page = pages.get(target)
     redirect_target = target if target != title else None
     if not isinstance(page, dict):  # interwiki or otherwise unlisted

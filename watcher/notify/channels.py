@@ -11,19 +11,18 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import apprise
 from apprise.plugins.email import NotifyEmail
 
 from watcher.base.masking import mask_secrets
+from watcher.base.values import BodyFormat as BodyFormat  # still importable from here
 from watcher.config import Config, NotifyChannel
 from watcher.notify.schedule import DigestTime
 from watcher.tracking.resolver import canonical_title
 
 log = logging.getLogger("watcher.notify")
-
-BodyFormat = Literal["text", "markdown", "html"]
 
 # Practical body limits where apprise's own body_maxlen is far above what the service accepts
 # (Slack: 35000 in apprise, about 4000 in practice and 3000 per block). The Markdown we measure grows a

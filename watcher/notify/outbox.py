@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 import socket
 import sqlite3
 import time
@@ -38,7 +37,7 @@ import aiosqlite
 import apprise
 
 from watcher.base.masking import mask_secrets
-from watcher.base.retry import parse_retry_after
+from watcher.base.retry import Backoff, parse_retry_after
 from watcher.notify import hooks
 from watcher.notify.channels import BodyFormat, Channel, Target
 from watcher.store.db import Database, iso_utc
@@ -66,8 +65,8 @@ class RetryPolicy:
     grace: float = 5.0
 
     def backoff(self, attempts: int) -> float:
-        exponential = self.base * float(2 ** max(attempts - 1, 0))
-        return min(self.cap, exponential) * random.uniform(0.8, 1.0)
+        """The wait after the ``attempts``-th failed send: ``base`` doubling up to ``cap``, 80–100 %."""
+        return Backoff(self.base, self.cap, jitter=(0.8, 1.0)).delay(attempts - 1)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+from watcher.base.retry import supervise
 from watcher.config import Config
 from watcher.notify.alerts import AlertWatcher
 from watcher.notify.channels import build_channels
@@ -20,21 +21,6 @@ log = logging.getLogger("watcher.notify")
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-async def _supervised(name: str, factory: Callable[[], Awaitable[None]]) -> None:
-    """Restart one part after an unexpected error, so a hiccup in one never stops the others."""
-    delay = 1.0
-    while True:
-        try:
-            await factory()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("notify: %s failed; restarting it in %.0f s", name, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 300.0)
 
 
 async def _fan_out(source: asyncio.Event, targets: list[asyncio.Event]) -> None:
@@ -77,17 +63,20 @@ async def run_notifier(
                 alert_wakes.append(event)
                 watcher = AlertWatcher(db, config, channel, clock=clock, on_queued=outbox.wake.set)
                 name = f"alerts of {channel.name}"
-                group.create_task(_supervised(name, functools.partial(watcher.run, event)), name=name)
+                group.create_task(
+                    supervise(f"notify: {name}", functools.partial(watcher.run, event), log=log), name=name
+                )
         if wake is not None:
             group.create_task(_fan_out(wake, [*alert_wakes, scheduler_wake]), name="notify-wake")
         group.create_task(
-            _supervised(
-                "digest scheduler",
+            supervise(
+                "notify: digest scheduler",
                 lambda: run_scheduler(db, config, channels, clock, scheduler_wake, outbox.wake.set),
+                log=log,
             ),
             name="notify-digests",
         )
-        group.create_task(_supervised("outbox", outbox.run), name="notify-outbox")
+        group.create_task(supervise("notify: outbox", outbox.run, log=log), name="notify-outbox")
         log.info(
             "notifications: %s",
             ", ".join(f"{c.name} ({c.config.mode}, {len(c.targets)} URL(s))" for c in channels),

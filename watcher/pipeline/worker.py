@@ -15,11 +15,13 @@ from collections.abc import Callable
 
 import aiohttp
 
+from watcher.base.retry import Backoff, supervise
 from watcher.config import Config
-from watcher.diff import diff_revisions, find_object_id
-from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
+from watcher.diff import find_object_id
+from watcher.diff.model import FieldChange
 from watcher.mediawiki.client import ActionApi, ApiError, Revision
-from watcher.pipeline.labels import LabelResolver, with_labels
+from watcher.pipeline.labels import LabelResolver
+from watcher.pipeline.records import RecordMaker, incomparable
 from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state
@@ -29,6 +31,8 @@ from watcher.stream.events import parse_event
 log = logging.getLogger("watcher.worker")
 
 EDITS_PER_ROUND = 25  # 50 revision ids: one API request
+RETRY_SECONDS = 30.0  # the longest idle wait, and the wait after an unexpected error
+RESTART_MESSAGE = "%s failed; retrying in %.0f s"
 
 
 class Worker:
@@ -44,10 +48,8 @@ class Worker:
         self.db = db
         self.api = api
         self.config = config
-        self.labels = labels
+        self.records = RecordMaker(config, labels)
         self.on_queued = on_queued
-        self.settings = DiffSettings.from_section(config.diff)
-        self.languages = set(config.filters.languages)
         self._wake = asyncio.Event()
         self.api_errors = 0
 
@@ -55,19 +57,21 @@ class Worker:
         self._wake.set()
 
     async def run(self) -> None:
-        """Process due work until cancelled; sleeps until woken or the next retry is due."""
+        """Process due work until cancelled; sleeps until woken or the next retry is due.
+
+        A bug must not stop the daemon: after an unexpected error the items stay pending and the rounds
+        start again 30 s later.
+        """
+        backoff = Backoff(RETRY_SECONDS, RETRY_SECONDS, factor=1.0)
+        await supervise("fetch worker", self._rounds, log=log, backoff=backoff, message=RESTART_MESSAGE)
+
+    async def _rounds(self) -> None:
         while True:
             self._wake.clear()
-            try:
-                done = await self.process_due()
-            except Exception:  # a bug must not stop the daemon; the items stay pending
-                log.exception("fetch worker failed; retrying in 30 s")
-                done = 0
-                await asyncio.sleep(30)
-            if done:
+            if await self.process_due():
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=30)
+                await asyncio.wait_for(self._wake.wait(), timeout=RETRY_SECONDS)
 
     async def process_due(self) -> int:
         """One round: up to EDITS_PER_ROUND due items. Returns how many items were settled."""
@@ -96,9 +100,7 @@ class Worker:
         settled = 0
         for item in items:
             try:
-                changes, provenance = self._diff_edit(item, revisions)
-                if changes:
-                    changes = await with_labels(changes, self.labels)
+                changes, provenance = await self._diff_edit(item, revisions)
                 async with self.db.transaction() as conn:
                     added = 0
                     if provenance is not None:
@@ -123,14 +125,15 @@ class Worker:
                 self.on_queued(added)
         return settled
 
-    def _diff_edit(
+    async def _diff_edit(
         self, item: InboxItem, revisions: dict[int, Revision]
     ) -> tuple[list[FieldChange], store_queue.Provenance | None]:
         change = parse_event(item.event)
         new_id, old_id = change.new_revision, change.old_revision
         new = revisions.get(new_id) if new_id else None
         old = revisions.get(old_id) if old_id else None
-        if new is None or old is None:
+        why = incomparable(old, new)
+        if why == "gone":
             log.info(
                 "%s: revision %s or its parent %s is gone (deleted or suppressed); nothing to compare",
                 item.title,
@@ -138,28 +141,20 @@ class Worker:
                 old_id,
             )
             return [], None
-        if new.texthidden or old.texthidden:
+        if why == "hidden":
             log.info("%s: r%s has hidden content; nothing to compare", item.title, new_id)
             return [], None
-        changes = diff_revisions(
-            RevisionContent(old.wikitext, old.mediainfo),
-            RevisionContent(new.wikitext, new.mediainfo),
-            self.settings,
-        )
-        if self.languages:
-            changes = [c for c in changes if c.language is None or c.language in self.languages]
-        object_id = find_object_id(item.title, new.wikitext, old.wikitext, self.config.tracking.object_id)
-        provenance = store_queue.Provenance(
+        assert old is not None and new is not None
+        provenance = self.records.provenance(
+            item.title,
+            old,
+            new,
             wiki=change.wiki,
-            file=item.title,
-            revision=new.revid,
-            old_revision=old.revid,
             timestamp=change.timestamp,
             user=change.user,
             comment=change.comment,
-            object_id=object_id,
         )
-        return changes, provenance
+        return await self.records.changes(old, new), provenance
 
     async def _process_upload(self, item: InboxItem) -> int:
         """A new version of a tracked file: one record with the new SHA-1 as the Action API gives it."""

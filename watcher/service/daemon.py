@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import random
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 from aiohttp import web
 
+from watcher.base.retry import Backoff, supervise
 from watcher.config import Config
 from watcher.history.run import HistoryOptions, run_history
 from watcher.mediawiki.client import ActionApi, ApiError
@@ -87,29 +87,30 @@ class Daemon:
                 db, tracked, config, wake_worker=self.worker.wake, wake_tracking=self.tracking_wake.set
             )
             last_id, _ = await self._stored_cursor()
-            if (await store_tracked.count_files(db))["active"] or last_id:
+            if (await store_tracked.count_files(db))["active"]:
                 self.resolved.set()  # the set is known from the last run; refresh it in the background
+            # An empty stored set (a first run stopped before it resolved) is not a known set, even with
+            # a stored position: the catch-up and the stream wait for the resolution, or the edits of
+            # the gap would be taken for edits of untracked files and lost.
             log.info(
                 "watcher started: wiki %s, %s, database %s",
                 config.wiki.name,
                 f"resuming after event {last_id}" if last_id else "first start (following from now)",
                 config.database,
             )
-            tasks = [
-                asyncio.create_task(self._supervise("stream", self._follow_stream), name="stream"),
-                asyncio.create_task(self._supervise("worker", self.worker.run), name="worker"),
-                asyncio.create_task(self._supervise("tracking", self._tracking_loop), name="tracking"),
-                asyncio.create_task(self._supervise("housekeeping", self._housekeeping), name="housekeeping"),
-                asyncio.create_task(self._supervise("cursor", self.ingest.flush_periodically), name="cursor"),
+            parts: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+                ("stream", self._follow_stream),
+                ("worker", self.worker.run),
+                ("tracking", self._tracking_loop),
+                ("housekeeping", self._housekeeping),
+                ("cursor", self.ingest.flush_periodically),
             ]
             if config.notify:
-                tasks.append(asyncio.create_task(self._supervise("notify", self._notify), name="notify"))
+                parts.append(("notify", self._notify))
             if config.web is not None:
-                tasks.append(asyncio.create_task(self._supervise("web", self._serve_web), name="web"))
-            for name, factory in self.hooks.extra_tasks:
-                tasks.append(
-                    asyncio.create_task(self._supervise(name, functools.partial(factory, self)), name=name)
-                )
+                parts.append(("web", self._serve_web))
+            parts += [(name, functools.partial(factory, self)) for name, factory in self.hooks.extra_tasks]
+            tasks = [asyncio.create_task(supervise(name, body, log=log), name=name) for name, body in parts]
             await self.stop_event.wait()
             log.info("stopping")
             for task in tasks:
@@ -130,20 +131,6 @@ class Daemon:
     def _stream_connected(self) -> None:
         for callback in self.hooks.on_stream_connected:
             callback()
-
-    async def _supervise(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
-        """Run a part of the daemon; restart it after an unexpected error instead of dying."""
-        delay = 1.0
-        while True:
-            try:
-                await body()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s failed; restarting it in %.0f s", name, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 300)
 
     def _make_stream(self, last_id: str | None, last_time: str | None) -> EventStream:
         assert self.tracked is not None
@@ -236,7 +223,7 @@ class Daemon:
         assert self.db is not None and self.api is not None and self.tracked is not None
         resolver = TrackingResolver(self.config.tracking, self.api, self.db, self.tracked)
         refresh = self.config.tracking.refresh_hours * 3600
-        delay = 5.0
+        backoff = Backoff(5.0, 600.0, jitter=(0.8, 1.2))
         next_full = 0.0
         loop = asyncio.get_running_loop()
         while True:
@@ -246,16 +233,15 @@ class Daemon:
                     next_full = loop.time() + refresh
                     self.resolved.set()
                 await self._category_refreshes(resolver)
-                delay = 5.0
+                backoff.reset()
             except (ApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 log.warning(
                     "cannot resolve the tracked files through the Action API at %s: %s — retrying in %.0f s",
                     self.config.wiki.api_url,
                     exc or type(exc).__name__,
-                    delay,
+                    backoff.current,
                 )
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, 600)
+                await asyncio.sleep(backoff.next_delay())
                 continue
             self.tracking_wake.clear()
             with contextlib.suppress(TimeoutError):

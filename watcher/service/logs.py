@@ -11,8 +11,9 @@ import sys
 from typing import TextIO
 
 from watcher.base.masking import mask_secrets
+from watcher.base.values import LOG_LEVELS
 
-LEVELS = ("debug", "info", "warning", "error")
+LEVELS = LOG_LEVELS  # the old name
 
 
 def journal_attached(stream: TextIO | None = None) -> bool:

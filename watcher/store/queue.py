@@ -13,16 +13,18 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any
 
 import aiosqlite
 
+# The lists live in base.values; these names stay importable from here.
+from watcher.base.values import STATUSES as STATUSES
+from watcher.base.values import KindChoice as KindChoice
+from watcher.base.values import Source as Source
+from watcher.base.values import Status as Status
+from watcher.base.values import StatusChoice as StatusChoice
 from watcher.diff.model import FieldChange
 from watcher.store.db import Database, utcnow
-
-Status = Literal["pending", "accepted", "rejected"]
-STATUSES: tuple[Status, ...] = ("pending", "accepted", "rejected")
-Source = Literal["live", "history"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +146,8 @@ async def insert_changes(
 
 @dataclass(frozen=True)
 class ChangeFilter:
-    status: Status | Literal["all"] = "pending"
-    kind: Literal["content", "maintenance", "all"] = "content"
+    status: StatusChoice = "pending"
+    kind: KindChoice = "content"
     file: str | None = None
     since: str | None = None
     until: str | None = None

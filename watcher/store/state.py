@@ -11,11 +11,15 @@ from typing import Any
 
 import aiosqlite
 
+from watcher.base.retry import Backoff
 from watcher.store.db import Database, iso_utc, utcnow
 
 CURSOR_ID = "last_event_id"
 CURSOR_TIME = "last_event_time"
 FIRST_START = "first_start_at"
+
+# An inbox item that failed waits 30 s, doubling up to 6 h, before its next attempt.
+INBOX_BACKOFF = Backoff(30.0, 6 * 3600.0)
 
 
 async def get_state(db: Database, key: str) -> str | None:
@@ -141,7 +145,7 @@ async def retry_later(db: Database, item: InboxItem, error: str, *, max_attempts
                 (attempts, error, utcnow(), item.id),
             )
             return False
-        delay = min(30 * 2 ** (attempts - 1), 6 * 3600)
+        delay = INBOX_BACKOFF.delay(attempts - 1)
         due = iso_utc(datetime.now(UTC) + timedelta(seconds=delay))
         await conn.execute(
             "UPDATE inbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",

@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from watcher.base.retry import parse_retry_after
+from watcher.base.retry import FULL_JITTER, Backoff, parse_retry_after
 from watcher.stream.prefilter import Matcher, Prefilter
 from watcher.stream.sse import Run, SSEEvent, SSEParser, record_id
 
@@ -162,12 +162,11 @@ class EventStream:
         self._session = session
         self._on_connect = on_connect
         self._sleep = sleep
-        self._random = random
         self._prefilter = Prefilter(wiki, matcher)
         self._resume_id = last_event_id or None
         self._resume_time = last_event_time
         self._since: str | None = None
-        self._attempt = 0
+        self._backoff = Backoff(backoff_initial, backoff_max, jitter=FULL_JITTER, random=random)
         self._state = ""
         self._recent: deque[str] = deque(maxlen=dedup_size)
         self._recent_set: set[str] = set()
@@ -207,7 +206,7 @@ class EventStream:
                             stats.last_data_monotonic = time.monotonic()
                             for batch, error in self._batches_of(self._parser.feed_segments(chunk)):
                                 if batch is not None:
-                                    self._attempt = 0  # a connection that delivers is a healthy one
+                                    self._backoff.reset()  # a connection that delivers is a healthy one
                                     yield batch
                                 if error is not None:
                                     text = error.data.decode("utf-8", "replace")[:500]
@@ -418,11 +417,10 @@ class EventStream:
 
     async def _wait(self, retry: _Retry) -> None:
         if retry.delay is None:
-            cap = min(self.backoff_max, self.backoff_initial * 2 ** min(self._attempt, 62))
-            delay = cap * self._random()
+            delay = self._backoff.next_delay()
         else:
             delay = retry.delay
-        self._attempt += 1
+            self._backoff.attempt += 1  # a wait the server asked for counts as an attempt too
         self.stats.last_delay = delay
         self.stats.last_error = retry.message
         when = f"retrying in {_fmt_delay(delay)}" if delay > 0 else "retrying now"

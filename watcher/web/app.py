@@ -104,6 +104,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(views.TEMPLATE_FILTERS)
+    env.globals.update(views.TEMPLATE_GLOBALS)
     return env
 
 

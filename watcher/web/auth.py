@@ -15,15 +15,14 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+# The list lives in base.values; these names stay importable from here.
+from watcher.base.values import ROLES as ROLES
+from watcher.base.values import Role as Role
 from watcher.store.db import Database, iso_utc, utcnow
-
-Role = Literal["reviewer", "readonly"]
-ROLES: tuple[Role, ...] = ("reviewer", "readonly")
 
 # Defaults of argon2-cffi (RFC 9106's second recommendation); tests swap in a cheaper hasher.
 HASHER = PasswordHasher()

@@ -11,7 +11,8 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from watcher.export.writers import FORMATS, content_type, export_filename, iter_export
+from watcher.export.formats import DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS, EXPORT_FORMATS
+from watcher.export.writers import content_type, export_filename, iter_export
 from watcher.store import queue as store_queue
 from watcher.web.kit import CONFIG, DB, READER, access, current_session
 from watcher.web.queries import parse_query
@@ -21,10 +22,10 @@ from watcher.web.queries import parse_query
 async def export_download(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    fmt = fields.get("format", "csv")
-    if fmt not in FORMATS:
-        raise web.HTTPBadRequest(text=f"Unknown export format; one of {', '.join(FORMATS)}.")
-    query = parse_query(fields, default_status="accepted")
+    fmt = fields.get("format", DEFAULT_EXPORT)
+    if fmt not in EXPORT_FORMATS:
+        raise web.HTTPBadRequest(text=f"Unknown export format; one of {', '.join(EXPORT_FORMATS)}.")
+    query = parse_query(fields, default_status=DEFAULT_EXPORT_STATUS)
     everything = fields.get("all") == "1"
     spreadsheet = fields.get("spreadsheet") == "1"
     selection = replace(query.selection, not_exported=not everything)
@@ -38,7 +39,11 @@ async def export_download(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     for chunk in iter_export(
-        records, fmt, request.app[CONFIG], bom=spreadsheet and fmt == "csv", formula_guard=spreadsheet
+        records,
+        fmt,
+        request.app[CONFIG],
+        bom=spreadsheet,
+        formula_guard=spreadsheet,  # BOM: where the format takes one
     ):
         await response.write(chunk.encode("utf-8"))
     await response.write_eof()

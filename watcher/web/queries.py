@@ -9,20 +9,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from watcher.base.values import KIND_CHOICES, SOURCES, STATUS_CHOICES, STATUSES, StatusChoice, choice
 from watcher.store.db import Database, utcnow
-from watcher.store.queue import STATUSES, ChangeFilter, ChangeRecord
+from watcher.store.queue import ChangeFilter, ChangeRecord
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
-STATUS_CHOICES = (*STATUSES, "all")
-KIND_CHOICES = ("content", "maintenance", "all")
-SOURCE_CHOICES = ("live", "history")
+SOURCE_CHOICES = SOURCES  # the old name; the lists live in base.values
 NO_LANGUAGE = "none"
 # The query-string keys of the filters, in the order the form shows them.
 FILTER_KEYS = ("status", "kind", "source", "field", "language", "user", "file", "object", "since", "until")
 MAX_TEXT = 300
+
+T = TypeVar("T", bound=str)
 
 
 @dataclass(frozen=True)
@@ -59,20 +60,41 @@ def _date(value: str, key: str, problems: list[str]) -> date | None:
 
 
 def parse_query(
-    query: Mapping[str, str], *, default_status: str = "pending", defaults: Mapping[str, str] | None = None
+    query: Mapping[str, str],
+    *,
+    default_status: StatusChoice = "pending",
+    defaults: Mapping[str, str] | None = None,
 ) -> QueueQuery:
     """Filters from a query string or form. Unknown values fall back to the default, with a note."""
     problems: list[str] = []
     params: dict[str, str] = {}
 
-    def choice(key: str, choices: Sequence[str], default: str) -> str:
-        value = (query.get(key) or (defaults or {}).get(key) or default).strip()
-        if value not in choices:
+    def given(key: str, default: str) -> str:
+        return (query.get(key) or (defaults or {}).get(key) or default).strip()
+
+    def pick(key: str, allowed: tuple[T, ...], default: T) -> T:
+        value = given(key, default)
+        try:
+            picked = choice(value, allowed)
+        except ValueError:
             problems.append(f"{key}: unknown value {value[:40]!r}; showing {default}")
-            value = default
-        if value != default:
-            params[key] = value
-        return value
+            return default
+        if picked != default:
+            params[key] = picked
+        return picked
+
+    def pick_optional(key: str, allowed: tuple[T, ...]) -> T | None:
+        """Like ``pick``, with "" (any) as the default."""
+        value = given(key, "")
+        if not value:
+            return None
+        try:
+            picked = choice(value, allowed)
+        except ValueError:
+            problems.append(f"{key}: unknown value {value[:40]!r}; showing ")
+            return None
+        params[key] = picked
+        return picked
 
     def text(key: str) -> str | None:
         value = (query.get(key) or "").strip()[:MAX_TEXT]
@@ -80,9 +102,9 @@ def parse_query(
             params[key] = value
         return value or None
 
-    status = choice("status", STATUS_CHOICES, default_status)
-    kind = choice("kind", KIND_CHOICES, "content")
-    source = choice("source", ("", *SOURCE_CHOICES), "")
+    status = pick("status", STATUS_CHOICES, default_status)
+    kind = pick("kind", KIND_CHOICES, "content")
+    source = pick_optional("source", SOURCES)
     field_name = text("field")
     language = text("language")
     user = text("user")
@@ -102,9 +124,9 @@ def parse_query(
         else:
             params.pop("until")
     selection = ChangeFilter(
-        status=status,  # type: ignore[arg-type]
-        kind=kind,  # type: ignore[arg-type]
-        source=source or None,  # type: ignore[arg-type]
+        status=status,
+        kind=kind,
+        source=source,
         field=field_name,
         language=NO_LANGUAGE if language in ("none", "null", "-") else language,
         user=user,

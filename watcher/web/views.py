@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 from markupsafe import Markup
 
+from watcher.base.values import KIND_CHOICES, SOURCES, STATUS_CHOICES, STATUSES
+from watcher.export.formats import EXPORT_STATUS_CHOICES, EXPORTS
 from watcher.store.queue import ChangeRecord
 from watcher.web import auth, queries
 from watcher.web.kit import DB, READER, access, current_session, render, safe_next, see_other
@@ -49,6 +51,15 @@ def pretty_json(value: Any) -> str:
 
 
 TEMPLATE_FILTERS: dict[str, Callable[..., Any]] = {"when": when, "plural": plural, "pretty_json": pretty_json}
+# The value lists the templates offer (status tabs, filter and export selects), from their one place.
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "statuses": STATUSES,
+    "status_choices": STATUS_CHOICES,
+    "kind_choices": KIND_CHOICES,
+    "sources": SOURCES,
+    "export_status_choices": EXPORT_STATUS_CHOICES,
+    "export_formats": EXPORTS,
+}
 
 
 def _diffs(records: list[ChangeRecord]) -> dict[int, tuple[Markup, Markup]]:

@@ -1,0 +1,71 @@
+"""The value lists, each written once: statuses, kinds, actions, sources, roles, log levels, body formats.
+
+Each list is a ``Literal`` type; its tuple (for ``click.Choice``, the review page's filters and
+templates, validation) is derived from it with ``typing.get_args``, so the two cannot drift apart. The
+``…Choice`` types add ``"all"`` where a filter may ask for every value.
+
+:func:`choice` narrows an outside string (a command-line option, a query string) to one of the values,
+typed, without a cast. The export formats are not here: they are the registry in ``watcher.export``.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, TypeVar, get_args
+
+T = TypeVar("T", bound=str)
+
+ALL: Final = "all"
+
+# A change record's review status, and the filters that also take "all".
+Status = Literal["pending", "accepted", "rejected"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+StatusChoice = Literal[Status, "all"]
+STATUS_CHOICES: tuple[StatusChoice, ...] = get_args(StatusChoice)
+
+# What a curator may copy back (content), or not (maintenance).
+Kind = Literal["content", "maintenance"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+KindChoice = Literal[Kind, "all"]
+KIND_CHOICES: tuple[KindChoice, ...] = get_args(KindChoice)
+
+# How a field changed.
+Action = Literal["added", "removed", "changed", "tagged"]
+ACTIONS: tuple[Action, ...] = get_args(Action)
+
+# Where a record came from: the stream, or `watcher history`.
+Source = Literal["live", "history"]
+SOURCES: tuple[Source, ...] = get_args(Source)
+
+# Who may do what on the review page.
+Role = Literal["reviewer", "readonly"]
+ROLES: tuple[Role, ...] = get_args(Role)
+
+# `--log-level`.
+LogLevel = Literal["debug", "info", "warning", "error"]
+LOG_LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
+
+# Notification bodies (and `watcher digest --format`).
+BodyFormat = Literal["text", "markdown", "html"]
+BODY_FORMATS: tuple[BodyFormat, ...] = get_args(BodyFormat)
+
+# A [[notify]] channel's mode.
+NotifyMode = Literal["immediate", "digest", "both"]
+NOTIFY_MODES: tuple[NotifyMode, ...] = get_args(NotifyMode)
+
+
+def choice(value: str, allowed: tuple[T, ...]) -> T:
+    """``value`` as the member of ``allowed`` it equals; ValueError where it is none of them."""
+    for item in allowed:
+        if item == value:
+            return item
+    raise ValueError(f"unknown value {value!r} (one of {', '.join(allowed)})")
+
+
+def choice_or(value: str | None, allowed: tuple[T, ...], default: T) -> T:
+    """``value`` as a member of ``allowed``, or ``default`` where it is missing or none of them."""
+    if value is None:
+        return default
+    try:
+        return choice(value, allowed)
+    except ValueError:
+        return default

@@ -1,0 +1,62 @@
+"""CSV for collection systems (RFC 4180).
+
+Comma-separated, CRLF line ends, fields with a comma, quote or line break in double quotes (quotes
+doubled), UTF-8; an empty field means null. ``bom`` starts the file with a UTF-8 byte order mark so
+that spreadsheet programs read it as UTF-8. ``formula_guard`` prefixes cells that begin with
+``= + - @`` (or a tab or carriage return) with an apostrophe, so that a spreadsheet does not run a
+value written on Commons as a formula; it changes the data, so it is for spreadsheets, not for imports.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from watcher.config import Config
+from watcher.export.shared import CHUNK_ROWS, index_url
+from watcher.store.queue import ChangeRecord
+
+EXPORT_COLUMNS = (
+    "object_id", "file", "field", "template", "property", "language", "action", "old", "new", "user",
+    "timestamp", "revision", "diff_url", "status", "reviewer", "reviewed_at", "note",
+)  # fmt: skip
+# The CSV header: the export columns, Wikidata labels of item values, then the queue id (for
+# `watcher accept`/`reject` round trips).
+LABEL_COLUMNS = ("old_label", "new_label")
+CSV_HEADER = (*EXPORT_COLUMNS, *LABEL_COLUMNS, "id")
+BOM = "\ufeff"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guard_formula(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def csv_row(record: ChangeRecord, index: str, *, formula_guard: bool = False) -> list[Any]:
+    row = record.as_contract(index)
+    cells: list[Any] = ["" if row.get(c) is None else row[c] for c in (*EXPORT_COLUMNS, *LABEL_COLUMNS)]
+    if formula_guard:
+        cells = [guard_formula(c) if isinstance(c, str) else c for c in cells]
+    return [*cells, record.id]
+
+
+def write(
+    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = False
+) -> Iterator[str]:
+    """The header, then the records as text chunks of up to CHUNK_ROWS rows."""
+    index = index_url(config)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if bom:
+        buffer.write(BOM)
+    writer.writerow(CSV_HEADER)
+    for start in range(0, len(records), CHUNK_ROWS):
+        for record in records[start : start + CHUNK_ROWS]:
+            writer.writerow(csv_row(record, index, formula_guard=formula_guard))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()

@@ -1,0 +1,50 @@
+"""The terminal table of `watcher changes` (a listing, not an export)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator, Sequence
+
+from watcher.config import Config
+from watcher.store.queue import ChangeRecord
+
+
+def write(
+    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = False
+) -> Iterator[str]:
+    """The table in one chunk, or "no changes"."""
+    yield render_table(records) + "\n" if records else "no changes\n"
+
+
+def render_table(records: Sequence[ChangeRecord]) -> str:
+    width = shutil.get_terminal_size((160, 24)).columns
+    rows = [("id", "time", "file", "object", "field", "lang", "action", "change", "user")]
+    for r in records:
+        field = (
+            r.field + (f" ({r.property})" if r.property else "") + (f" [{r.template}]" if r.template else "")
+        )
+        old, new = _short(r.old), _short(r.new)
+        text = {"added": f"+ {new}", "removed": f"- {old}", "tagged": f"tagged {new}"}.get(
+            r.action, f"{old} → {new}"
+        )
+        rows.append(
+            (str(r.id), r.timestamp[:16].replace("T", " "), r.file.removeprefix("File:"), r.object_id or "",
+             field, r.language or "", r.action, text, r.user or "")
+        )  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    caps = [8, 16, 40, 14, 30, 6, 8, 60, 20]
+    widths = [min(w, c) for w, c in zip(widths, caps, strict=True)]
+    lines = [
+        "  ".join(_cut(cell, w).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    return "\n".join(line[:width] if sys.stdout.isatty() else line for line in lines)
+
+
+def _short(value: str | None) -> str:
+    return "∅" if value is None else " ".join(value.split())
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

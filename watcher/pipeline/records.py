@@ -1,0 +1,76 @@
+"""A pair of revisions → change records: the one path of the live worker and of history mode.
+
+Both slots are diffed (:func:`watcher.diff.diff_revisions`), changes in languages the museum does not
+follow are dropped, item values get their Wikidata labels, and the provenance (who changed which
+revision of which file, when, and the file's object id) is made to go into the queue with them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from watcher.config import Config
+from watcher.diff import diff_revisions, find_object_id
+from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
+from watcher.mediawiki.types import Revision
+from watcher.pipeline.labels import LabelResolver, with_labels
+from watcher.store.queue import Provenance, Source
+
+__all__ = ["RecordMaker", "incomparable"]
+
+
+def incomparable(old: Revision | None, new: Revision | None) -> Literal["gone", "hidden"] | None:
+    """Why the pair cannot be compared: a revision is missing (deleted or suppressed), or its content is
+    hidden; None when it can."""
+    if old is None or new is None:
+        return "gone"
+    if old.texthidden or new.texthidden:
+        return "hidden"
+    return None
+
+
+class RecordMaker:
+    """Turns revision pairs into the change records and provenance that :func:`insert_changes` queues."""
+
+    def __init__(self, config: Config, labels: LabelResolver | None = None) -> None:
+        self.settings = DiffSettings.from_section(config.diff)
+        self.languages = frozenset(config.filters.languages)
+        self.object_id = config.tracking.object_id
+        self.labels = labels
+
+    async def changes(self, old: Revision, new: Revision) -> list[FieldChange]:
+        """What changed from ``old`` to ``new``, in the followed languages, with labels of item values."""
+        changes = diff_revisions(
+            RevisionContent(old.wikitext, old.mediainfo),
+            RevisionContent(new.wikitext, new.mediainfo),
+            self.settings,
+        )
+        if self.languages:
+            changes = [c for c in changes if c.language is None or c.language in self.languages]
+        return await with_labels(changes, self.labels)
+
+    def provenance(
+        self,
+        file: str,
+        old: Revision,
+        new: Revision,
+        *,
+        wiki: str,
+        timestamp: str,
+        user: str | None,
+        comment: str | None,
+        source: Source = "live",
+    ) -> Provenance:
+        """The provenance of the records of ``old`` → ``new`` of ``file``; the object id is looked up in
+        the new text first, then the old."""
+        return Provenance(
+            wiki=wiki,
+            file=file,
+            revision=new.revid,
+            old_revision=old.revid,
+            timestamp=timestamp,
+            user=user,
+            comment=comment,
+            object_id=find_object_id(file, new.wikitext, old.wikitext, self.object_id),
+            source=source,
+        )
