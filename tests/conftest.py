@@ -1,14 +1,16 @@
-"""Suite-wide settings."""
+"""Suite-wide settings and the fixtures every folder shares (a folder may override one)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
+from tests.support.core import MINIMAL_CONFIG
+from watcher.config import Config, parse_config
 from watcher.store import Database
 
 # In CI the property-based tests run a fixed sequence of examples, so a red run is reproducible;
@@ -32,3 +34,13 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    """A config from the minimal valid text plus ``extra`` TOML appended after [tracking]."""
+
+    def build(extra: str = "", *, base: str = MINIMAL_CONFIG) -> Config:
+        return parse_config(base + extra, tmp_path / "config.toml")
+
+    return build

@@ -7,8 +7,7 @@ import copy
 import json
 from typing import Any
 
-from diff_helpers import diff_sdc, entity, mediainfo, rows
-
+from tests.support.diff import diff_sdc, entity, mediainfo, rows
 from watcher.diff import DiffSettings
 
 

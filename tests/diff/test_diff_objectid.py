@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from diff_helpers import wikitext
-
+from tests.support.diff import wikitext
 from watcher.config import ObjectIdRule
 from watcher.diff import find_object_id
 

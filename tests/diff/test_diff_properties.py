@@ -7,10 +7,18 @@ import json
 from collections import Counter
 from typing import Any
 
-from diff_helpers import Row, all_mediainfo_samples, all_wikitext_samples, mediainfo, row, rows, wikitext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.diff import (
+    Row,
+    all_mediainfo_samples,
+    all_wikitext_samples,
+    mediainfo,
+    row,
+    rows,
+    wikitext,
+)
 from watcher.diff import DiffSettings, FieldChange, RevisionContent, diff_revisions, parse_revision
 from watcher.diff.engine import diff_models
 from watcher.diff.mediainfo import diff_mediainfo

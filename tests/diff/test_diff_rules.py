@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from diff_helpers import diff_text, rows, wikitext
-
+from tests.support.diff import diff_text, rows, wikitext
 from watcher.diff import DiffSettings, RevisionContent, diff_revisions, parse_wikitext
 
 PAGE = """== {{int:filedesc}} ==

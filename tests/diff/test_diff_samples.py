@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from diff_helpers import (
+
+from tests.support.diff import (
     all_mediainfo_samples,
     all_wikitext_samples,
     diff_text,
@@ -15,7 +16,6 @@ from diff_helpers import (
     rows,
     wikitext,
 )
-
 from watcher.diff import DiffSettings, RevisionContent, diff_revisions, parse_mediainfo, parse_wikitext
 
 SETTINGS = DiffSettings()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -55,7 +56,7 @@ def other_wiki_events() -> list[dict[str, object]]:
         if event.get("wiki") != "commonswiki":
             events.append(event)
     canary = dict(events[0])
-    canary["meta"] = {**dict(canary["meta"]), "domain": "canary"}  # type: ignore[arg-type]
+    canary["meta"] = {**cast("dict[str, Any]", canary["meta"]), "domain": "canary"}
     canary["wiki"] = "commonswiki"
     canary["title"] = "File:Midsommardans - EXM 4711.jpg"
     events.append(canary)
@@ -105,7 +106,10 @@ async def test_daemon_follows_edits_of_tracked_files_once(peers: Peers, tmp_path
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     await daemon.start()
     await wait_for(lambda: peers.stream.connections >= 1, 20, "the stream connection", daemon)
-    tracked = lambda: {row[0] for row in query(database, "SELECT title FROM tracked_files")}  # noqa: E731
+
+    def tracked() -> set[str]:
+        return {row[0] for row in query(database, "SELECT title FROM tracked_files")}
+
     await wait_for(lambda: len(tracked()) == 19, 20, "19 tracked files (category depth 1)", daemon)
     assert "File:Somebody else's photo.jpg" not in tracked()
 
@@ -200,7 +204,7 @@ async def test_daemon_follows_edits_of_tracked_files_once(peers: Peers, tmp_path
 
     # Every request carried the User-Agent, and the API never saw two requests at once.
     assert all(ua and ua.startswith("WatcherTests/1.0") for ua in peers.stream.user_agents)
-    assert all(r.user_agent.startswith("WatcherTests/1.0") for r in api.requests)
+    assert all((r.user_agent or "").startswith("WatcherTests/1.0") for r in api.requests)
     assert api.max_in_flight == 1
     assert all(r.params.get("maxlag") == "5" for r in api.requests)
 

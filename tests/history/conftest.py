@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from history_helpers import USER_AGENT, Collection, build_collection, write_config
 
+from tests.support.history import USER_AGENT, Collection, build_collection, write_config
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.mediawiki.client import ActionApi

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from history_helpers import BOT, MUSEUM, Collection, expected_changes, write_config
-from history_helpers import CHANGED_KINDS as CHANGED
-
+from tests.support.history import BOT, MUSEUM, Collection, expected_changes, write_config
+from tests.support.history import CHANGED_KINDS as CHANGED
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.history.run import HistoryOptions, HistoryRun

@@ -7,8 +7,8 @@ import io
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-from history_helpers import Collection, write_config
 
+from tests.support.history import Collection, write_config
 from watcher.cli.history import TerminalProgress, describe, history
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.history.progress import ensure_tables, open_run

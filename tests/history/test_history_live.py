@@ -7,11 +7,11 @@ and an API client of its own, while the history run works.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from history_helpers import CATEGORY, MUSEUM, USER_AGENT, Collection, Story, expected_changes, page_text
-
+from tests.support.history import CATEGORY, MUSEUM, USER_AGENT, Collection, Story, expected_changes, page_text
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer, RecordedRequest
 from watcher.demo.standins.bridge import rc_to_event
@@ -57,12 +57,15 @@ async def test_a_live_record_made_while_history_fetches_the_same_edit_wins(
     story = _story(collection, "community_once")
     live_done: list[int] = []
 
-    def live_meanwhile(request: RecordedRequest) -> object:
+    async def live(revid: int) -> None:
+        await _live(db.path, peer, config, revid)
+
+    def live_meanwhile(request: RecordedRequest) -> Awaitable[None] | None:
         revids = request.params.get("revids", "").split("|")
         fetches_content = request.user_agent == USER_AGENT and "content" in request.params.get("rvprop", "")
         if fetches_content and not live_done and str(story.current) in revids:  # history planned this file
             live_done.append(story.current)
-            return _live(db.path, peer, config, story.current)
+            return live(story.current)
         return None
 
     peer.on_request = live_meanwhile
@@ -114,7 +117,7 @@ async def test_edits_the_daemon_queued_are_left_to_it(
         assert {(r["old_revision"], r["revision"], r["user"]) for r in history} == {
             (r1, r2, story.editors[0])
         }
-        assert history[0]["comment"].startswith(f"1 edit by {story.editors[0]} since ")
+        assert str(history[0]["comment"]).startswith(f"1 edit by {story.editors[0]} since ")
         assert live and {(r["old_revision"], r["revision"]) for r in live} == {(r2, r3)}
 
 

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from history_helpers import USER_AGENT, Collection, record_keys, write_config
 
+from tests.support.history import USER_AGENT, Collection, record_keys, write_config
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer, RecordedRequest
 from watcher.history.run import HistoryOptions, HistoryRun

@@ -3,8 +3,7 @@ museum's own last revision is older (or missing), and the museum's revision wher
 
 from __future__ import annotations
 
-from history_helpers import Collection, Story, record_keys
-
+from tests.support.history import Collection, Story, record_keys
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.action_api_wiki import FakeRevision

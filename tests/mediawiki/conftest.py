@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from mediawiki_helpers import USER_AGENT, RecordedSleeps
 
+from tests.support.mediawiki import USER_AGENT, RecordedSleeps
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.mediawiki.client import ActionApi
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mediawiki_helpers import mediainfo_slot, wikitext
-
+from tests.support.mediawiki import mediainfo_slot, wikitext
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.mediawiki.client import ActionApi, PageRef
 

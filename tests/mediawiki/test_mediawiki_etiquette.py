@@ -9,8 +9,8 @@ from email.utils import format_datetime
 
 import aiohttp
 import pytest
-from mediawiki_helpers import USER_AGENT, RecordedSleeps
 
+from tests.support.mediawiki import USER_AGENT, RecordedSleeps
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.mediawiki.client import ActionApi, ApiError, parse_retry_after
 

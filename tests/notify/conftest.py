@@ -10,8 +10,8 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 from apprise.plugins.email import NotifyEmail
 from apprise.plugins.slack import NotifySlack
-from notify_helpers import MINIMAL_CONFIG, HttpSink, SmtpSink, free_port
 
+from tests.support.notify import MINIMAL_CONFIG, HttpSink, SmtpSink, free_port
 from watcher.config import Config, parse_config
 
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from apprise.plugins.slack import NotifySlack
-from notify_helpers import add_change
 
+from tests.support.notify import add_change
 from watcher.config import Config
 from watcher.notify import check_channels, mask_url
 from watcher.notify.channels import build_channels, filter_sql
@@ -96,7 +96,7 @@ def test_mask_url_hides_credentials_in_apprise_forms() -> None:
 
 def test_markdown_escaping_keeps_slack_mentions_and_links_literal() -> None:
     hostile = "<!channel> <@U123> <https://evil.example|click> *bold* [x](https://evil.example) @everyone"
-    converted = NotifySlack._commonmark_to_slack(md(hostile))
+    converted = NotifySlack._commonmark_to_slack(md(hostile))  # type: ignore[no-untyped-call]  # apprise is untyped
     assert "<!channel>" not in converted and "<@U123>" not in converted
     assert "<https://evil.example" not in converted
     assert "&lt;!channel&gt;" in converted

@@ -7,8 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from notify_helpers import FakeClock, HttpSink, add_change, utc, wait_until
-
+from tests.support.notify import FakeClock, HttpSink, add_change, utc, wait_until
 from watcher.config import Config
 from watcher.notify import run_notifier
 from watcher.notify.channels import Channel, build_channels
@@ -33,7 +32,7 @@ def _setup(
 
 async def _ledger(db: Database) -> list[tuple[str, int, int, int]]:
     rows = await db.fetchall("SELECT period, changes, missed, messages FROM notify_digests ORDER BY period")
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [tuple(row) for row in rows]
 
 
 async def test_restart_between_digest_time_and_sending_gives_exactly_one(

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
-from notify_helpers import HOSTILE_ATTR, HOSTILE_SCRIPT, MINIMAL_CONFIG, SmtpSink, add_change, utc
 
+from tests.support.notify import HOSTILE_ATTR, HOSTILE_SCRIPT, MINIMAL_CONFIG, SmtpSink, add_change, utc
 from watcher.cli.notify import digest
 from watcher.config import Config
 from watcher.notify.alerts import AlertWatcher

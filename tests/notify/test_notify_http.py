@@ -8,8 +8,7 @@ import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from notify_helpers import HttpSink, add_change, statuses, wait_until
-
+from tests.support.notify import HttpSink, add_change, statuses, wait_for_state, wait_until
 from watcher.config import Config
 from watcher.notify.alerts import AlertWatcher
 from watcher.notify.channels import Channel, build_channels
@@ -58,6 +57,7 @@ async def test_slack_429_retry_after_is_honoured_then_delivered(
     runner = asyncio.create_task(outbox.run())
     try:
         await wait_until(lambda: len(http_sink.ok(SLACK_PATH)) == 1)
+        await wait_for_state(db, "chat", "sent")
     finally:
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -89,6 +89,7 @@ async def test_500s_back_off_and_a_failing_channel_does_not_block_another(
         # The healthy channel went through while the broken one was still failing.
         assert http_sink.ok("/broken") == []
         await wait_until(lambda: len(http_sink.ok("/broken")) == 1)
+        await wait_for_state(db, "broken", "sent")
     finally:
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from notify_helpers import HttpSink, add_change
-
+from tests.support.notify import HttpSink, add_change
+from watcher.base.retry import parse_retry_after
 from watcher.config import Config
 from watcher.notify.alerts import AlertWatcher
 from watcher.notify.channels import build_channels
-from watcher.notify.outbox import Outbox, parse_retry_after
+from watcher.notify.outbox import Outbox
 from watcher.store import Database
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from notify_helpers import utc
 
+from tests.support.notify import utc
 from watcher.notify.schedule import DigestTime
 
 STOCKHOLM = "Europe/Stockholm"

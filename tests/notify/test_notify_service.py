@@ -6,8 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from notify_helpers import HttpSink, add_change, wait_until
-
+from tests.support.notify import HttpSink, add_change, wait_until
 from watcher.config import Config
 from watcher.notify import run_notifier
 from watcher.notify.outbox import RetryPolicy
@@ -37,11 +36,10 @@ async def test_changes_within_the_coalescing_window_make_one_alert(
     wake = asyncio.Event()
     task = asyncio.create_task(run_notifier(db, config, wake=wake, retry=FAST))
     try:
-        await asyncio.sleep(0.3)  # the watcher has read its cursor
-        for n in range(3):
+        await _cursor_read(db)
+        for n in range(3):  # back to back: well inside the window even on a busy machine
             await add_change(db, file=f"File:Piece {n}.jpg")
             wake.set()
-            await asyncio.sleep(0.1)
         await wait_until(lambda: len(http_sink.ok("/alerts")) == 1)
         await asyncio.sleep(1.0)  # nothing else follows
     finally:
@@ -57,7 +55,7 @@ async def test_the_cursor_survives_a_restart(
     config = _config(make_config, http_sink, coalesce=0)
     wake = asyncio.Event()
     first = asyncio.create_task(run_notifier(db, config, wake=wake, retry=FAST))
-    await asyncio.sleep(0.3)
+    await _cursor_read(db)
     await add_change(db, file="File:Before.jpg")
     wake.set()
     await wait_until(lambda: len(http_sink.ok("/alerts")) == 1)
@@ -82,7 +80,7 @@ async def test_an_in_flight_send_finishes_and_is_recorded_when_stopped(
     http_sink.delay = 1.0  # the service takes a second to answer
     wake = asyncio.Event()
     task = asyncio.create_task(run_notifier(db, config, wake=wake, retry=FAST))
-    await asyncio.sleep(0.3)
+    await _cursor_read(db)
     await add_change(db)
     wake.set()
     await _wait_for_claim(db)
@@ -91,6 +89,14 @@ async def test_an_in_flight_send_finishes_and_is_recorded_when_stopped(
     row = await db.fetchone("SELECT state, attempts, lease_owner FROM notify_outbox")
     assert row is not None and tuple(row) == ("sent", 1, None)
     assert len(http_sink.ok("/alerts")) == 1
+
+
+async def _cursor_read(db: Database) -> None:
+    """The notifier has stored its starting cursor: changes added from now on are new to it."""
+    deadline = time.monotonic() + 15
+    while await db.scalar("SELECT count(*) FROM notify_cursors") == 0:
+        assert time.monotonic() < deadline, "the notifier never read its cursor"
+        await asyncio.sleep(0.02)
 
 
 async def _wait_for_claim(db: Database) -> None:

@@ -16,8 +16,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
-from test_status_collect import queue_notifications
 
+from tests.service.test_status_collect import queue_notifications
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.diff.model import FieldChange
 from watcher.mediawiki.client import ActionApi

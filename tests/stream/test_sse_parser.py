@@ -7,8 +7,8 @@ import json
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from stream_helpers import CODFW_SSE, EQIAD_SSE
 
+from tests.support.stream import CODFW_SSE, EQIAD_SSE
 from watcher.stream.sse import SSEEvent, SSEParser
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from stream_helpers import UA, WIKI, is_candidate, sample_events, titleset
 
+from tests.support.stream import UA, WIKI, is_candidate, sample_events, titleset
 from watcher.stream.client import EventStream
 from watcher.stream.prefilter import TitleSetMatcher
 from watcher.stream.sse import SSEParser

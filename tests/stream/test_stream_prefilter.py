@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stream_helpers import CODFW_SSE, WIKI, is_candidate, sample_events, sample_payloads, titleset
 
+from tests.support.stream import CODFW_SSE, WIKI, is_candidate, sample_events, sample_payloads, titleset
 from watcher.stream.prefilter import Prefilter, TitleSetMatcher
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stream_helpers import UA, WIKI, titleset
-
+from tests.support.stream import UA, WIKI, titleset
 from watcher.stream.client import EventStream
 from watcher.stream.prefilter import TitleSetMatcher
 

@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
-from web_helpers import CONFIG_TEXT, PASSWORD
 
+from tests.support.web import CONFIG_TEXT, PASSWORD
 from watcher.config import Config, parse_config
 from watcher.store.db import Database
 from watcher.web import auth

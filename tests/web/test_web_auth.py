@@ -8,8 +8,8 @@ from unittest import mock
 
 import pytest
 from aiohttp.test_utils import TestClient, make_mocked_request
-from web_helpers import PASSWORD, csrf_of, queue, sign_in
 
+from tests.support.web import PASSWORD, csrf_of, queue, sign_in
 from watcher.config import Config, WebSection
 from watcher.store.db import Database
 from watcher.web import auth
@@ -20,7 +20,7 @@ from watcher.web.kit import LOGIN_COOKIE, SESSION_COOKIE, client_address, is_htt
 def session_cookie_header(response: Any) -> str:
     headers = [h for h in response.headers.getall("Set-Cookie", []) if h.startswith(SESSION_COOKIE + "=")]
     assert len(headers) == 1, response.headers
-    return headers[0]
+    return str(headers[0])
 
 
 async def test_signed_out_visitor_is_sent_to_sign_in_and_sees_no_data(

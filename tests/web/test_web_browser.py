@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from web_helpers import PASSWORD, queue
 
 from tests.support.queue_sample import HOSTILE_STRINGS, fill_queue
+from tests.support.web import PASSWORD, queue
 from watcher.config import Config
 from watcher.diff.model import FieldChange
 from watcher.store.db import Database

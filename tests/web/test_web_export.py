@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from web_helpers import CONFIG_TEXT, csrf_of, queue, sign_in
 
+from tests.support.web import CONFIG_TEXT, csrf_of, queue, sign_in
 from watcher.config import Config, parse_config
 from watcher.diff.model import FieldChange
 from watcher.export.writers import CSV_HEADER, EXPORT_COLUMNS, LABEL_COLUMNS, index_url, write_records
@@ -94,7 +94,7 @@ def test_csv_bom_and_formula_guard_for_spreadsheets(config: Config) -> None:
 
 # A module-level config: hypothesis runs many examples per test, so no function-scoped fixture.
 CONFIG = parse_config(CONFIG_TEXT, Path("/nonexistent/config.toml"))
-_text = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+_text = st.one_of(st.none(), st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40))
 
 
 @settings(max_examples=150, deadline=None)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from web_helpers import csrf_of, queue, sign_in
 
 from tests.support.queue_sample import fill_queue
+from tests.support.web import csrf_of, queue, sign_in
 from watcher.diff.model import FieldChange
 from watcher.store.db import Database
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from web_helpers import CONFIG_TEXT, csrf_of, queue, sign_in
 
 from tests.support.queue_sample import HOSTILE_STRINGS
+from tests.support.web import CONFIG_TEXT, csrf_of, queue, sign_in
 from watcher.config import Config, parse_config
 from watcher.diff.model import FieldChange
 from watcher.store.db import Database
@@ -113,7 +113,10 @@ async def test_service_routes_are_public_and_unmarked_routes_are_refused(
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    app = create_app(db, config, extra_routes=lambda a: a.router.add_get("/healthz", healthz))
+    def add_healthz(a: web.Application) -> None:
+        a.router.add_get("/healthz", healthz)
+
+    app = create_app(db, config, extra_routes=add_healthz)
     app.router.add_get("/forgotten", healthz)  # added without an access mark, outside extra_routes
     client = await aiohttp_client(app)
     response = await client.get("/healthz")

@@ -16,8 +16,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 from click.testing import CliRunner
-from web_helpers import CONFIG_TEXT
 
+from tests.support.web import CONFIG_TEXT
 from watcher.cli.web import user
 from watcher.config import Config, WebSection
 from watcher.store.db import Database

@@ -12,8 +12,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from mediawiki_helpers import mediainfo_slot, wikitext
 
+from tests.support.mediawiki import mediainfo_slot, wikitext
 from watcher.demo.standins.action_api import ActionApiPeer
 
 BASE = {"format": "json", "formatversion": "2"}

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from core_helpers import (
+
+from tests.support.core import (
     EVENTS,
     categorize,
     delete,
@@ -21,7 +22,6 @@ from core_helpers import (
     sse_records,
     upload,
 )
-
 from watcher.stream.events import (
     Categorized,
     Deleted,

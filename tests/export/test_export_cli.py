@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from core_helpers import USER_AGENT
 
+from tests.support.core import USER_AGENT
 from watcher.cli.main import main
 from watcher.diff.model import FieldChange
 from watcher.store import Database

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from core_helpers import USER_AGENT, QuietProgress
 
+from tests.support.core import USER_AGENT, QuietProgress
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.mediawiki.client import ActionApi

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from core_helpers import edit
 
+from tests.support.core import edit
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.diff import diff_revisions
 from watcher.mediawiki.client import ActionApi
 from watcher.pipeline import records as records_module
 from watcher.pipeline.worker import Worker
@@ -87,7 +88,7 @@ async def test_an_edit_that_cannot_be_diffed_is_set_aside_and_the_others_go_on(
 ) -> None:
     bad = await enqueue_edit(db, wiki, A, "{{Information|description={{en|1=Boom}}|date=1890}}")
     await enqueue_edit(db, wiki, B, "{{Information|description={{en|1=Thing}}|date=1891}}")
-    real = records_module.diff_revisions
+    real = diff_revisions
 
     def exploding(old: Any, new: Any, settings: Any) -> Any:
         if new.wikitext and "Boom" in new.wikitext:

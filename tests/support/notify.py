@@ -75,8 +75,8 @@ async def add_change(
     return change_id
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 class FakeClock:
@@ -98,7 +98,7 @@ class Mail:
     def part(self, content_type: str) -> str:
         for part in self.message.walk():
             if part.get_content_type() == content_type and not part.is_multipart():
-                return str(part.get_content())  # type: ignore[attr-defined]
+                return str(part.get_content())
         raise AssertionError(f"no {content_type} part in {self.message.get_content_type()}")
 
 
@@ -110,7 +110,7 @@ class SmtpSink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        self.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 OK"
 
 
@@ -157,6 +157,19 @@ async def wait_until(condition: Callable[[], bool], within: float = 15.0) -> Non
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def wait_for_state(db: Database, channel: str, state: str, within: float = 15.0) -> None:
+    """Wait until the channel's outbox row reaches ``state``: the sink sees a post before the outbox
+    commits its outcome, so a test that read the row at once raced the commit on a busy machine."""
+    deadline = time.monotonic() + within
+    while True:
+        row = await db.fetchone("SELECT state FROM notify_outbox WHERE channel = ?", (channel,))
+        if row is not None and row["state"] == state:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the {channel} outbox row is {row and row['state']!r}, not {state!r}")
         await asyncio.sleep(0.02)
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from core_helpers import (
+
+from tests.support.core import (
     USER_AGENT,
     QuietProgress,
     World,
@@ -23,7 +24,6 @@ from core_helpers import (
     restore,
     upload,
 )
-
 from watcher.config import Config, parse_config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.mediawiki.client import ActionApi
@@ -31,7 +31,8 @@ from watcher.store import Database
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
 from watcher.stream.client import EventBatch
-from watcher.stream.events import event_key
+from watcher.stream.events import event_key, interpret
+from watcher.tracking import ingest as ingest_module
 from watcher.tracking.ingest import CURSOR_FLUSH_SECONDS
 from watcher.tracking.resolver import TrackingResolver, canonical_title
 
@@ -429,12 +430,11 @@ async def test_a_batch_without_a_last_id_keeps_the_previous_cursor(world: World)
 
 def failing_cursor_write(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the batch's transaction fail at its end (as a full disk would), after its events were applied."""
-    from watcher.tracking import ingest as ingest_module
 
     async def broken(*_: Any) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(ingest_module.store_state, "set_state", broken)
+    monkeypatch.setattr(store_state, "set_state", broken)
 
 
 async def test_a_failed_batch_is_rolled_back_whole(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -575,9 +575,7 @@ async def test_an_event_that_fails_unexpectedly_is_skipped_not_retried_for_ever(
 ) -> None:
     """A bug or input nobody foresaw costs that event, not the batch: otherwise the batch would be
     taken again from the stored position and fail again, and the daemon would never move on."""
-    from watcher.tracking import ingest as ingest_module
-
-    real = ingest_module.interpret
+    real = interpret
 
     def fragile(change: Any) -> Any:
         if change.title == OTHER_TRACKED:

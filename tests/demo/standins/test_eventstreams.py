@@ -10,8 +10,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from stream_helpers import EQIAD_SSE, UA, eventually, replay
 
+from tests.support.stream import EQIAD_SSE, UA, eventually, replay
 from watcher.demo.standins.eventstreams import EventStreamsStandIn, Faults
 from watcher.stream.sse import SSEEvent, SSEParser
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from core_helpers import CONTRACT_EXAMPLE, MINIMAL_CONFIG, REPO, USER_AGENT
 
+from tests.support.core import CONTRACT_EXAMPLE, MINIMAL_CONFIG, REPO, USER_AGENT
 from watcher.cli.main import main
 from watcher.config import (
     DEFAULT_API_URL,
