@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import free_port
 
 
 def test_demo_replays_the_session_and_prints_the_queue() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,16 +16,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.mediawiki_real.peer import SCRIPT, BridgeThread, RealWiki
+from tests.support.ports import free_port
 
 NOT_ROOT_EXIT = 3  # the script's exit code for "packages missing and not root"
 SKIP_ENV = "WATCHER_SKIP_REAL_MEDIAWIKI"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _unavailable(reason: str) -> None:
@@ -48,7 +41,7 @@ def real_wiki(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     env = {
         **os.environ,
         "MW_STATE_DIR": str(state / "wiki"),
-        "MW_PORT": str(_free_port()),
+        "MW_PORT": str(free_port()),
         "MW_RC_PORT": str(bridge.udp_port),
         "MW_WORKERS": "2",
     }

@@ -11,7 +11,8 @@ from aiosmtpd.controller import Controller
 from apprise.plugins.email import NotifyEmail
 from apprise.plugins.slack import NotifySlack
 
-from tests.support.notify import MINIMAL_CONFIG, HttpSink, SmtpSink, free_port
+from tests.support.notify import MINIMAL_CONFIG, HttpSink, SmtpSink
+from tests.support.ports import free_port
 from watcher.config import Config, parse_config
 
 

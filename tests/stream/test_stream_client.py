@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.support.stream import UA, WIKI, eventually, free_port, is_candidate, replay, titleset
+from tests.support.ports import free_port
+from tests.support.stream import UA, WIKI, eventually, is_candidate, replay, titleset
 from watcher.demo.standins.eventstreams import EventStreamsStandIn, Faults
 from watcher.stream.client import EventBatch, EventStream, parse_retry_after
 from watcher.stream.prefilter import TitleSetMatcher

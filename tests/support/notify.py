@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import email
 import itertools
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,13 +25,6 @@ HOSTILE_SCRIPT = "<script>alert(1)</script>"
 HOSTILE_ATTR = '"><img onerror=x>'
 
 _revisions = itertools.count(5_000_000)
-
-
-def free_port() -> int:
-    """A free loopback port (aiosmtpd 1.4.6 cannot bind port 0 itself)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def add_change(

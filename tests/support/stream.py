@@ -6,7 +6,6 @@ import asyncio
 import copy
 import json
 import random
-import socket
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -77,13 +76,6 @@ def is_candidate(
 
 def titleset(*titles: str) -> TitleSet:
     return TitleSet(titles)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def eventually(condition: Callable[[], bool], limit: float = 5.0) -> None:

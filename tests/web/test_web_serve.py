@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from click.testing import CliRunner
 
+from tests.support.ports import free_port
 from tests.support.web import CONFIG_TEXT
 from watcher.cli.web import user
 from watcher.config import Config, WebSection
@@ -25,12 +26,6 @@ from watcher.web import auth
 from watcher.web.app import run_web
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_run_web_serves_until_cancelled_then_lets_go_of_the_port(db: Database, config: Config) -> None:
