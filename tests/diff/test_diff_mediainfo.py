@@ -7,7 +7,8 @@ import copy
 import json
 from typing import Any
 
-from tests.support.diff import diff_sdc, entity, mediainfo, rows
+from tests.support.diff import diff_sdc, entity, rows
+from tests.support.fixtures import mediainfo
 from watcher.diff import DiffSettings
 
 

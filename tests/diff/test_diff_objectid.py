@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.diff import wikitext
+from tests.support.fixtures import wikitext
 from watcher.config import ObjectIdRule
 from watcher.diff import find_object_id
 

@@ -14,11 +14,10 @@ from tests.support.diff import (
     Row,
     all_mediainfo_samples,
     all_wikitext_samples,
-    mediainfo,
     row,
     rows,
-    wikitext,
 )
+from tests.support.fixtures import mediainfo, wikitext
 from watcher.diff import DiffSettings, FieldChange, RevisionContent, diff_revisions, parse_revision
 from watcher.diff.engine import diff_models
 from watcher.diff.mediainfo import diff_mediainfo

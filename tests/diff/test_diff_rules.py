@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.support.diff import diff_text, rows, wikitext
+from tests.support.diff import diff_text, rows
+from tests.support.fixtures import wikitext
 from watcher.diff import DiffSettings, RevisionContent, diff_revisions, parse_wikitext
 
 PAGE = """== {{int:filedesc}} ==

@@ -12,10 +12,9 @@ from tests.support.diff import (
     all_wikitext_samples,
     diff_text,
     entity,
-    mediainfo,
     rows,
-    wikitext,
 )
+from tests.support.fixtures import mediainfo, wikitext
 from watcher.diff import DiffSettings, RevisionContent, diff_revisions, parse_mediainfo, parse_wikitext
 
 SETTINGS = DiffSettings()

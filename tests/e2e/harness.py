@@ -23,8 +23,6 @@ from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-WIKITEXT = FIXTURES / "wikitext"
 CATEGORY = "Category:Media contributed by Example Museum"
 
 
@@ -152,10 +150,6 @@ async def wait_for(
         await asyncio.sleep(0.05)
     tail = log.log_text()[-4000:] if log is not None else ""
     raise AssertionError(f"timed out after {limit} s waiting for {what}\n--- daemon log tail ---\n{tail}")
-
-
-def sample(name: str) -> str:
-    return (WIKITEXT / name).read_text(encoding="utf-8")
 
 
 def state(database: Path, key: str) -> str | None:

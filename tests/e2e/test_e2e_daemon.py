@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
@@ -11,17 +10,16 @@ import pytest
 
 from tests.e2e.harness import (
     CATEGORY,
-    FIXTURES,
     DaemonProcess,
     Peers,
     config_text,
     counters,
     query,
     records,
-    sample,
     state,
     wait_for,
 )
+from tests.support.fixtures import load_events, wikitext
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
@@ -49,10 +47,7 @@ ARTWORK = """== {{int:filedesc}} ==
 def other_wiki_events() -> list[dict[str, object]]:
     """Real captures of other wikis and a canary, republished as noise."""
     events: list[dict[str, object]] = []
-    for line in (
-        (FIXTURES / "events" / "rc_2024-04-26_commons_sdc_edit_and_delete_log.jsonl").read_text().splitlines()
-    ):
-        event = json.loads(line)
+    for event in load_events("rc_2024-04-26_commons_sdc_edit_and_delete_log.jsonl"):
         if event.get("wiki") != "commonswiki":
             events.append(event)
     canary = dict(events[0])
@@ -71,14 +66,16 @@ async def peers() -> AsyncIterator[Peers]:
     api.add_page("Category:Example Museum: paintings", f"[[{CATEGORY}]]")
     api.add_page("File:Midsommardans - EXM 4711.jpg", ARTWORK)
     api.add_page(
-        "File:Church - EXM 12.jpg", sample("croptool_ru_church_1905.old.wikitext"), categories=[CATEGORY]
+        "File:Church - EXM 12.jpg", wikitext("croptool_ru_church_1905.old.wikitext"), categories=[CATEGORY]
     )
     api.add_page(
-        "File:Crassula - EXM 13.jpg", sample("dreykh_crassula_information.wikitext"), categories=[CATEGORY]
+        "File:Crassula - EXM 13.jpg", wikitext("dreykh_crassula_information.wikitext"), categories=[CATEGORY]
     )
-    api.add_page("File:Dalian - EXM 14.jpg", sample("memucho_dalian_old_men.wikitext"), categories=[CATEGORY])
     api.add_page(
-        "File:Painting - EXM 15.jpg", sample("dreykh_modigliani_artwork.wikitext"),
+        "File:Dalian - EXM 14.jpg", wikitext("memucho_dalian_old_men.wikitext"), categories=[CATEGORY]
+    )
+    api.add_page(
+        "File:Painting - EXM 15.jpg", wikitext("dreykh_modigliani_artwork.wikitext"),
         categories=["Category:Example Museum: paintings"],
     )  # fmt: skip
     for n in range(16, 30):
@@ -87,7 +84,7 @@ async def peers() -> AsyncIterator[Peers]:
             f"{{{{Information|description={{{{en|1=Object {n}}}}}}}}}",
             categories=[CATEGORY],
         )
-    api.add_page("File:Somebody else's photo.jpg", sample("memucho_duelmen_sunrise.wikitext"))
+    api.add_page("File:Somebody else's photo.jpg", wikitext("memucho_duelmen_sunrise.wikitext"))
     stream = EventStreamsStandIn()
     await stream.start()
     bridge = WikiBridge(api.changes)
@@ -128,7 +125,7 @@ async def test_daemon_follows_edits_of_tracked_files_once(peers: Peers, tmp_path
     # CropTool fills other versions.
     api.edit(
         "File:Church - EXM 12.jpg",
-        sample("croptool_ru_church_1905.new.wikitext"),
+        wikitext("croptool_ru_church_1905.new.wikitext"),
         user="Cropper",
         comment="crop",
     )
@@ -143,7 +140,7 @@ async def test_daemon_follows_edits_of_tracked_files_once(peers: Peers, tmp_path
     # An untracked file: nothing.
     api.edit(
         "File:Somebody else's photo.jpg",
-        sample("memucho_duelmen_sunrise.wikitext") + "\n[[Category:Sunrises]]",
+        wikitext("memucho_duelmen_sunrise.wikitext") + "\n[[Category:Sunrises]]",
         user="X",
     )
     # A new file joins the tracked category, then is edited.

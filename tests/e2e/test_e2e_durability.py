@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import CATEGORY, FIXTURES, DaemonProcess, config_text, query, records, wait_for
+from tests.e2e.harness import CATEGORY, DaemonProcess, config_text, query, records, wait_for
+from tests.support.fixtures import load_events
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
@@ -23,14 +24,8 @@ KILLS = 22
 
 def noise(count: int) -> list[dict[str, object]]:
     """Events of other wikis, varied from a real capture: most of the stream is like this."""
-    import json
-
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    base = json.loads(
-        (FIXTURES / "events" / "rc_2024-04-26_commons_sdc_edit_and_delete_log.jsonl")
-        .read_text()
-        .splitlines()[2]
-    )
+    base = load_events("rc_2024-04-26_commons_sdc_edit_and_delete_log.jsonl")[2]
     out = []
     for n in range(count):
         event = dict(base)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.support.mediawiki import mediainfo_slot, wikitext
+from tests.support.fixtures import wikitext
+from tests.support.mediawiki import mediainfo_slot
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.mediawiki.client import ActionApi, PageRef
 

@@ -11,21 +11,20 @@ import json
 import socket
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from tests.mediawiki_real.peer import RealWiki
+from tests.support.fixtures import load_events
 from tests.support.rcfeed import RcFeedBridge, feed_to_event
 from watcher.stream.events import Deleted, Edit, Moved, interpret, parse_event
 
-CAPTURE = Path(__file__).resolve().parents[1] / "fixtures" / "events" / "mediawiki-1.39_rcfeed_udp_json.jsonl"
 HEADERS = {"User-Agent": "WatcherTests/1.0 (https://museum.example; tests@museum.example)"}
 
 
 def captured() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in CAPTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return load_events("mediawiki-1.39_rcfeed_udp_json.jsonl")
 
 
 async def read_events(

@@ -9,19 +9,17 @@ from typing import Any
 import pytest
 
 from tests.support.core import (
-    EVENTS,
     categorize,
     delete,
     edit,
-    load_events,
     log_event,
     move,
     new_page,
     rc,
     restore,
-    sse_records,
     upload,
 )
+from tests.support.fixtures import EVENTS, load_events, sse_records
 from watcher.stream.events import (
     Categorized,
     Deleted,

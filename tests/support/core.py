@@ -19,46 +19,11 @@ from watcher.tracking.ingest import Ingest
 from watcher.tracking.resolver import Progress, TrackedSet
 
 REPO = Path(__file__).resolve().parents[2]
-EVENTS = REPO / "tests" / "fixtures" / "events"
 
 USER_AGENT = "Test/1.0 (test@example.org)"
 MINIMAL_CONFIG = f'[watcher]\nuser_agent = "{USER_AGENT}"\n\n[tracking]\ncategories = ["Category:X"]\n'
 
 _rcids = itertools.count(3_000_000_000)
-
-
-def load_events(name: str) -> list[dict[str, Any]]:
-    """The JSON payloads of one capture in tests/fixtures/events (json, jsonl or SSE transcript)."""
-    path = EVENTS / name
-    text = path.read_text(encoding="utf-8")
-    if name.endswith(".jsonl"):
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    if name.endswith(".json"):
-        value = json.loads(text)
-        return value if isinstance(value, list) else [value]
-    return [data for _, data in sse_records(text)]
-
-
-def sse_records(text: str) -> list[tuple[str, dict[str, Any]]]:
-    """(id, data) of every message record of an SSE transcript, the last one even without a blank line."""
-    records: list[tuple[str, dict[str, Any]]] = []
-    event_id = ""
-    data: list[str] = []
-    for line in [*text.splitlines(), ""]:
-        if not line:
-            if data:
-                records.append((event_id, json.loads("\n".join(data))))
-            data = []
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "id":
-            event_id = value
-        elif name == "data":
-            data.append(value)
-    return records
 
 
 def rc(

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
+from tests.support.fixtures import MEDIAINFO, WIKITEXT, mediainfo
 from watcher.diff import DiffSettings, FieldChange, RevisionContent, diff_revisions
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-WIKITEXT = FIXTURES / "wikitext"
-MEDIAINFO = FIXTURES / "mediainfo"
-
 Row = tuple[str, str, str | None, str | None, str | None, str | None, str | None, str]
-
-
-def wikitext(name: str) -> str:
-    return (WIKITEXT / name).read_text(encoding="utf-8")
-
-
-def mediainfo(name: str) -> str:
-    return (MEDIAINFO / name).read_text(encoding="utf-8")
 
 
 def entity(name: str) -> dict[str, Any]:

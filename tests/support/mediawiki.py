@@ -1,11 +1,11 @@
-"""Shared helpers for the Action API client and stand-in tests (imported by path, like diff_helpers)."""
+"""Shared helpers for the Action API client and stand-in tests ."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+from tests.support.fixtures import mediainfo
+
 USER_AGENT = "CommonsWatcherTest/0.1 (https://museum.example; collections@museum.example) aiohttp"
 
 
@@ -20,10 +20,6 @@ class RecordedSleeps:
         await asyncio.sleep(0)
 
 
-def wikitext(name: str) -> str:
-    return (FIXTURES / "wikitext" / name).read_text(encoding="utf-8")
-
-
 def mediainfo_slot() -> str:
     """The raw slot JSON text of the M5234 fixture (pretty-printed, ``"descriptions": []``)."""
-    return (FIXTURES / "mediainfo" / "fixture_M5234_slot_shape.json").read_text(encoding="utf-8")
+    return mediainfo("fixture_M5234_slot_shape.json")

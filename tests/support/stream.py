@@ -9,14 +9,13 @@ import random
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from tests.support.fixtures import EVENTS
 from watcher.stream.titleset import TitleSet
 
-EVENTS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "events"
-EQIAD_SSE = EVENTS_DIR / "sse_recentchange_2025-08-29_eqiad.sse"
-CODFW_SSE = EVENTS_DIR / "sse_recentchange_2026-03-03_codfw_commons_categorize.sse"
+EQIAD_SSE = EVENTS / "sse_recentchange_2025-08-29_eqiad.sse"
+CODFW_SSE = EVENTS / "sse_recentchange_2026-03-03_codfw_commons_categorize.sse"
 UA = "WatcherTest/0.1 (https://museum.example; tests@museum.example) aiohttp"
 WIKI = "commonswiki"
 
@@ -24,7 +23,7 @@ WIKI = "commonswiki"
 def sample_payloads() -> list[tuple[str, bytes]]:
     """Every JSON event in the fixtures as (file name, raw bytes as published), pretty-printed ones too."""
     out: list[tuple[str, bytes]] = []
-    for path in sorted(EVENTS_DIR.iterdir()):
+    for path in sorted(EVENTS.iterdir()):
         raw = path.read_bytes()
         if path.suffix == ".sse":
             out += [(path.name, line[6:]) for line in raw.splitlines() if line.startswith(b"data: ")]

@@ -18,12 +18,12 @@ from tests.support.core import (
     categorize,
     delete,
     edit,
-    load_events,
     move,
     new_page,
     restore,
     upload,
 )
+from tests.support.fixtures import load_events
 from watcher.config import Config, parse_config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.mediawiki.client import ActionApi

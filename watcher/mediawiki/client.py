@@ -187,6 +187,11 @@ class ActionApi:
                 status = response.status
                 headers = response.headers
         except (aiohttp.ClientError, TimeoutError) as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # A cancel (SIGINT, shutdown) that landed in the middle of a request can come out of
+                # aiohttp as a connection error or a timeout: it is still a cancel, never a retry.
+                raise asyncio.CancelledError() from exc
             raise _Retry("network", f"{type(exc).__name__}: {exc}".rstrip(": "), None) from exc
         finally:
             self.stats.total_latency += time.perf_counter() - started

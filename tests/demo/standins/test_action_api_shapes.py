@@ -13,7 +13,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.mediawiki import mediainfo_slot, wikitext
+from tests.support.fixtures import wikitext
+from tests.support.mediawiki import mediainfo_slot
 from watcher.demo.standins.action_api import ActionApiPeer
 
 BASE = {"format": "json", "formatversion": "2"}
