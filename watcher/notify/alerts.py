@@ -21,7 +21,8 @@ from datetime import datetime
 import aiosqlite
 
 from watcher.config import Config
-from watcher.notify.channels import BodyFormat, Channel, filter_sql
+from watcher.notify.channels import BodyFormat, Channel
+from watcher.notify.filters import filter_sql
 from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, fit, render_template
 from watcher.store.db import Database, iso_utc

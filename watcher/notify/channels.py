@@ -20,7 +20,6 @@ from watcher.base.masking import mask_secrets
 from watcher.base.values import BodyFormat as BodyFormat  # still importable from here
 from watcher.config import Config, NotifyChannel
 from watcher.notify.schedule import DigestTime
-from watcher.tracking.resolver import canonical_title
 
 log = logging.getLogger("watcher.notify")
 
@@ -214,47 +213,3 @@ def build_channels(config: Config) -> tuple[list[Channel], list[str]]:
 def check_channels(config: Config) -> list[str]:
     """Problems that would make a channel fail later, for ``watcher check``/``run`` to report at start."""
     return build_channels(config)[1]
-
-
-# --- per-channel filters -------------------------------------------------------------------------
-
-
-def _file_title(title: str) -> str:
-    return canonical_title(title, "File")
-
-
-def filter_sql(channel: NotifyChannel) -> tuple[str, list[Any]]:
-    """The channel's filters as SQL conditions on ``changes`` (``"1"`` when it takes everything).
-
-    ``languages`` may name ``"none"`` (or ``""``) for values without a language; ``categories`` match
-    files tracked because of that configured category (``tracked_reasons``), by the file's current
-    title.
-    """
-    clauses: list[str] = []
-    params: list[Any] = []
-    if channel.kind != "all":
-        clauses.append("kind = ?")
-        params.append(channel.kind)
-    if channel.fields:
-        clauses.append(f"field IN ({','.join('?' * len(channel.fields))})")
-        params.extend(f.strip().lower().replace("_", " ") for f in channel.fields)
-    if channel.languages:
-        codes = [
-            code.strip() for code in channel.languages if code.strip().lower() not in ("", "none", "null")
-        ]
-        wants_none = len(codes) < len(channel.languages)
-        parts = [f"language IN ({','.join('?' * len(codes))})"] if codes else []
-        if wants_none:
-            parts.append("language IS NULL")
-        clauses.append("(" + " OR ".join(parts) + ")")
-        params.extend(codes)
-    if channel.files:
-        clauses.append(f"file IN ({','.join('?' * len(channel.files))})")
-        params.extend(_file_title(f) for f in channel.files)
-    if channel.categories:
-        clauses.append(
-            "file IN (SELECT title FROM tracked_reasons WHERE source = 'category' "
-            f"AND detail IN ({','.join('?' * len(channel.categories))}))"
-        )
-        params.extend(canonical_title(c, "Category") for c in channel.categories)
-    return (" AND ".join(clauses) or "1"), params

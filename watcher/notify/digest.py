@@ -32,7 +32,8 @@ from typing import Any
 import aiosqlite
 
 from watcher.config import Config, NotifyChannel
-from watcher.notify.channels import BodyFormat, Channel, filter_sql
+from watcher.notify.channels import BodyFormat, Channel
+from watcher.notify.filters import filter_sql
 from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, count_label, fit, render_template
 from watcher.store.db import Database, iso_utc

@@ -1,0 +1,81 @@
+"""Per-channel filters of ``[[notify]]`` as SQL conditions on ``changes``: one function a filter.
+
+A filter takes the channel's settings and returns ``(condition, params)``, or None where the channel
+does not use it. Adding a filter is one function here, its name in :data:`FILTERS`, and its key in
+``watcher.config.NotifyChannel``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from watcher.config import NotifyChannel
+from watcher.tracking.resolver import canonical_title
+
+Condition = tuple[str, list[Any]]
+
+
+def _placeholders(values: tuple[Any, ...] | list[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+def by_kind(channel: NotifyChannel) -> Condition | None:
+    return ("kind = ?", [channel.kind]) if channel.kind != "all" else None
+
+
+def by_field(channel: NotifyChannel) -> Condition | None:
+    if not channel.fields:
+        return None
+    return f"field IN ({_placeholders(channel.fields)})", [
+        f.strip().lower().replace("_", " ") for f in channel.fields
+    ]
+
+
+def by_language(channel: NotifyChannel) -> Condition | None:
+    """``languages`` may name ``"none"`` (or ``""``) for values without a language."""
+    if not channel.languages:
+        return None
+    codes = [code.strip() for code in channel.languages if code.strip().lower() not in ("", "none", "null")]
+    parts = [f"language IN ({_placeholders(codes)})"] if codes else []
+    if len(codes) < len(channel.languages):
+        parts.append("language IS NULL")
+    return "(" + " OR ".join(parts) + ")", list(codes)
+
+
+def by_file(channel: NotifyChannel) -> Condition | None:
+    if not channel.files:
+        return None
+    return f"file IN ({_placeholders(channel.files)})", [canonical_title(f, "File") for f in channel.files]
+
+
+def by_category(channel: NotifyChannel) -> Condition | None:
+    """Files tracked because of that configured category (``tracked_reasons``), by current title."""
+    if not channel.categories:
+        return None
+    return (
+        "file IN (SELECT title FROM tracked_reasons WHERE source = 'category' "
+        f"AND detail IN ({_placeholders(channel.categories)}))",
+        [canonical_title(c, "Category") for c in channel.categories],
+    )
+
+
+FILTERS: tuple[Callable[[NotifyChannel], Condition | None], ...] = (
+    by_kind,
+    by_field,
+    by_language,
+    by_file,
+    by_category,
+)
+
+
+def filter_sql(channel: NotifyChannel) -> Condition:
+    """The channel's filters joined with AND (``"1"`` when it takes everything)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for build in FILTERS:
+        condition = build(channel)
+        if condition is not None:
+            clauses.append(condition[0])
+            params.extend(condition[1])
+    return (" AND ".join(clauses) or "1"), params
