@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.support.core import MINIMAL_CONFIG
+from tests.support.config import MINIMAL_CONFIG
+from tests.support.harness import DaemonProcess
 from watcher.config import Config, parse_config
 from watcher.store import Database
 
@@ -34,6 +35,23 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+@pytest.fixture
+async def daemons() -> AsyncIterator[Callable[[Path, Path], DaemonProcess]]:
+    """Makes `watcher run` processes (config, log); each is stopped at teardown, whatever the outcome."""
+    made: list[DaemonProcess] = []
+
+    def make(config: Path, log: Path) -> DaemonProcess:
+        daemon = DaemonProcess(config, log)
+        made.append(daemon)
+        return daemon
+
+    try:
+        yield make
+    finally:
+        for daemon in made:
+            await daemon.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.support.core import CONTRACT_EXAMPLE, MINIMAL_CONFIG, REPO, USER_AGENT
+from tests.support.config import MINIMAL_CONFIG, USER_AGENT
+from tests.support.core import CONTRACT_EXAMPLE, REPO
 from watcher.cli.main import main
 from watcher.config import (
     DEFAULT_API_URL,

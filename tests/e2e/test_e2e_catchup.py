@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import CATEGORY, DaemonProcess, config_text, records, state, wait_for
+from tests.support.harness import CATEGORY, DaemonProcess, config_text, records, state, wait_for
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge, rc_to_event
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
@@ -62,7 +62,9 @@ async def ran_and_stopped_long_ago(
 
 
 async def test_old_position_is_caught_up_through_the_api_without_gap_or_duplicate(
-    peers: tuple[ActionApiPeer, EventStreamsStandIn], tmp_path: Path
+    peers: tuple[ActionApiPeer, EventStreamsStandIn],
+    tmp_path: Path,
+    daemons: Callable[[Path, Path], DaemonProcess],
 ) -> None:
     api, stream = peers
     now = datetime.now(UTC)
@@ -71,7 +73,7 @@ async def test_old_position_is_caught_up_through_the_api_without_gap_or_duplicat
     config = tmp_path / "config.toml"
     # A wide resume margin makes the stream replay the last hour of the gap too: the seam overlaps.
     config.write_text(config_text(api.url, stream.url, database, resume_margin=7200))
-    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    daemon = daemons(config, tmp_path / "daemon.log")
     await ran_and_stopped_long_ago(daemon, stream, database, now - timedelta(days=10))
 
     # While it was down: edits 9 days, 3 days and 30 minutes ago. The stream still has the last two.
@@ -112,7 +114,9 @@ async def test_old_position_is_caught_up_through_the_api_without_gap_or_duplicat
 
 
 async def test_a_gap_beyond_thirty_days_is_filled_by_history_then_recent_changes(
-    peers: tuple[ActionApiPeer, EventStreamsStandIn], tmp_path: Path
+    peers: tuple[ActionApiPeer, EventStreamsStandIn],
+    tmp_path: Path,
+    daemons: Callable[[Path, Path], DaemonProcess],
 ) -> None:
     """40 days down: the part recentchanges no longer keeps comes from history mode, the rest from the
     catch-up, and each edit is reported once."""
@@ -122,7 +126,7 @@ async def test_a_gap_beyond_thirty_days_is_filled_by_history_then_recent_changes
     database = tmp_path / "watcher.sqlite3"
     config = tmp_path / "config.toml"
     config.write_text(config_text(api.url, stream.url, database))
-    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    daemon = daemons(config, tmp_path / "daemon.log")
     await ran_and_stopped_long_ago(daemon, stream, database, now - timedelta(days=40))
 
     # 35 days ago (only history can see it) and 3 days ago (recent changes still keep it).

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
-from tests.e2e.harness import (
+from tests.support.fixtures import load_events, wikitext
+from tests.support.harness import (
     CATEGORY,
     DaemonProcess,
     Peers,
@@ -19,7 +20,6 @@ from tests.e2e.harness import (
     state,
     wait_for,
 )
-from tests.support.fixtures import load_events, wikitext
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
@@ -96,11 +96,13 @@ async def peers() -> AsyncIterator[Peers]:
         await api.close()
 
 
-async def test_daemon_follows_edits_of_tracked_files_once(peers: Peers, tmp_path: Path) -> None:
+async def test_daemon_follows_edits_of_tracked_files_once(
+    peers: Peers, tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
+) -> None:
     database = tmp_path / "state" / "watcher.sqlite3"
     config = tmp_path / "config.toml"
     config.write_text(config_text(peers.api.url, peers.stream.url, database))
-    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    daemon = daemons(config, tmp_path / "daemon.log")
     await daemon.start()
     await wait_for(lambda: peers.stream.connections >= 1, 20, "the stream connection", daemon)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import CATEGORY, DaemonProcess, config_text, query, records, wait_for
 from tests.support.fixtures import load_events
+from tests.support.harness import CATEGORY, DaemonProcess, config_text, query, records, wait_for
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
@@ -37,7 +38,9 @@ def noise(count: int) -> list[dict[str, object]]:
 
 
 @pytest.mark.slow
-async def test_random_kills_lose_and_repeat_nothing(tmp_path: Path) -> None:
+async def test_random_kills_lose_and_repeat_nothing(
+    tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
+) -> None:
     rng = random.Random(20261124)
     api = ActionApiPeer(latency=0.2, start=datetime.now(UTC))  # slow enough for kills to land mid-work
     await api.start()
@@ -58,7 +61,7 @@ async def test_random_kills_lose_and_repeat_nothing(tmp_path: Path) -> None:
         database = tmp_path / "watcher.sqlite3"
         config = tmp_path / "config.toml"
         config.write_text(config_text(api.url, stream.url, database))
-        daemon = DaemonProcess(config, tmp_path / "daemon.log")
+        daemon = daemons(config, tmp_path / "daemon.log")
         await daemon.start()
         await wait_for(lambda: stream.connections >= 1, 20, "the first connection", daemon)
         await wait_for(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.support.core import USER_AGENT
+from tests.support.config import USER_AGENT
 from watcher.cli.main import main
 from watcher.diff.model import FieldChange
 from watcher.store import Database

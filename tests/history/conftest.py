@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.history import USER_AGENT, Collection, build_collection, write_config
+from tests.support.config import USER_AGENT
+from tests.support.history import Collection, build_collection, write_config
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.mediawiki.client import ActionApi

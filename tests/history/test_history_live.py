@@ -11,7 +11,8 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.support.history import CATEGORY, MUSEUM, USER_AGENT, Collection, Story, expected_changes, page_text
+from tests.support.config import USER_AGENT
+from tests.support.history import CATEGORY, MUSEUM, Collection, Story, expected_changes, page_text
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer, RecordedRequest
 from watcher.demo.standins.bridge import rc_to_event

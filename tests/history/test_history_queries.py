@@ -5,15 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.history import (
-    BOT,
-    CATEGORY,
-    MUSEUM,
-    USER_AGENT,
-    build_collection,
-    record_keys,
-    write_config,
-)
+from tests.support.config import USER_AGENT
+from tests.support.history import BOT, CATEGORY, MUSEUM, build_collection, record_keys, write_config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.history.run import HistoryOptions, HistoryRun
 from watcher.mediawiki.bulk import (

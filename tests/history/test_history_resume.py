@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.history import USER_AGENT, Collection, record_keys, write_config
+from tests.support.config import USER_AGENT
+from tests.support.history import Collection, record_keys, write_config
+from tests.support.processes import stop_process
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer, RecordedRequest
 from watcher.history.run import HistoryOptions, HistoryRun
@@ -140,8 +142,11 @@ async def test_killed_or_interrupted_process_resumes_to_the_same_records(
                 process.send_signal(sig)
 
     peer.on_request = kill_in_the_middle
-    _, stderr = await process.communicate()
-    peer.on_request = None
+    try:
+        _, stderr = await process.communicate()
+    finally:
+        peer.on_request = None
+        await stop_process(process)
     if sig == signal.SIGKILL:
         assert process.returncode == -signal.SIGKILL
     else:
@@ -152,7 +157,10 @@ async def test_killed_or_interrupted_process_resumes_to_the_same_records(
     again = await asyncio.create_subprocess_exec(
         *command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    out, err = await again.communicate()
+    try:
+        out, err = await again.communicate()
+    finally:
+        await stop_process(again)
     assert again.returncode == 0, err.decode()
     assert "(resumed)" in out.decode()
     async with Database.open(tmp_path / "w.sqlite3") as db:

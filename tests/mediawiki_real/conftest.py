@@ -45,20 +45,19 @@ def real_wiki(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         "MW_RC_PORT": str(bridge.udp_port),
         "MW_WORKERS": "2",
     }
-    up = subprocess.run([str(SCRIPT), "up"], capture_output=True, text=True, env=env, timeout=600)
-    if up.returncode != 0:
-        thread.stop()
-        tail = (up.stderr + up.stdout)[-3000:]
-        if up.returncode == NOT_ROOT_EXIT and not os.environ.get("CI"):
-            pytest.skip(
-                "MediaWiki (Debian packages mediawiki php-sqlite3 php-cli) is not installed and this is "
-                "not root: `apt-get install mediawiki php-sqlite3 php-cli` to run this suite"
-            )
-        _unavailable(f"mediawiki-peer.sh up exited {up.returncode}:\n{tail}")
-    values = dict(line.split("=", 1) for line in up.stdout.splitlines() if "=" in line)
-    wiki = RealWiki(state=state, api_url=values["MW_API"], env=env, bridge=bridge)
-    wiki.timings["up"] = time.monotonic() - started
-    try:
+    try:  # `down` also when `up` failed half-way (php -S started, the wiki never answered) or timed out
+        up = subprocess.run([str(SCRIPT), "up"], capture_output=True, text=True, env=env, timeout=600)
+        if up.returncode != 0:
+            tail = (up.stderr + up.stdout)[-3000:]
+            if up.returncode == NOT_ROOT_EXIT and not os.environ.get("CI"):
+                pytest.skip(
+                    "MediaWiki (Debian packages mediawiki php-sqlite3 php-cli) is not installed and this is "
+                    "not root: `apt-get install mediawiki php-sqlite3 php-cli` to run this suite"
+                )
+            _unavailable(f"mediawiki-peer.sh up exited {up.returncode}:\n{tail}")
+        values = dict(line.split("=", 1) for line in up.stdout.splitlines() if "=" in line)
+        wiki = RealWiki(state=state, api_url=values["MW_API"], env=env, bridge=bridge)
+        wiki.timings["up"] = time.monotonic() - started
         yield wiki
     finally:
         subprocess.run([str(SCRIPT), "down"], capture_output=True, env=env, timeout=60)

@@ -173,6 +173,11 @@ stop_server() {
       # php -S was started with setsid, so it leads its own process group; killing the group
       # also stops PHP_CLI_SERVER_WORKERS children (killing only the parent orphans them).
       kill -- "-$pid" 2>/dev/null || kill "$pid"
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
+        log "php -S ignored SIGTERM for 5 s: killed (pid/pgid $pid)"
+      fi
       log "stopped php -S (pid/pgid $pid)"
     fi
     rm -f "$PIDFILE"

@@ -7,15 +7,15 @@ through the wiki's own maintenance scripts, then reads the queue the daemon wrot
 
 from __future__ import annotations
 
-import contextlib
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import DaemonProcess, config_text, query, records, state, wait_for
 from tests.mediawiki_real.peer import RealWiki
+from tests.support.harness import DaemonProcess, config_text, query, records, state, wait_for
 
 CATEGORY = "Category:Media contributed by Example Museum"
 BULK = 520  # > 500: an anonymous client gets at most 500 category members per request
@@ -100,23 +100,15 @@ def museum(real_wiki: RealWiki, tmp_path_factory: pytest.TempPathFactory) -> Rea
     return real_wiki
 
 
-def stop_if_running(daemon: DaemonProcess) -> None:
-    """A failed assertion must not leave the daemon running."""
-    if daemon.proc is not None and daemon.proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            daemon.proc.kill()
-
-
 async def test_daemon_follows_a_real_mediawiki(
-    museum: RealWiki, tmp_path: Path, request: pytest.FixtureRequest
+    museum: RealWiki, tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
 ) -> None:
     wiki = museum
     stream = wiki.bridge.stream
     database = tmp_path / "state" / "watcher.sqlite3"
     config = tmp_path / "config.toml"
     config.write_text(real_config(wiki, database), encoding="utf-8")
-    daemon = DaemonProcess(config, tmp_path / "daemon.log")
-    request.addfinalizer(lambda: stop_if_running(daemon))
+    daemon = daemons(config, tmp_path / "daemon.log")
     connections_before = stream.connections
     await daemon.start()
     await wait_for(lambda: stream.connections > connections_before, 30, "the stream connection", daemon)

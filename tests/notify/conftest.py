@@ -1,9 +1,8 @@
-"""Fixtures of the notification tests: a fresh database, configs, loopback SMTP and HTTP sinks."""
+"""Fixtures of the notification tests: a fresh database, loopback SMTP and HTTP sinks."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiohttp import web
@@ -11,9 +10,8 @@ from aiosmtpd.controller import Controller
 from apprise.plugins.email import NotifyEmail
 from apprise.plugins.slack import NotifySlack
 
-from tests.support.notify import MINIMAL_CONFIG, HttpSink, SmtpSink
+from tests.support.notify import HttpSink, SmtpSink
 from tests.support.ports import free_port
-from watcher.config import Config, parse_config
 
 
 @pytest.fixture(autouse=True)
@@ -21,16 +19,6 @@ def no_apprise_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
     """apprise sleeps request_rate_per_sec seconds between two sends of a service; not in tests."""
     monkeypatch.setattr(NotifyEmail, "request_rate_per_sec", 0)
     monkeypatch.setattr(NotifySlack, "request_rate_per_sec", 0)
-
-
-@pytest.fixture
-def make_config(tmp_path: Path) -> Callable[[str], Config]:
-    """A config from the minimal valid text plus ``extra`` TOML (e.g. [[notify]] tables)."""
-
-    def build(extra: str = "") -> Config:
-        return parse_config(MINIMAL_CONFIG + extra, tmp_path / "config.toml")
-
-    return build
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from apprise.plugins.slack import NotifySlack
 from tests.support.notify import add_change
 from watcher.config import Config
 from watcher.notify import check_channels, mask_url
-from watcher.notify.channels import build_channels, filter_sql
+from watcher.notify.channels import build_channels
+from watcher.notify.filters import filter_sql
 from watcher.notify.render import md
 from watcher.store import Database
 from watcher.store import tracked as store_tracked

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from tests.support.notify import FakeClock, HttpSink, add_change, utc, wait_until
+from tests.support.clock import ManualClock
+from tests.support.notify import HttpSink, add_change, utc, wait_until
 from watcher.config import Config
 from watcher.notify import run_notifier
 from watcher.notify.channels import Channel, build_channels
@@ -42,7 +43,7 @@ async def test_restart_between_digest_time_and_sending_gives_exactly_one(
     await add_change(db, queued_at=MONDAY_FIRE - timedelta(hours=3))
     await add_change(db, queued_at=MONDAY_FIRE + timedelta(minutes=1))  # next day's digest
     # Down at 07:30; started at 09:00: the due digest is composed now.
-    clock = FakeClock(utc(2026, 3, 2, 8, 0))
+    clock = ManualClock(utc(2026, 3, 2, 8, 0))
     (outcome,) = await send_due_digests(db, config, channels, clock())
     assert (outcome.period, outcome.changes, outcome.messages) == (MONDAY, 1, 1)
     # It "crashes" before sending: nothing went out, the row waits in the outbox.

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from tests.support.notify import HOSTILE_ATTR, HOSTILE_SCRIPT, MINIMAL_CONFIG, SmtpSink, add_change, utc
+from tests.support.config import MINIMAL_CONFIG
+from tests.support.notify import HOSTILE_ATTR, HOSTILE_SCRIPT, SmtpSink, add_change, utc
 from watcher.cli.notify import digest
 from watcher.config import Config
 from watcher.notify.alerts import AlertWatcher

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.harness import config_text
+from tests.support.harness import config_text
 from watcher.config import parse_config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.eventstreams import EventStreamsStandIn

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from tests.support.core import USER_AGENT, QuietProgress
+from tests.support.config import USER_AGENT
+from tests.support.core import QuietProgress
 from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.mediawiki.client import ActionApi

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.support.clock import ManualClock
 from watcher.config import Config
 from watcher.store import Database
 from watcher.store import state as store_state
@@ -20,8 +21,6 @@ from watcher.tracking.resolver import Progress, TrackedSet
 
 REPO = Path(__file__).resolve().parents[2]
 
-USER_AGENT = "Test/1.0 (test@example.org)"
-MINIMAL_CONFIG = f'[watcher]\nuser_agent = "{USER_AGENT}"\n\n[tracking]\ncategories = ["Category:X"]\n'
 
 _rcids = itertools.count(3_000_000_000)
 
@@ -174,14 +173,6 @@ timezone = "Europe/Stockholm"
 # -- ingest --------------------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class World:
     """A database, the in-memory tracked set and an Ingest over them, with wake-ups counted."""
 
@@ -189,7 +180,7 @@ class World:
         self.db = db
         self.config = config
         self.tracked = TrackedSet()
-        self.clock = Clock()
+        self.clock = ManualClock(1000.0)
         self.worker_wakes = 0
         self.tracking_wakes = 0
         self.roots: list[str] = []

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.support.config import USER_AGENT
 from watcher.config import Config, parse_config
 from watcher.demo.standins.action_api_wiki import Wiki
 from watcher.diff import diff_revisions
 from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
 
-USER_AGENT = "Test/1.0 (test@example.org)"
 MUSEUM = "Example Museum"
 BOT = "CleanupBot"
 CATEGORY = "Category:Media contributed by Example Museum"

@@ -19,8 +19,6 @@ from watcher.diff.model import FieldChange
 from watcher.store import Database, iso_utc
 from watcher.store.queue import Provenance, insert_changes
 
-USER_AGENT = "Test/1.0 (test@example.org)"
-MINIMAL_CONFIG = f'[watcher]\nuser_agent = "{USER_AGENT}"\n\n[tracking]\ncategories = ["Category:X"]\n'
 HOSTILE_SCRIPT = "<script>alert(1)</script>"
 HOSTILE_ATTR = '"><img onerror=x>'
 
@@ -69,16 +67,6 @@ async def add_change(
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-
-
-class FakeClock:
-    """A wall clock the test sets by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

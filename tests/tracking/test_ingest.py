@@ -11,18 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.core import (
-    USER_AGENT,
-    QuietProgress,
-    World,
-    categorize,
-    delete,
-    edit,
-    move,
-    new_page,
-    restore,
-    upload,
-)
+from tests.support.config import USER_AGENT
+from tests.support.core import QuietProgress, World, categorize, delete, edit, move, new_page, restore, upload
 from tests.support.fixtures import load_events
 from watcher.config import Config, parse_config
 from watcher.demo.standins.action_api import ActionApiPeer

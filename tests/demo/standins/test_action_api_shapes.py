@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.fixtures import wikitext
 from tests.support.mediawiki import mediainfo_slot
+from tests.support.processes import stop_process
 from watcher.demo.standins.action_api import ActionApiPeer
 
 BASE = {"format": "json", "formatversion": "2"}
@@ -291,5 +292,4 @@ async def test_runs_as_a_process_with_a_data_file(tmp_path: Path, session: aioht
         async with session.get(url, params=params) as response:
             assert (await response.json())["query"]["pages"][0]["revisions"] == [{"user": "Someone"}]
     finally:
-        process.terminate()
-        assert await asyncio.wait_for(process.wait(), timeout=30) == 0
+        assert await stop_process(process, 30) == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.support.processes import stop_process
 from tests.support.stream import EQIAD_SSE, UA, eventually, replay
 from watcher.demo.standins.eventstreams import EventStreamsStandIn, Faults
 from watcher.stream.sse import SSEEvent, SSEParser
@@ -200,5 +201,4 @@ async def test_runs_as_a_process(tmp_path: Path) -> None:
         _, events, _ = await read(url, 5, params={"since": "0"})
         assert offsets(events) == [0, 1, 2, 3, 4]
     finally:
-        proc.terminate()
-        assert await asyncio.wait_for(proc.wait(), 10) == 0
+        assert await stop_process(proc, 10) == 0

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.support.processes import stop_process
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
@@ -117,6 +118,11 @@ class DaemonProcess:
         self.proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(self.proc.wait(), timeout=limit)
         return code, time.monotonic() - started
+
+    async def stop(self) -> None:
+        """Whatever the test did: SIGTERM, then SIGKILL if it does not exit in time (finalizers call this)."""
+        if self.proc is not None:
+            await stop_process(self.proc)
 
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
