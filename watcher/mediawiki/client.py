@@ -168,6 +168,11 @@ class ActionApi:
         return self._backoff.delay(retries)
 
     async def _attempt(self, params: dict[str, str]) -> dict[str, Any]:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # A cancel that something below swallowed (seen under CPU load: a SIGINT'ed `watcher
+            # history` ran on to the end) still stops the caller at its next request.
+            raise asyncio.CancelledError()
         session = self._get_session()
         query = urlencode(params)
         use_post = len(self.api_url) + 1 + len(query) > MAX_GET_URL
