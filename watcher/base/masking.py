@@ -3,13 +3,22 @@
 Credentials that may sit in URLs (apprise ``mailtos://user:pass@…``, tokens in paths, ``?pass=``,
 ``+Authorization=`` headers) are masked in every message, whoever logs it, tracebacks included: a
 curator's SMTP password must never reach the journal, which every admin of the host can read.
+
+A secret can also show up without its URL: urllib3 logs the bare request line (``POST
+/services/T000/B000/XXXX HTTP/1.1``) at debug. So the notification channels register the secret parts
+of their URLs (:func:`register_url_secrets`) and :func:`mask_secrets` hides those strings wherever
+they appear, URL or not.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from urllib.parse import quote, unquote
 
 MASK = "***"
+# Registered secrets shorter than this are not masked on their own (they would mask ordinary words).
+MIN_SECRET_LENGTH = 6
 
 # A URL as it appears in a log line; trailing punctuation of the sentence is not part of it.
 _URL = re.compile(r"\b(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<rest>[^\s\"'<>`]+)", re.I)
@@ -38,8 +47,80 @@ _ASSIGNMENT = re.compile(
 )
 
 
+_registry_lock = threading.Lock()
+_registered: set[str] = set()
+_registered_re: re.Pattern[str] | None = None
+
+
+def register_secret(value: str) -> None:
+    """Mask ``value`` (and its percent-encoded and decoded forms) in every later :func:`mask_secrets`."""
+    global _registered_re
+    forms = {value, unquote(value), quote(value, safe="")} - {""}
+    forms = {form for form in forms if len(form) >= MIN_SECRET_LENGTH and form != MASK}
+    with _registry_lock:
+        if forms <= _registered:
+            return
+        _registered.update(forms)
+        # Longest first, so that a secret containing another is hidden whole.
+        ordered = sorted(_registered, key=len, reverse=True)
+        _registered_re = re.compile("|".join(re.escape(form) for form in ordered))
+
+
+def register_url_secrets(url: str) -> list[str]:
+    """Register what :func:`mask_secrets` would hide in ``url`` (its password, token host and path
+    segments, secret query values); text without ``scheme://`` is registered whole, as it may be a
+    bare token. Returns the parts registered."""
+    parts = secret_parts(url)
+    for part in parts:
+        register_secret(part)
+    return [part for part in parts if len(part) >= MIN_SECRET_LENGTH]
+
+
+def forget_registered_secrets() -> None:
+    """Empty the registry (for tests)."""
+    global _registered_re
+    with _registry_lock:
+        _registered.clear()
+        _registered_re = None
+
+
+def secret_parts(url: str) -> list[str]:
+    """The substrings of ``url`` that :func:`mask_secrets` masks."""
+    url = url.strip()
+    match = _URL.search(url)
+    if match is None:
+        return [url] if url else []
+    scheme, rest = match.group("scheme"), match.group("rest")
+    location, _, query = rest.partition("?")
+    segments = location.split("/")
+    parts: list[str] = []
+    if scheme.lower() in _HOST_SCHEMES:
+        userinfo, at, host = segments[0].rpartition("@")
+        if at:
+            parts.append(userinfo.partition(":")[2] or userinfo)
+            segments[0] = host
+        masked = list(segments)
+        _mask_webhook_path(masked)
+        parts.extend(seg for seg, out in zip(segments, masked, strict=True) if out != seg)
+    else:
+        for segment in segments:
+            plain = unquote(segment)  # apprise writes `#channel` as %23channel
+            if plain and plain[0] not in "#@":
+                userinfo, _, host = plain.rpartition("@")
+                parts.extend(p for p in (*userinfo.split(":"), host.partition("#")[0]) if p)
+    query = query.partition("#")[0]
+    for pair in query.split("&"):
+        key, eq, value = pair.partition("=")
+        if eq and value and (key.startswith("+") or _SECRET_KEY.search(key)):
+            parts.append(value)
+    return [part for part in parts if part]
+
+
 def mask_secrets(text: str) -> str:
     """Hide passwords and tokens: ``mailtos://user:pass@host`` → ``mailtos://***@host`` and so on."""
+    registered = _registered_re
+    if registered is not None:
+        text = registered.sub(MASK, text)
     text = _URL.sub(_mask_url, text)
     text = _HEADER.sub(_mask_header, text)
     return _ASSIGNMENT.sub(_mask_assignment, text)

@@ -6,6 +6,7 @@ or rate-limited service never holds up another one, and the outbox can record ea
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -16,7 +17,7 @@ from typing import Any
 import apprise
 from apprise.plugins.email import NotifyEmail
 
-from watcher.base.masking import mask_secrets
+from watcher.base.masking import mask_secrets, register_url_secrets
 from watcher.base.values import BodyFormat as BodyFormat  # still importable from here
 from watcher.config import Config, NotifyChannel
 from watcher.notify.schedule import DigestTime
@@ -135,8 +136,27 @@ def _log_capture() -> Any:
     return capture(level=logging.WARNING, fmt="%(message)s")
 
 
-def _captured(text: str, raw: Sequence[str]) -> list[str]:
-    """apprise's warnings, with any URL it quotes masked."""
+# Words of a urls_from file that are its structure, not its content (YAML keys and the like).
+_FILE_WORDS = frozenset({"urls", "url", "tag", "tags", "include", "version", "asset", "true", "false"})
+_FILE_TOKEN = re.compile(r"[^\s'\",=\[\]{}#]+")
+
+
+def _file_tokens(text: str) -> list[str]:
+    """The words of a urls_from file that apprise may quote back: any of them may be a bare token.
+
+    Longest first; URLs, YAML keys (``urls:``), list dashes and short words are left to other rules.
+    """
+    tokens = set()
+    for token in _FILE_TOKEN.findall(text):
+        token = token.rstrip(":")
+        if len(token) >= 4 and "://" not in token and token.casefold() not in _FILE_WORDS:
+            tokens.add(token)
+    return sorted(tokens, key=len, reverse=True)
+
+
+def _captured(text: str, raw: Sequence[str], tokens: Sequence[str] = ()) -> list[str]:
+    """apprise's warnings, with any URL it quotes masked, and any of ``tokens`` (a urls_from file's
+    words) hidden: apprise quotes a line it cannot read ("Invalid URL <token>"), a bare token too."""
     lines = []
     for line in text.splitlines():
         line = line.strip()
@@ -145,6 +165,9 @@ def _captured(text: str, raw: Sequence[str]) -> list[str]:
         for url in raw:
             if url and url in line:
                 line = line.replace(url, mask_url(url))
+        for token in tokens:
+            if token in line:
+                line = re.sub(rf"(?<![\w-]){re.escape(token)}(?![\w-])", "***", line)
         lines.append(mask_secrets(line))
     return lines
 
@@ -154,6 +177,7 @@ def _load_services(channel: NotifyChannel, asset: Any) -> tuple[list[Any], list[
     services: list[Any] = []
     problems: list[str] = []
     for url in channel.urls:
+        register_url_secrets(url)  # hidden in every log line from now on, request lines included
         if "://" not in url:
             problems.append(f"{where}: {mask_url(url)} is not an apprise URL (scheme://…)")
             continue
@@ -180,12 +204,16 @@ def _load_services(channel: NotifyChannel, asset: Any) -> tuple[list[Any], list[
             config.add_config(text, format=fmt)
             loaded = list(config.services())
         raw_urls = re.findall(r"[a-z][a-z0-9+.-]*://[^\s'\"]+", text, re.I)
-        for warning in _captured(out.getvalue(), raw_urls):
+        for raw_url in raw_urls:
+            register_url_secrets(raw_url)
+        for warning in _captured(out.getvalue(), raw_urls, _file_tokens(text)):
             problems.append(f"{where}: urls_from {path}: {warning}")
         if not loaded:
             problems.append(f"{where}: urls_from {path} holds no usable apprise URL")
         services.extend(loaded)
     for service in services:
+        with contextlib.suppress(Exception):  # apprise's url() is plugin code: never let it stop us
+            register_url_secrets(str(service.url(privacy=False)))
         if isinstance(service, NotifyEmail) and not service.targets:
             label = mask_url(str(_privacy_url(service)))
             problems.append(f"{where}: {label} names no recipient (to=…)")

@@ -3,18 +3,31 @@
 aiosqlite interleaves statements of concurrent tasks on one connection, so every write goes through
 :meth:`Database.transaction`, which holds an ``asyncio.Lock`` around ``BEGIN IMMEDIATE … COMMIT``.
 Readers (the CLI, the web page) open their own connection; WAL lets them read while the daemon writes.
+
+Guards against losing edits without noticing (issue 13): :class:`DaemonLock` keeps a second daemon off
+a database, :meth:`Database.check_still_there` notices the file being deleted or replaced under a
+running daemon, ``create=False`` keeps read-only commands from creating an empty database at a
+mistyped path, ``verify=True`` runs ``PRAGMA quick_check`` at connect, and a database (with its -wal
+and -shm files, which SQLite gives the same mode) and the folders made for it are private to the user.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import fcntl
+import json
 import logging
+import os
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import aiosqlite
 
@@ -27,6 +40,157 @@ BUSY_TIMEOUT_MS = 10_000
 
 class DatabaseError(Exception):
     """The database cannot be opened or migrated; the message says why in plain words."""
+
+
+class DatabaseLocked(DatabaseError):
+    """Another watcher daemon holds the database's lock; ``holder`` is what it wrote there, if readable."""
+
+    def __init__(self, message: str, holder: LockHolder | None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a :class:`DaemonLock`: written into the lock file as JSON."""
+
+    pid: int
+    host: str
+    started: str
+
+    def describe(self) -> str:
+        here = socket.gethostname()
+        where = "" if self.host == here else f" on {self.host}"
+        return f"pid {self.pid}{where}, started {self.started}"
+
+
+def lock_path(database: Path) -> Path:
+    """The daemon lock file beside a database: ``<database>.lock``."""
+    return database.with_name(database.name + ".lock")
+
+
+def _make_folder(folder: Path) -> None:
+    """Create ``folder`` and any missing parents, each 0700 (the database's folder is private)."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    if not missing and not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+    for item in reversed(missing):
+        try:
+            item.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(item, 0o700)  # mkdir's mode is masked by the umask; ask for exactly 0700
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty database file 0600 if none is there (SQLite then gives -wal and -shm its mode)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _uri(path: Path, mode: str | None) -> str:
+    uri = path.absolute().as_uri()  # percent-encodes '?', '#' and '%' in the path
+    return f"{uri}?mode={mode}" if mode else uri
+
+
+_RESTORE_HINT = (
+    "restore it from a backup, or salvage what is left with `sqlite3 {path} .recover > recovered.sql`"
+    " and load that into a new database (`sqlite3 new.sqlite3 < recovered.sql`)"
+)
+
+
+class DaemonLock:
+    """An exclusive lock a daemon holds on its database for its whole life.
+
+    ``flock`` on ``<database>.lock`` (the kernel drops it when the process dies, so a crash leaves no
+    stale lock), with the holder's pid, host and start time inside for the next one's error message.
+    Use ``with DaemonLock.acquire(path):`` or call :meth:`release`. Only processes sharing the
+    folder's filesystem see each other (``flock`` over NFS is not reliable).
+    """
+
+    def __init__(self, path: Path, fd: int, holder: LockHolder) -> None:
+        self.path = path
+        self.holder = holder
+        self._fd: int | None = fd
+
+    @classmethod
+    def acquire(cls, database: Path) -> DaemonLock:
+        """Take the lock for ``database`` or raise :class:`DatabaseLocked` naming its holder (or
+        :class:`DatabaseError` if the lock file cannot be made)."""
+        path = lock_path(database)
+        try:
+            _make_folder(path.parent)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create the folder for the database {database}: {exc}") from exc
+        for _ in range(10):
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create the lock file {path}: {exc}") from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                holder = _read_holder(fd)
+                os.close(fd)
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise DatabaseError(f"cannot lock {path}: {exc}") from exc
+                who = f" ({holder.describe()})" if holder else ""
+                raise DatabaseLocked(
+                    f"another watcher{who} is running on this database {database}: stop it first, "
+                    f"or give this one another database (its lock is {path})",
+                    holder,
+                ) from None
+            # A releasing holder unlinks the file: make sure ours is still the one at the path.
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(path))
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            holder = LockHolder(os.getpid(), socket.gethostname(), utcnow())
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder.__dict__).encode() + b"\n", 0)
+            return cls(path, fd, holder)
+        raise DatabaseError(f"cannot lock {path}: it keeps being replaced")
+
+    def release(self) -> None:
+        """Give the lock up (idempotent)."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        os.close(fd)
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+def _read_holder(fd: int) -> LockHolder | None:
+    try:
+        raw = json.loads(os.pread(fd, 4096, 0))
+        return LockHolder(int(raw["pid"]), str(raw["host"]), str(raw["started"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def utcnow() -> str:
@@ -47,30 +211,56 @@ class Database:
         self.conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        self._identity: tuple[int, int] | None = None
 
     @classmethod
     @contextlib.asynccontextmanager
     async def open(
-        cls, path: Path, *, migrate: bool = True, readonly: bool = False
+        cls,
+        path: Path,
+        *,
+        migrate: bool = True,
+        readonly: bool = False,
+        create: bool = True,
+        verify: bool = False,
     ) -> AsyncIterator[Database]:
-        db = await cls.connect(path, migrate=migrate, readonly=readonly)
+        db = await cls.connect(path, migrate=migrate, readonly=readonly, create=create, verify=verify)
         try:
             yield db
         finally:
             await db.close()
 
     @classmethod
-    async def connect(cls, path: Path, *, migrate: bool = True, readonly: bool = False) -> Database:
-        if readonly:
+    async def connect(
+        cls,
+        path: Path,
+        *,
+        migrate: bool = True,
+        readonly: bool = False,
+        create: bool = True,
+        verify: bool = False,
+    ) -> Database:
+        """Open (and by default create and migrate) the database at ``path``.
+
+        ``create=False`` (implied by ``readonly``) refuses a missing file instead of making an empty
+        database there; ``verify=True`` runs ``PRAGMA quick_check`` first (the daemon's start).
+        """
+        if readonly or not create:
             if not path.exists():
-                raise DatabaseError(f"no database at {path} yet: start `watcher run` first")
-            target = f"file:{path}?mode=rw"
+                raise DatabaseError(
+                    f"no database at {path.absolute()}: run `watcher run` first (or check -c/--config)"
+                )
+            target = _uri(path, "rw")
         else:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                _make_folder(path.parent)
             except OSError as exc:
                 raise DatabaseError(f"cannot create the folder for the database {path}: {exc}") from exc
-            target = f"file:{path}"
+            try:
+                _create_private(path)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create the database {path}: {exc}") from exc
+            target = _uri(path, None)
         try:
             conn = await aiosqlite.connect(
                 target, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
@@ -80,7 +270,11 @@ class Database:
         conn.row_factory = sqlite3.Row
         db = cls(conn, path)
         try:
+            st = os.stat(path)
+            db._identity = (st.st_dev, st.st_ino)
             await db._configure()
+            if verify:
+                await db.verify()
             if migrate:
                 await db.migrate()
             elif await db.user_version() < len(MIGRATIONS):
@@ -102,7 +296,40 @@ class Database:
             await self.conn.execute("PRAGMA synchronous=FULL")
             await self.conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
-            raise DatabaseError(f"{self.path} is not a usable SQLite database: {exc}") from exc
+            raise DatabaseError(
+                f"{self.path} is not a usable SQLite database ({exc}): if it was one, "
+                + _RESTORE_HINT.format(path=self.path)
+            ) from exc
+
+    async def verify(self) -> None:
+        """``PRAGMA quick_check``: raise :class:`DatabaseError` with a way out if the file is damaged."""
+        try:
+            rows = await self.fetchall("PRAGMA quick_check(20)")
+            lines = [line for row in rows for line in str(row[0]).splitlines()]
+            problems = [line for line in lines if line.strip() and not line.startswith("***")]
+        except sqlite3.DatabaseError as exc:
+            problems = [str(exc)]
+        if problems != ["ok"]:
+            shown = "; ".join(problems[:3]) + ("; …" if len(problems) > 3 else "")
+            raise DatabaseError(
+                f"the database {self.path.absolute()} is damaged ({shown}): stop anything using it, then "
+                + _RESTORE_HINT.format(path=self.path)
+            )
+
+    def check_still_there(self) -> None:
+        """Raise :class:`DatabaseError` if the file at :attr:`path` is gone or is no longer the one this
+        connection opened (deleted, or replaced by a restore or a move); cheap: one ``stat``."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            st = None
+        if st is None or (st.st_dev, st.st_ino) != self._identity:
+            what = "deleted" if st is None else "replaced"
+            raise DatabaseError(
+                f"the database file {self.path.absolute()} was {what} while the watcher ran "
+                "(this process still writes to the old one, which nothing else reads): stop the "
+                "watcher, put the right database back at that path, and start it again"
+            )
 
     async def close(self) -> None:
         await self.conn.close()

@@ -13,14 +13,24 @@ Two paths give identical results (a hypothesis test holds them to it):
   per event (:meth:`SSEParser.feed_segments` returns them as :class:`Run` s of offsets into the chunk).
   A chunk holding a CR or a NUL goes to the reference path whole; any other record out of that shape
   (the ``:ok`` comment, another field, a second data line) goes to it on its own.
+
+A record is capped (``max_record`` bytes, 512 KiB unless told; EventStreams' events are a few KiB): a
+longer one is dropped with a warning as soon as it passes the cap, never dispatched, and its ``id:``
+never becomes the last event id, so a reconnection never resumes past events hidden inside it. The
+parser then skips to the record's blank line and carries on. Buffering stays linear: an unfinished
+record is kept as a list of chunks, joined once when it ends, and only the new chunk is searched.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import NamedTuple
 
-__all__ = ["Run", "SSEEvent", "SSEParser", "record_id"]
+__all__ = ["DEFAULT_MAX_RECORD", "Run", "SSEEvent", "SSEParser", "record_id"]
+
+DEFAULT_MAX_RECORD = 512 * 1024
+log = logging.getLogger(__name__)
 
 _BOM = b"\xef\xbb\xbf"
 _EOL = re.compile(rb"\r\n?|\n")
@@ -54,7 +64,8 @@ class SSEParser:
 
     ``last_event_id`` is the spec's "last event ID string": what a reconnection sends as
     ``Last-Event-ID``. It changes only when an event is dispatched (even one with no data).
-    ``retry`` is the last valid ``retry:`` value in milliseconds, if any.
+    ``retry`` is the last valid ``retry:`` value in milliseconds, if any. ``dropped`` counts the
+    records dropped for passing ``max_record`` bytes (see the module docstring).
     """
 
     __slots__ = (
@@ -65,34 +76,56 @@ class SSEParser:
         "_head",
         "_id_buf",
         "_line",
+        "_line_len",
+        "_max",
+        "_mid_line",
+        "_oversize",
         "_retry",
+        "_size",
         "_skip_lf",
         "_tail",
+        "_tail_len",
+        "dropped",
         "last_event_id",
     )
 
-    def __init__(self, last_event_id: bytes = b"", *, fast: bool = True) -> None:
+    def __init__(
+        self, last_event_id: bytes = b"", *, fast: bool = True, max_record: int = DEFAULT_MAX_RECORD
+    ) -> None:
+        if max_record < 1:
+            raise ValueError(f"max_record must be positive, not {max_record}")
         self.last_event_id = last_event_id
+        self.dropped = 0
+        self._max = max_record
         self._retry: int | None = None
         self._fast = fast
         self._id_buf = last_event_id
         self._at_start = True
         self._head = b""
-        # Reference-path state: the partial line, whether an LF must be skipped (the previous chunk
-        # ended in CR), and the data and event-type buffers of the record being read.
-        self._line = b""
+        # Reference-path state: the partial line (as pieces, and their length), whether an LF must
+        # be skipped (the previous chunk ended in CR), the data and event-type buffers of the record
+        # being read and its size so far; while ``_oversize``, lines are skipped up to a blank one
+        # (``_mid_line``: the skipped line has not ended yet).
+        self._line: list[bytes] = []
+        self._line_len = 0
         self._skip_lf = False
         self._data: list[bytes] = []
         self._event = b""
-        # Fast-path state: raw bytes of an unfinished record, starting at a record boundary.
-        self._tail = b""
+        self._size = 0
+        self._oversize = False
+        self._mid_line = False
+        # Fast-path state: raw bytes of an unfinished record, starting at a record boundary, as the
+        # chunks they came in (never holding "\n\n", CR or NUL), and their total length.
+        self._tail: list[bytes] = []
+        self._tail_len = 0
 
     @property
     def retry(self) -> int | None:
         retry = self._retry
-        if self._tail and b"retry" in self._tail:
+        tail = b"".join(self._tail)
+        if b"retry" in tail:
             # The fast path holds an unfinished record raw; its finished lines already count.
-            for line in self._tail[: self._tail.rfind(b"\n") + 1].split(b"\n"):
+            for line in tail[: tail.rfind(b"\n") + 1].split(b"\n"):
                 name, colon, value = line.partition(b":")
                 value = value[1:] if colon and value.startswith(b" ") else value
                 if name == b"retry" and value.isdigit():
@@ -133,8 +166,24 @@ class SSEParser:
                 return out
             out.extend(self._feed_reference(chunk[: cut + 2]))
             chunk = chunk[cut + 2 :]
-        buf = self._tail + chunk if self._tail else chunk
-        self._tail = b""
+        if self._tail:
+            if not chunk:
+                return out
+            # Only the new chunk can end the unfinished record: search it alone, and keep it aside
+            # (no copy) unless the record ends here or the chunk needs the reference path.
+            ends = (self._tail[-1].endswith(b"\n") and chunk.startswith(b"\n")) or b"\n\n" in chunk
+            if not ends and b"\r" not in chunk and b"\0" not in chunk:
+                self._tail.append(chunk)
+                self._tail_len += len(chunk)
+                if self._tail_len > self._max:
+                    self._drop_tail(chunk.endswith(b"\n"))
+                return out
+            self._tail.append(chunk)
+            buf = b"".join(self._tail)
+            self._tail = []
+            self._tail_len = 0
+        else:
+            buf = chunk
         if b"\r" in buf or b"\0" in buf:  # memchr: both are absent from EventStreams' output
             out.extend(self._feed_reference(buf))
             return out
@@ -143,11 +192,42 @@ class SSEParser:
 
     def end(self) -> None:
         """End of stream: the spec discards an unfinished record."""
-        self._line = b""
+        self._line = []
+        self._line_len = 0
         self._skip_lf = False
         self._data = []
         self._event = b""
-        self._tail = b""
+        self._size = 0
+        self._oversize = False
+        self._mid_line = False
+        self._tail = []
+        self._tail_len = 0
+
+    def _warn_dropped(self) -> None:
+        self.dropped += 1
+        log.warning(
+            "dropped an event-stream record longer than %d bytes without reading it (a broken or hostile"
+            " stream?); resuming at the next record, the last event id stays %r",
+            self._max,
+            self.last_event_id.decode("utf-8", "replace")[:200],
+        )
+
+    def _drop_tail(self, at_line_start: bool) -> None:
+        """The fast path's unfinished record passed the cap: skip the rest of it on the reference path."""
+        self._tail = []
+        self._tail_len = 0
+        self._start_skipping(mid_line=not at_line_start)
+
+    def _start_skipping(self, *, mid_line: bool) -> None:
+        self._line = []
+        self._line_len = 0
+        self._data = []
+        self._event = b""
+        self._size = 0
+        self._id_buf = self.last_event_id  # the oversize record's own id: never taken
+        self._oversize = True
+        self._mid_line = mid_line
+        self._warn_dropped()
 
     # -- fast path --------------------------------------------------------------------------------
 
@@ -162,12 +242,13 @@ class SSEParser:
         while pos < n:
             spans: list[int] = []
             append = spans.append
+            limit = self._max
             while starts_with(head, pos):
                 nl = find(b"\n", pos + 19)  # len(head)
                 if nl < 0 or not starts_with(b"data: ", nl + 1):
                     break
                 end = find(b"\n", nl + 7)
-                if end < 0 or end + 1 >= n or buf[end + 1] != 0x0A:
+                if end < 0 or end + 1 >= n or buf[end + 1] != 0x0A or end + 2 - pos > limit:
                     break
                 append(nl + 7)
                 append(end)
@@ -178,12 +259,19 @@ class SSEParser:
             cut = find(b"\n\n", pos)
             if cut < 0:
                 break
-            out.extend(self._feed_reference(buf[pos : cut + 2]))
+            if cut + 2 - pos > limit:  # a whole record past the cap in this buffer: drop it unread
+                self._warn_dropped()
+            else:
+                out.extend(self._feed_reference(buf[pos : cut + 2]))
             pos = cut + 2
-        self._tail = buf[pos:]
+        if n - pos > self._max:
+            self._start_skipping(mid_line=not buf.endswith(b"\n"))
+        elif pos < n:
+            self._tail = [buf[pos:]]
+            self._tail_len = n - pos
 
     def _clean(self) -> bool:
-        return not (self._line or self._skip_lf or self._data or self._event)
+        return not (self._line or self._skip_lf or self._data or self._event or self._size or self._oversize)
 
     # -- reference path ---------------------------------------------------------------------------
 
@@ -203,26 +291,49 @@ class SSEParser:
             self._skip_lf = False
             if chunk.startswith(b"\n"):
                 pos = 1
+        limit = self._max
         for m in _EOL.finditer(chunk, pos):
             start, stop = m.span()
-            line = chunk[pos:start]
-            if self._line:
-                line = self._line + line
-                self._line = b""
-            pos = stop
             if (
                 stop == len(chunk) and stop - start == 1 and chunk[start] == 0x0D
             ):  # a lone CR at the end: its LF may follow
                 self._skip_lf = True
+            if self._oversize:
+                # Skipping a dropped record: only its blank line matters.
+                if start == pos and not self._mid_line:
+                    self._oversize = False
+                self._mid_line = False
+                pos = stop
+                continue
+            length = self._line_len + start - pos
+            if self._size + length > limit:
+                self._start_skipping(mid_line=False)
+                pos = stop
+                continue
+            line = chunk[pos:start]
+            if self._line:
+                self._line.append(line)
+                line = b"".join(self._line)
+                self._line = []
+                self._line_len = 0
+            pos = stop
             self._process_line(line, out)
         if pos < len(chunk):
-            self._line += chunk[pos:]
+            if self._oversize:
+                self._mid_line = True
+            elif self._size + self._line_len + len(chunk) - pos > limit:
+                self._start_skipping(mid_line=True)
+            else:
+                self._line.append(chunk[pos:])
+                self._line_len += len(chunk) - pos
         return out
 
     def _process_line(self, line: bytes, out: list[SSEEvent]) -> None:
         if not line:
+            self._size = 0
             self._dispatch(out)
             return
+        self._size += len(line) + 1  # the record's raw size, comments included, as the fast path counts
         if line[0] == 0x3A:  # ':' comment
             return
         name, colon, value = line.partition(b":")

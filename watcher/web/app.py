@@ -22,7 +22,6 @@ from watcher.store.db import Database
 from watcher.web import auth, download, login, views
 from watcher.web.kit import (
     ACCESS_ATTR,
-    ADDRESS_LIMITER,
     CONFIG,
     CSP,
     DB,
@@ -32,8 +31,8 @@ from watcher.web.kit import (
     READER,
     SESSION,
     SESSION_COOKIE,
+    SIGN_IN_GUARD,
     TEMPLATES,
-    USER_LIMITER,
     Access,
     Handler,
 )
@@ -121,8 +120,7 @@ def create_app(
     app[LINKS] = links = WikiLinks(config)
     app[CSP] = content_security_policy(links)
     app[TEMPLATES] = _environment()
-    app[USER_LIMITER] = auth.LoginLimiter(limit=5)
-    app[ADDRESS_LIMITER] = auth.LoginLimiter(limit=20)
+    app[SIGN_IN_GUARD] = auth.SignInGuard()
     public: set[web.AbstractResource] = set()
     app[PUBLIC_RESOURCES] = public
     login.add_routes(app)

@@ -8,8 +8,10 @@ that every form carries and every POST must echo).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections import deque
@@ -267,7 +269,8 @@ class LoginLimiter:
             return 0.0
         return max(0.0, self.window - (now - times[0]))
 
-    def failed(self, key: str, now: float | None = None) -> None:
+    def failed(self, key: str, now: float | None = None) -> float:
+        """Count a failure (or an attempt not yet known to succeed) for ``key``; returns its stamp."""
         now = time.monotonic() if now is None else now
         if len(self._failures) >= self.max_keys:
             for stale in [k for k, v in self._failures.items() if not v or now - v[-1] >= self.window]:
@@ -278,6 +281,139 @@ class LoginLimiter:
         times.append(now)
         while len(times) > self.limit * 2:
             times.popleft()
+        return now
+
+    def forget(self, key: str, stamp: float) -> None:
+        """Take back one count made by :meth:`failed` (an attempt that turned out to succeed)."""
+        times = self._failures.get(key)
+        if times is None:
+            return
+        with contextlib.suppress(ValueError):
+            times.remove(stamp)
+        if not times:
+            del self._failures[key]
 
     def clear(self, key: str) -> None:
         self._failures.pop(key, None)
+
+
+class SignInRefused(Exception):
+    """A sign-in attempt refused before its password is checked; ``retry_after`` in seconds."""
+
+    def __init__(self, retry_after: float, message: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SignInGuard:
+    """Who may have a password checked now: counts attempts before the (slow) check, atomically.
+
+    :meth:`begin` runs without an ``await``: it checks every limit, then counts the attempt as a
+    failure and marks it in flight, all in one step of the event loop, so a hundred concurrent guesses
+    cannot all pass the check before the first one is counted. The count is taken back only when the
+    password turns out right (:meth:`SignInAttempt.succeeded`).
+
+    The keys, and why:
+
+    * ``(user, address)``, ``pair_limit`` failures a window: the tight limit. An attacker guessing at
+      a user from one address locks out only that pair, never the real user signing in from home.
+    * the address, ``address_limit`` a window: one address spraying guesses over many user names.
+    * the user, ``user_limit`` a window, much looser: guesses at one user from many addresses (a
+      botnet). It can lock the real user out too, the price of bounding distributed guessing; it is set
+      high enough that a single address (held to ``address_limit``) cannot reach it alone.
+
+    A success clears its own pair's and its own address's counts (the user's global count keeps
+    others' failures). At most ``pair_busy`` checks per pair, ``address_busy`` per address and
+    ``user_busy`` per user run at once; one more is refused at once (429), so a burst never queues up
+    password checks, and one address cannot take all of a user's slots.
+    """
+
+    def __init__(
+        self,
+        *,
+        pair_limit: int = 5,
+        address_limit: int = 20,
+        user_limit: int = 50,
+        window: float = 60.0,
+        pair_busy: int = 1,
+        address_busy: int = 2,
+        user_busy: int = 4,
+        max_keys: int = 10_000,
+    ) -> None:
+        self.pairs = LoginLimiter(pair_limit, window, max_keys)
+        self.addresses = LoginLimiter(address_limit, window, max_keys)
+        self.users = LoginLimiter(user_limit, window, max_keys)
+        self._busy_limits = (pair_busy, address_busy, user_busy)
+        self._busy: dict[str, int] = {}
+
+    @staticmethod
+    def _keys(user: str, address: str) -> tuple[str, str, str]:
+        return f"{user}\0{address}", address, user
+
+    def blocked_for(self, user: str, address: str, now: float | None = None) -> float:
+        """Seconds until this user may try from this address; 0 where it may now."""
+        pair, addr, name = self._keys(user, address)
+        return max(
+            self.pairs.blocked_for(pair, now),
+            self.addresses.blocked_for(addr, now),
+            self.users.blocked_for(name, now),
+        )
+
+    def begin(self, user: str, address: str, now: float | None = None) -> SignInAttempt:
+        """Admit one password check or raise :class:`SignInRefused`. Never awaits: see the class."""
+        now = time.monotonic() if now is None else now
+        wait = self.blocked_for(user, address, now)
+        if wait:
+            raise SignInRefused(
+                wait, f"Too many failed sign-ins. Wait {math.ceil(wait)} seconds, then try again."
+            )
+        pair, addr, name = self._keys(user, address)
+        busy = (f"p\0{pair}", f"a\0{addr}", f"u\0{name}")
+        if any(self._busy.get(key, 0) >= limit for key, limit in zip(busy, self._busy_limits, strict=True)):
+            raise SignInRefused(1.0, "Too many sign-ins at once. Wait a second, then try again.")
+        for key in busy:
+            self._busy[key] = self._busy.get(key, 0) + 1
+        stamps = (
+            self.pairs.failed(pair, now),
+            self.addresses.failed(addr, now),
+            self.users.failed(name, now),
+        )
+        return SignInAttempt(self, (pair, addr, name), busy, stamps)
+
+    def _finish(self, busy: tuple[str, ...]) -> None:
+        for key in busy:
+            left = self._busy.get(key, 0) - 1
+            if left > 0:
+                self._busy[key] = left
+            else:
+                self._busy.pop(key, None)
+
+
+class SignInAttempt:
+    """One admitted password check: use as ``with``; call :meth:`succeeded` if the password was right."""
+
+    def __init__(
+        self, guard: SignInGuard, keys: tuple[str, str, str], busy: tuple[str, ...], stamps: tuple[float, ...]
+    ) -> None:
+        self._guard = guard
+        self._keys = keys
+        self._busy = busy
+        self._stamps = stamps
+        self._open = True
+
+    def succeeded(self) -> None:
+        pair, addr, name = self._keys
+        self._guard.pairs.clear(pair)
+        self._guard.addresses.clear(addr)
+        self._guard.users.forget(name, self._stamps[2])
+
+    def finish(self) -> None:
+        if self._open:
+            self._open = False
+            self._guard._finish(self._busy)
+
+    def __enter__(self) -> SignInAttempt:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.finish()

@@ -10,6 +10,7 @@ import ipaddress
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
@@ -23,6 +24,7 @@ Access = Literal["public", "signed_in", "reviewer"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
 
+_PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 SESSION_COOKIE = "watcher_session"
 LOGIN_COOKIE = "watcher_login"
 HERE = Path(__file__).parent
@@ -33,8 +35,7 @@ CONFIG = web.AppKey("config", Config)
 LINKS = web.AppKey("links", WikiLinks)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 PUBLIC_RESOURCES = web.AppKey("public_resources", set[web.AbstractResource])
-USER_LIMITER = web.AppKey("user_limiter", auth.LoginLimiter)
-ADDRESS_LIMITER = web.AppKey("address_limiter", auth.LoginLimiter)
+SIGN_IN_GUARD = web.AppKey("sign_in_guard", auth.SignInGuard)
 CSP = web.AppKey("csp", str)
 # Typed request keys arrived in aiohttp 3.13; a plain string key does on older versions.
 SESSION: Any = web.RequestKey("session", auth.Session) if hasattr(web, "RequestKey") else "watcher.session"
@@ -94,11 +95,18 @@ def is_https(request: web.Request) -> bool:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """A same-site path to go back to after a form; anything else (//host, scheme:, \\) gives default."""
+    """A same-site path to go back to after a form; anything else (//host, scheme:, \\) gives default.
+
+    Control characters (C0, DEL, C1) and other unprintable ones give the default too (a header cannot
+    carry them); spaces and other non-ASCII characters come back percent-encoded, so the path is always a valid
+    ``Location`` value.
+    """
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
-    if any(ord(ch) < 32 for ch in target):
+    if len(target) > 2000 or not target.isprintable():  # isprintable(): no Cc, Cf, Zl, Zp, Zs but " "
         return default
+    if not all(0x21 <= ord(ch) < 0x7F for ch in target):  # a space or non-ASCII
+        target = quote(target, safe=_PRINTABLE_ASCII)
     return target
 
 

@@ -1,8 +1,9 @@
 """Signing in and out.
 
 The sign-in form has no session yet, so its CSRF token is a double-submit one: a random value in a
-short-lived HttpOnly, SameSite=Strict cookie that the form must echo. Failed sign-ins are limited per
-user name and per client address; a blocked attempt is refused before the password is even checked.
+short-lived HttpOnly, SameSite=Strict cookie that the form must echo. Sign-ins are limited per user
+name and client address together, per address and (loosely) per user, and counted before the password
+check (see :class:`watcher.web.auth.SignInGuard`); a refused attempt never reaches the password check.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from aiohttp import web
 
 from watcher.web import auth
 from watcher.web.kit import (
-    ADDRESS_LIMITER,
     DB,
     LOGIN_COOKIE,
     SESSION_COOKIE,
-    USER_LIMITER,
+    SIGN_IN_GUARD,
     access,
     client_address,
     current_session,
@@ -70,23 +70,18 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             request, status=403, name=name,
             error="The sign-in form had expired or cookies are off. Try again (cookies must be allowed).",
         )  # fmt: skip
-    user_key, address_key = name.casefold(), client_address(request)
-    wait = max(
-        request.app[USER_LIMITER].blocked_for(user_key), request.app[ADDRESS_LIMITER].blocked_for(address_key)
-    )
-    if wait:
-        response = _login_page(
-            request, status=429, name=name,
-            error=f"Too many failed sign-ins. Wait {math.ceil(wait)} seconds, then try again.",
-        )  # fmt: skip
-        response.headers["Retry-After"] = str(math.ceil(wait))
+    try:
+        # Counted now, before the slow check, with no await in between (SignInGuard's docstring).
+        attempt = request.app[SIGN_IN_GUARD].begin(name.casefold(), client_address(request))
+    except auth.SignInRefused as refused:
+        response = _login_page(request, status=429, name=name, error=str(refused))
+        response.headers["Retry-After"] = str(max(1, math.ceil(refused.retry_after)))
         return response
-    user = await auth.authenticate(request.app[DB], name, password) if name and password else None
-    if user is None:
-        request.app[USER_LIMITER].failed(user_key)
-        request.app[ADDRESS_LIMITER].failed(address_key)
-        return _login_page(request, status=401, name=name, error="Wrong user name or password.")
-    request.app[USER_LIMITER].clear(user_key)
+    with attempt:
+        user = await auth.authenticate(request.app[DB], name, password) if name and password else None
+        if user is None:
+            return _login_page(request, status=401, name=name, error="Wrong user name or password.")
+        attempt.succeeded()
     old = optional_session(request)
     if old is not None:
         await auth.end_session(request.app[DB], old.token_hash)
