@@ -11,8 +11,9 @@ import aiohttp
 import pytest
 
 from tests.support.mediawiki import USER_AGENT, RecordedSleeps
+from watcher.base.retry import parse_retry_after
 from watcher.demo.standins.action_api import ActionApiPeer
-from watcher.mediawiki.client import ActionApi, ApiError, parse_retry_after
+from watcher.mediawiki.client import ActionApi, ApiError
 
 QUERY = {"action": "query", "list": "categorymembers", "cmtitle": "Category:Museum"}
 

@@ -17,8 +17,9 @@ from aiohttp import web
 
 from tests.support.ports import free_port
 from tests.support.stream import UA, WIKI, eventually, is_candidate, replay, titleset
+from watcher.base.retry import parse_retry_after
 from watcher.demo.standins.eventstreams import EventStreamsStandIn, Faults
-from watcher.stream.client import EventBatch, EventStream, parse_retry_after
+from watcher.stream.client import EventBatch, EventStream
 from watcher.stream.prefilter import TitleSetMatcher
 
 BEFORE_ALL = datetime(2025, 8, 29, 6, 0, tzinfo=UTC)  # earlier than every replayed event

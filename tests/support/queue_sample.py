@@ -16,8 +16,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from watcher.base.values import Kind
 from watcher.config import Config, parse_config
-from watcher.diff.model import FieldChange, Kind
+from watcher.diff.model import FieldChange
 from watcher.store.db import Database, iso_utc
 from watcher.store.queue import Provenance, insert_changes
 

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from watcher.base.values import Action, Kind
 from watcher.diff.mediainfo import MediaInfoModel, diff_mediainfo, parse_mediainfo
-from watcher.diff.model import Action, DiffSettings, FieldChange, Kind, RevisionContent
+from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
 from watcher.diff.names import collapse_spaces, remove_comments
 from watcher.diff.noise import (
     is_maintenance_category,

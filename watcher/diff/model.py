@@ -11,11 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-# The lists live in base.values; these names stay importable from here.
-from watcher.base.values import ACTIONS as ACTIONS
-from watcher.base.values import KINDS as KINDS
-from watcher.base.values import Action as Action
-from watcher.base.values import Kind as Kind
+from watcher.base.values import Action, Kind
 from watcher.config import DiffSection
 
 

@@ -23,7 +23,7 @@ from watcher.base.retry import EQUAL_JITTER, Backoff, parse_retry_after
 from watcher.mediawiki.types import ApiError, ApiStats, PageInfo, PageRef, Revision
 from watcher.mediawiki.wire import chunks, follow_renames, query_part, revision_head
 
-__all__ = ["ActionApi", "ApiError", "ApiStats", "PageInfo", "PageRef", "Revision", "parse_retry_after"]
+__all__ = ["ActionApi", "ApiError", "ApiStats", "PageInfo", "PageRef", "Revision"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,18 @@ class _Retry(Exception):
         self.info = info
         self.http_status = http_status
         self.wait = wait
+
+
+def _stop_if_cancelling() -> None:
+    """Raise CancelledError when the running task is being cancelled.
+
+    A cancel (SIGINT, shutdown) can be swallowed below us: aiohttp may surface it as a connection error
+    or a timeout, and under CPU load a SIGINT'ed `watcher history` once ran on to the end. A task being
+    cancelled is therefore stopped at its next request, and a "network error" it meets is no retry.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
 
 
 def _prefixed(title: str, namespace: str) -> str:
@@ -168,11 +180,7 @@ class ActionApi:
         return self._backoff.delay(retries)
 
     async def _attempt(self, params: dict[str, str]) -> dict[str, Any]:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            # A cancel that something below swallowed (seen under CPU load: a SIGINT'ed `watcher
-            # history` ran on to the end) still stops the caller at its next request.
-            raise asyncio.CancelledError()
+        _stop_if_cancelling()
         session = self._get_session()
         query = urlencode(params)
         use_post = len(self.api_url) + 1 + len(query) > MAX_GET_URL
@@ -192,11 +200,7 @@ class ActionApi:
                 status = response.status
                 headers = response.headers
         except (aiohttp.ClientError, TimeoutError) as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                # A cancel (SIGINT, shutdown) that landed in the middle of a request can come out of
-                # aiohttp as a connection error or a timeout: it is still a cancel, never a retry.
-                raise asyncio.CancelledError() from exc
+            _stop_if_cancelling()
             raise _Retry("network", f"{type(exc).__name__}: {exc}".rstrip(": "), None) from exc
         finally:
             self.stats.total_latency += time.perf_counter() - started

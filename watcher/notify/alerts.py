@@ -20,8 +20,9 @@ from datetime import datetime
 
 import aiosqlite
 
+from watcher.base.values import BodyFormat
 from watcher.config import Config
-from watcher.notify.channels import BodyFormat, Channel
+from watcher.notify.channels import Channel
 from watcher.notify.filters import filter_sql
 from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, fit, render_template

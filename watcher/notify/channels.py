@@ -18,7 +18,7 @@ import apprise
 from apprise.plugins.email import NotifyEmail
 
 from watcher.base.masking import mask_secrets, register_url_secrets
-from watcher.base.values import BodyFormat as BodyFormat  # still importable from here
+from watcher.base.values import BodyFormat
 from watcher.config import Config, NotifyChannel
 from watcher.notify.schedule import DigestTime
 

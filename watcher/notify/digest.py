@@ -31,8 +31,9 @@ from typing import Any
 
 import aiosqlite
 
+from watcher.base.values import BodyFormat
 from watcher.config import Config, NotifyChannel
-from watcher.notify.channels import BodyFormat, Channel
+from watcher.notify.channels import Channel
 from watcher.notify.filters import filter_sql
 from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, count_label, fit, render_template

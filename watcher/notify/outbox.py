@@ -38,8 +38,9 @@ import apprise
 
 from watcher.base.masking import mask_secrets
 from watcher.base.retry import Backoff, parse_retry_after
+from watcher.base.values import BodyFormat
 from watcher.notify import hooks
-from watcher.notify.channels import BodyFormat, Channel, Target
+from watcher.notify.channels import Channel, Target
 from watcher.store.db import Database, iso_utc
 
 log = logging.getLogger("watcher.notify")

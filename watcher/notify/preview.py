@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from watcher.base.values import BodyFormat
 from watcher.config import Config, NotifyChannel
-from watcher.notify.channels import BodyFormat
 from watcher.notify.digest import compose
 from watcher.notify.render import Presenter
 from watcher.store.db import Database

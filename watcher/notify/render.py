@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from watcher.base.values import BodyFormat
 from watcher.config import Config
 from watcher.export.writers import index_url
-from watcher.notify.channels import BodyFormat
 from watcher.store.queue import ChangeRecord
 
 _EXTENSION = {"text": "txt", "markdown": "md", "html": "html"}

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+from watcher.base.values import Source
 from watcher.config import Config
 from watcher.diff import diff_revisions, find_object_id
 from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
 from watcher.mediawiki.types import Revision
 from watcher.pipeline.labels import LabelResolver, with_labels
-from watcher.store.queue import Provenance, Source
+from watcher.store.queue import Provenance
 
 __all__ = ["RecordMaker", "incomparable"]
 

@@ -13,8 +13,6 @@ from typing import TextIO
 from watcher.base.masking import mask_secrets
 from watcher.base.values import LOG_LEVELS
 
-LEVELS = LOG_LEVELS  # the old name
-
 
 def journal_attached(stream: TextIO | None = None) -> bool:
     """Whether ``stream`` (stderr) is the journal: $JOURNAL_STREAM is its "dev:inode" (systemd.exec(5)).
@@ -60,9 +58,9 @@ class _Formatter(logging.Formatter):
 
 
 def setup_logging(level: str = "info", *, stream: TextIO | None = None) -> None:
-    """Route every logger to stderr (or ``stream``) at ``level``, one of LEVELS."""
-    if level.lower() not in LEVELS:
-        raise ValueError(f"log level must be one of {', '.join(LEVELS)}, not {level!r}")
+    """Route every logger to stderr (or ``stream``) at ``level``, one of LOG_LEVELS."""
+    if level.lower() not in LOG_LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
     target = stream or sys.stderr
     handler = logging.StreamHandler(target)
     handler.setFormatter(_Formatter(journal_attached(target)))

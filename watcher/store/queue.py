@@ -17,12 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-# The lists live in base.values; these names stay importable from here.
-from watcher.base.values import STATUSES as STATUSES
-from watcher.base.values import KindChoice as KindChoice
-from watcher.base.values import Source as Source
-from watcher.base.values import Status as Status
-from watcher.base.values import StatusChoice as StatusChoice
+from watcher.base.values import STATUSES, KindChoice, Source, Status, StatusChoice
 from watcher.diff.model import FieldChange
 from watcher.store.db import Database, utcnow
 

@@ -28,7 +28,7 @@ from watcher.base.retry import FULL_JITTER, Backoff, parse_retry_after
 from watcher.stream.prefilter import Matcher, Prefilter
 from watcher.stream.sse import Run, SSEEvent, SSEParser, record_id
 
-__all__ = ["EventBatch", "EventStream", "StreamEvent", "StreamStats", "parse_retry_after"]
+__all__ = ["EventBatch", "EventStream", "StreamEvent", "StreamStats"]
 
 log = logging.getLogger("watcher.stream")
 

@@ -22,8 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 # The list lives in base.values; these names stay importable from here.
-from watcher.base.values import ROLES as ROLES
-from watcher.base.values import Role as Role
+from watcher.base.values import ROLES, Role
 from watcher.store.db import Database, iso_utc, utcnow
 
 # Defaults of argon2-cffi (RFC 9106's second recommendation); tests swap in a cheaper hasher.
