@@ -353,7 +353,7 @@ def test_status_as_json(shell: Shell) -> None:
     assert report["last_event_id"] == '[{"topic":"eqiad.mediawiki.recentchange","offset":5}]'
     assert report["last_event_time"] == "2026-03-04T12:00:00Z"
     assert report["tracked_files"] == 2
-    assert report["queue"] == {"pending": 3, "accepted": 1, "rejected": 0}
+    assert report["queue"] == {"pending": 3, "accepted": 1, "rejected": 0, "withdrawn": 0}
 
 
 def test_status_of_a_fresh_database(tmp_path: Path) -> None:
@@ -365,7 +365,7 @@ def test_status_of_a_fresh_database(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["events_seen"] == 0 and report["last_event_id"] is None and report["tracked_files"] == 0
-    assert report["queue"] == {"pending": 0, "accepted": 0, "rejected": 0}
+    assert report["queue"] == {"pending": 0, "accepted": 0, "rejected": 0, "withdrawn": 0}
 
 
 def test_status_as_text(shell: Shell) -> None:

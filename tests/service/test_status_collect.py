@@ -78,7 +78,7 @@ async def test_fresh_database(db: Database, config: Config) -> None:
     assert status["last_event_time"] is None
     assert status["stream_lag_seconds"] is None
     assert status["tracked_files"] == 0
-    assert status["queue"] == {"pending": 0, "accepted": 0, "rejected": 0}
+    assert status["queue"] == {"pending": 0, "accepted": 0, "rejected": 0, "withdrawn": 0}
     assert status["inbox_pending"] == 0
     assert status["daemon_running"] is False
     assert status["stream_connected"] is None  # no daemon ever reported
@@ -143,7 +143,7 @@ async def test_populated_database(db: Database, config: Config) -> None:
     assert status["stream_lag_seconds"] == 60.0
     assert status["tracked_files"] == 2
     assert status["tracked_files_deleted"] == 1
-    assert status["queue"] == {"pending": 2, "accepted": 1, "rejected": 0}
+    assert status["queue"] == {"pending": 2, "accepted": 1, "rejected": 0, "withdrawn": 0}
     assert status["inbox_pending"] == 1
     assert status["inbox_failed"] == 1
     assert status["daemon_pid"] == os.getpid()

@@ -231,7 +231,7 @@ async def test_set_status_returns_the_ids_found(db: Database) -> None:
     records = {r.id: r for r in await all_records(db)}
     assert records[one].status == "accepted" and records[one].reviewer == "anna"
     assert records[one].note == "copied to CMS" and records[one].reviewed_at is not None
-    assert await queue_counts(db) == {"pending": 3, "accepted": 2, "rejected": 0}
+    assert await queue_counts(db) == {"pending": 3, "accepted": 2, "rejected": 0, "withdrawn": 0}
     # A later decision without a note keeps the note.
     await set_status(db, [one], "rejected", reviewer="bo")
     record = (await list_changes(db, ChangeFilter(ids=[one], status="all", kind="all")))[0]
@@ -239,7 +239,7 @@ async def test_set_status_returns_the_ids_found(db: Database) -> None:
 
 
 async def test_queue_counts_of_an_empty_queue(db: Database) -> None:
-    assert await queue_counts(db) == {"pending": 0, "accepted": 0, "rejected": 0}
+    assert await queue_counts(db) == {"pending": 0, "accepted": 0, "rejected": 0, "withdrawn": 0}
 
 
 async def test_mark_exported(db: Database) -> None:

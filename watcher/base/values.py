@@ -16,11 +16,17 @@ T = TypeVar("T", bound=str)
 
 ALL: Final = "all"
 
-# A change record's review status, and the filters that also take "all".
-Status = Literal["pending", "accepted", "rejected"]
+# A change record's review status, and the filters that also take "all". `withdrawn`: a pending change
+# that Commons itself undid (a later edit set the field back); never exported.
+Status = Literal["pending", "accepted", "rejected", "withdrawn"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 StatusChoice = Literal[Status, "all"]
 STATUS_CHOICES: tuple[StatusChoice, ...] = get_args(StatusChoice)
+
+# What a review event did: a curator's decision, a note alone, an undo of the latest decision, or
+# Commons undoing the change (withdraw). Every one is kept in `review_events`.
+ReviewAction = Literal["accept", "reject", "reopen", "note", "undo", "withdraw"]
+REVIEW_ACTIONS: tuple[ReviewAction, ...] = get_args(ReviewAction)
 
 # What a curator may copy back (content), or not (maintenance).
 Kind = Literal["content", "maintenance"]

@@ -19,6 +19,7 @@ import aiosqlite
 
 from watcher.base.values import STATUSES, KindChoice, Source, Status, StatusChoice
 from watcher.diff.model import FieldChange
+from watcher.store import reviews
 from watcher.store.db import Database, utcnow
 
 
@@ -82,6 +83,7 @@ class ChangeRecord:
     def as_contract(self, index_url: str | None = None) -> dict[str, Any]:
         """The JSON object of `watcher changes --format jsonl`."""
         out = asdict(self)
+        out["reviewed_by"] = self.reviewer  # the contract's name; `reviewer` stays for old scripts
         if index_url:
             out["diff_url"] = self.diff_url(index_url)
         # Wikidata labels of item values, where [labels] is configured: for people, not for matching.
@@ -237,24 +239,9 @@ async def queue_counts(db: Database) -> dict[str, int]:
 async def set_status(
     db: Database, ids: Sequence[int], status: Status, *, reviewer: str | None = None, note: str | None = None
 ) -> list[int]:
-    """Accept or reject records; returns the ids that exist (unknown ids are left to the caller)."""
-    if not ids:
-        return []
-    marks = ",".join("?" * len(ids))
-    async with db.transaction() as conn:
-        cursor = await conn.execute(f"SELECT id FROM changes WHERE id IN ({marks})", list(ids))
-        found = [int(row[0]) for row in await cursor.fetchall()]
-        if found:
-            found_marks = ",".join("?" * len(found))
-            assignments = "status = ?, reviewer = ?, reviewed_at = ?"
-            params: list[Any] = [status, reviewer, utcnow()]
-            if note is not None:
-                assignments += ", note = ?"
-                params.append(note)
-            await conn.execute(
-                f"UPDATE changes SET {assignments} WHERE id IN ({found_marks})", params + found
-            )
-    return found
+    """Set records' status as a review event (see watcher.store.reviews); returns the ids that exist."""
+    outcome = await reviews.review(db, ids, reviews.ACTION_FOR_STATUS[status], actor=reviewer, note=note)
+    return outcome.found
 
 
 async def mark_exported(db: Database, ids: Sequence[int]) -> None:

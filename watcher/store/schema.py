@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from watcher.store.history_tables import HISTORY_TABLES
 from watcher.store.notify_tables import NOTIFY_TABLES
+from watcher.store.review_tables import REVIEW_TABLES
 from watcher.store.web_tables import WEB_TABLES
 
 MIGRATIONS: list[tuple[str, ...]] = [
@@ -120,6 +121,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
     WEB_TABLES,
     # 4: `watcher history` (runs, per-file progress).
     HISTORY_TABLES,
+    # 5: review history (every decision an event) and the `withdrawn` status.
+    REVIEW_TABLES,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
