@@ -553,3 +553,55 @@ def test_check_finds_the_config_through_the_environment(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check"], env={"WATCHER_CONFIG": str(tmp_path / "missing.toml")})
     assert result.exit_code == EX_CONFIG
     assert "config file not found" in result.stderr
+
+
+# -- [export] ------------------------------------------------------------------------------------
+
+
+def test_export_columns_and_webhook_are_read(tmp_path: Path) -> None:
+    (tmp_path / "hook.secret").write_text("s3cret\n", encoding="utf-8")
+    text = MINIMAL_CONFIG + (
+        "[export]\n"
+        'layout = "wide"\n'
+        'webhook = "https://cms.example/hook"\n'
+        'webhook_secret_file = "hook.secret"\n'
+        "[export.columns]\n"
+        '"description/sv" = "Beskrivning"\n'
+        'date = "Datering"\n'
+    )
+    config = parse_config(text, tmp_path / "config.toml")
+    assert config.export.columns == {"description/sv": "Beskrivning", "date": "Datering"}
+    assert config.export.layout == "wide" and config.export.webhook == "https://cms.example/hook"
+    assert config.export.webhook_secret_file == tmp_path / "hook.secret"
+
+
+def test_export_problems_are_reported_with_lines(tmp_path: Path) -> None:
+    text = MINIMAL_CONFIG + (
+        "[export]\n"
+        'layout = "tall"\n'
+        'webhook = "cms.example/hook"\n'
+        "[export.columns]\n"
+        '"description/" = "Beskrivning"\n'
+        'date = ""\n'
+        'title = "Datering"\n'
+        '"date/sv" = "Datering"\n'
+        "creator = 3\n"
+    )
+    found = by_path(problems_of(text, tmp_path / "config.toml"))
+    assert "must be one of" in found["export.layout"].message
+    assert found["export.layout"].line == line_of(text, "layout =")
+    assert "not an http(s) URL" in found["export.webhook"].message
+    assert found["export.columns.description/"].line == line_of(text, '"description/"')
+    assert "not be empty" in found["export.columns.date"].message
+    assert "also the column of 'title'" in found["export.columns.date/sv"].message
+    assert "must be a string" in found["export.columns.creator"].message
+
+
+def test_a_webhook_needs_exactly_one_secret(tmp_path: Path) -> None:
+    text = MINIMAL_CONFIG + '[export]\nwebhook = "https://cms.example/hook"\n'
+    (problem,) = problems_of(text, tmp_path / "config.toml")
+    assert problem.path == "export.webhook_secret" and "HMAC" in problem.message
+    both = text + 'webhook_secret = "x"\nwebhook_secret_file = "nowhere"\n'
+    found = by_path(problems_of(both, tmp_path / "config.toml"))
+    assert "not both" in found["export.webhook_secret"].message
+    assert "file not found" in found["export.webhook_secret_file"].message

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from watcher.base.values import KindChoice, NotifyMode
+from watcher.base.values import ExportLayout, KindChoice, NotifyMode
 
 DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recentchange"
 DEFAULT_API_URL = "https://commons.wikimedia.org/w/api.php"
@@ -117,6 +117,20 @@ class WebSection:
 
 
 @dataclass(frozen=True)
+class ExportSection:
+    """Handing back: the museum's own column names, and an optional push of accepted changes."""
+
+    # `--layout wide` columns: "FIELD" or "FIELD/LANGUAGE" → the museum's column name.
+    columns: dict[str, str] = field(default_factory=dict)
+    layout: ExportLayout = "long"
+    # POST each accepted change (and each retraction) as JSON to this URL, signed with HMAC-SHA256.
+    webhook: str = ""
+    webhook_secret: str = ""
+    webhook_secret_file: Path | None = None
+    webhook_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class NotifyChannel:
     name: str = ""
     urls: tuple[str, ...] = ()
@@ -146,6 +160,7 @@ class Config:
     diff: DiffSection = field(default_factory=DiffSection)
     web: WebSection | None = None
     notify: tuple[NotifyChannel, ...] = ()
+    export: ExportSection = field(default_factory=ExportSection)
 
     @property
     def database(self) -> Path:
@@ -166,6 +181,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "labels": LabelsSection,
     "diff": DiffSection,
     "web": WebSection,
+    "export": ExportSection,
 }
 
 
@@ -288,6 +304,12 @@ class _Builder:
                 return _INVALID
             items = [self.convert(args[0], item, (*path, i)) for i, item in enumerate(raw)]
             return tuple(item for item in items if item is not _INVALID)
+        if origin is dict:
+            if not isinstance(raw, dict):
+                self.problem(path, f"must be a table, not {_toml_type(raw)}")
+                return _INVALID
+            pairs = {str(k): self.convert(args[1], v, (*path, str(k))) for k, v in raw.items()}
+            return {k: v for k, v in pairs.items() if v is not _INVALID}
         if dataclasses.is_dataclass(hint):
             return self.build(typing.cast(type[Any], hint), raw, path)
         if hint is Path:
@@ -467,6 +489,41 @@ def _check_semantics(config: Config, builder: _Builder, check_files: bool) -> No
             problem((*where, "timezone"), f"unknown time zone {channel.timezone!r} (e.g. 'Europe/Stockholm')")
         if channel.coalesce_seconds < 0:
             problem((*where, "coalesce_seconds"), "must be 0 or more")
+    _check_export(config.export, builder, check_files)
+
+
+def _check_export(export: ExportSection, builder: _Builder, check_files: bool) -> None:
+    problem = builder.problem
+    for key, column in export.columns.items():
+        field_name, _, language = key.partition("/")
+        if not field_name.strip() or key != key.strip() or (("/" in key) and not language.strip()):
+            problem(("export", "columns", key), 'must be "FIELD" or "FIELD/LANGUAGE", e.g. "description/sv"')
+        if not column.strip():
+            problem(("export", "columns", key), "must name a column, not be empty")
+    seen: dict[str, str] = {}
+    for key, column in export.columns.items():
+        if column in seen:
+            problem(("export", "columns", key), f"column {column!r} is also the column of {seen[column]!r}")
+        seen.setdefault(column, key)
+    if export.webhook:
+        if not re.match(r"^https?://[^/\s]+", export.webhook):
+            problem(("export", "webhook"), f"is not an http(s) URL: {export.webhook!r}")
+        if not export.webhook_secret and export.webhook_secret_file is None:
+            problem(
+                ("export", "webhook_secret"),
+                "is required with webhook (or webhook_secret_file): every push is signed (HMAC-SHA256) "
+                "so the collection system can tell it came from this watcher",
+            )
+        if export.webhook_secret and export.webhook_secret_file is not None:
+            problem(("export", "webhook_secret"), "set webhook_secret or webhook_secret_file, not both")
+        if (
+            check_files
+            and export.webhook_secret_file is not None
+            and not export.webhook_secret_file.is_file()
+        ):
+            problem(("export", "webhook_secret_file"), f"file not found: {export.webhook_secret_file}")
+    if export.webhook_timeout <= 0:
+        problem(("export", "webhook_timeout"), "must be greater than 0")
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, check_files: bool = True) -> Config:

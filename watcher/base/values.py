@@ -54,6 +54,10 @@ LOG_LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
 BodyFormat = Literal["text", "markdown", "html"]
 BODY_FORMATS: tuple[BodyFormat, ...] = get_args(BodyFormat)
 
+# `watcher export --layout`: one row per change (long), or one row per object (wide).
+ExportLayout = Literal["long", "wide"]
+EXPORT_LAYOUTS: tuple[ExportLayout, ...] = get_args(ExportLayout)
+
 # A [[notify]] channel's mode.
 NotifyMode = Literal["immediate", "digest", "both"]
 NOTIFY_MODES: tuple[NotifyMode, ...] = get_args(NotifyMode)
