@@ -260,9 +260,11 @@ def test_export_marks_what_it_wrote(shell: Shell) -> None:
     assert all(rows[i]["exported_at"] for i in (first, second, third))
     assert rows[shell.ids[3]]["exported_at"] is None
     again = shell.run("export", "--format", "jsonl")
-    assert again.stdout == "" and "exported 0 change(s)" in again.stderr
+    stamp = rows[first]["exported_at"]
+    assert again.stdout == "" and f"nothing new since {stamp}" in again.stderr
     everything = shell.run("export", "--format", "jsonl", "--all")
     assert [json.loads(line)["id"] for line in everything.stdout.splitlines()] == [first, second, third]
+    assert "nothing marked exported" in everything.stderr
 
 
 def test_export_only_new_acceptances_next_time(shell: Shell) -> None:
@@ -281,8 +283,16 @@ def test_export_by_status(shell: Shell) -> None:
     assert len(everything.stdout.splitlines()) == 4
 
 
-def test_export_needs_a_format(shell: Shell) -> None:
-    result = shell.run("export", code=2)
+def test_export_writes_csv_without_a_format(shell: Shell) -> None:
+    shell.run("accept", str(shell.ids[0]))
+    result = shell.run("export")
+    (row,) = csv_rows(result.stdout_bytes.decode("utf-8"))
+    assert int(row["id"]) == shell.ids[0] and row["new"] == TRICKY
+    assert "exported 1 change(s)" in result.stderr
+
+
+def test_export_refuses_an_unknown_format(shell: Shell) -> None:
+    result = shell.run("export", "--format", "xml", code=2)
     assert "--format" in result.stderr
 
 
@@ -361,6 +371,15 @@ def test_status_of_a_fresh_database(tmp_path: Path) -> None:
     config.write_text(
         f'[watcher]\nuser_agent = "{USER_AGENT}"\n[tracking]\nfiles = ["File:A.jpg"]\n', encoding="utf-8"
     )
+    missing = CliRunner().invoke(main, ["status", "-c", str(config), "--format", "json"])
+    assert missing.exit_code == 66 and "no database at" in missing.output  # status never creates one
+    assert not (tmp_path / "watcher.sqlite3").exists()
+
+    async def create() -> None:  # what the first `watcher run` does
+        async with Database.open(tmp_path / "watcher.sqlite3"):
+            pass
+
+    asyncio.run(create())
     result = CliRunner().invoke(main, ["status", "-c", str(config), "--format", "json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -380,8 +399,7 @@ def test_commands_refuse_a_bad_config(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[watcher]\n", encoding="utf-8")
     for command in ("changes", "status", "export"):
-        args = [command, "-c", str(config)] + (["--format", "csv"] if command == "export" else [])
-        result = CliRunner().invoke(main, args)
+        result = CliRunner().invoke(main, [command, "-c", str(config)])
         assert result.exit_code == 78, command
         assert "nothing was started" in result.stderr
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from watcher.config import EX_CONFIG
+from watcher.store.db import DatabaseDamaged, DatabaseGone
+
 SYSTEMD_DIR = Path(__file__).resolve().parents[2] / "systemd"
 VERIFY = SYSTEMD_DIR / "verify.sh"
 WATCHER_BIN = shutil.which("watcher") or str(
@@ -39,7 +42,7 @@ def test_service_unit_has_the_operational_settings() -> None:
         "WatchdogSec": "60",
         "Restart": "on-failure",
         "RestartSec": "5",
-        "RestartPreventExitStatus": "78",
+        "RestartPreventExitStatus": "78 65 74",
         "TimeoutStopSec": "30",
         "DynamicUser": "yes",
         "StateDirectory": "watcher",
@@ -61,10 +64,9 @@ def test_service_unit_has_the_operational_settings() -> None:
     assert unit["LoadCredential"] == ["apprise.yml:/etc/watcher/apprise.yml"]
 
 
-def test_exit_code_78_is_the_config_error_code() -> None:
-    from watcher.config import EX_CONFIG
-
-    assert directives("watcher.service")["RestartPreventExitStatus"] == [str(EX_CONFIG)]
+def test_the_exit_codes_a_restart_cannot_fix_are_the_ones_the_watcher_uses() -> None:
+    codes = f"{EX_CONFIG} {DatabaseDamaged.exit_code} {DatabaseGone.exit_code}"
+    assert directives("watcher.service")["RestartPreventExitStatus"] == [codes]
 
 
 def test_digest_timer_and_service() -> None:

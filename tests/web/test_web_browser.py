@@ -196,13 +196,26 @@ async def test_review_scenario(browser_page: tuple[Any, Watch], db: Database) ->
     assert download.suggested_filename.startswith("watcher-export-") and download.suggested_filename.endswith(
         ".csv"
     )
-    text = Path(await download.path()).read_text(encoding="utf-8")
+    text = Path(await download.path()).read_text(encoding="utf-8-sig")  # the page's CSV has a BOM
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [(int(r["id"]), r["status"], r["reviewer"], r["language"]) for r in rows] == [
         (first_id, "accepted", "anna", "sv")
     ]
     assert rows[0]["object_id"].startswith("EXM-") and rows[0]["new"].startswith("Hamnen i skymning")
+    # A filtered view's download is not the routine export: it marks nothing.
+    assert await db.scalar("SELECT count(*) FROM changes WHERE exported_at IS NOT NULL") == 0
+
+    # The routine export (no filters) marks what it wrote; the next one has nothing new and says so.
+    await page.goto(page.url.split("?")[0])
+    await page.click("details.export summary")
+    async with page.expect_download() as download_info:
+        await page.click("details.export button:has-text('Download')")
+    routine = Path(await (await download_info.value).path()).read_text(encoding="utf-8-sig")
+    assert [int(r["id"]) for r in csv.DictReader(io.StringIO(routine, newline=""))] == [first_id]
     assert await db.scalar("SELECT count(*) FROM changes WHERE exported_at IS NOT NULL") == 1
+    await page.click("details.export button:has-text('Download')")  # the panel is still open
+    await page.wait_for_load_state()
+    assert (await flash(page)).startswith("Nothing new since ")
 
     # The whole queue, for the screenshot.
     await page.goto(page.url.split("?")[0] + "?status=all")

@@ -59,7 +59,7 @@ def test_csv_round_trip_keeps_commas_quotes_newlines_and_non_ascii(config: Confi
     ]
     records.append(record(99, None, "added only", action="added", note=None, reviewer=None, reviewed_at=None))
     out = io.StringIO(newline="")
-    write_records(records, "csv", out, config)
+    write_records(records, "csv", out, config, formula_guard=False)
     text = out.getvalue()
     rows = parse_csv(text)
     assert rows[0] == list(CSV_HEADER)
@@ -102,7 +102,7 @@ _text = st.one_of(st.none(), st.text(alphabet=st.characters(exclude_categories=[
 def test_csv_round_trip_of_any_text(old: str | None, new: str | None, note: str | None) -> None:
     r = record(7, old, new, note=note)
     out = io.StringIO(newline="")
-    write_records([r], "csv", out, CONFIG)
+    write_records([r], "csv", out, CONFIG, formula_guard=False)
     assert parse_csv(out.getvalue()) == [list(CSV_HEADER), expected_row(r, CONFIG)]
 
 
@@ -144,21 +144,24 @@ async def test_download_holds_the_whole_selection_and_marks_it_exported(
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="watcher-export-')
-    rows = parse_csv(body.decode("utf-8"))
+    assert body.startswith(b"\xef\xbb\xbf")  # a UTF-8 mark, for spreadsheet programs
+    rows = parse_csv(body.decode("utf-8-sig"))
     assert rows[0] == list(CSV_HEADER)
     assert sorted(int(row[-1]) for row in rows[1:]) == ids  # accepted only, every page of them
     assert pending[0] not in {int(row[-1]) for row in rows[1:]}
     expected = [expected_row(r, config) for r in await list_changes(db, ChangeFilter(status="accepted"))]
     assert [row[:-1] for row in rows[1:]] == [row[:-1] for row in expected]
     assert await db.scalar("SELECT count(*) FROM changes WHERE exported_at IS NOT NULL") == 130
-    # The next download holds only what is new; "all" repeats everything.
+    # The next download holds only what is new; then nothing (no header-only file); "all" repeats everything.
     new = await accepted(db, 2, offset=900)
     _, again = await download(client)
-    assert sorted(int(row[-1]) for row in parse_csv(again.decode())[1:]) == new
-    _, empty = await download(client)
-    assert parse_csv(empty.decode()) == [list(CSV_HEADER)]
+    assert sorted(int(row[-1]) for row in parse_csv(again.decode("utf-8-sig"))[1:]) == new
+    last = await db.scalar("SELECT max(exported_at) FROM changes")
+    response, empty = await download(client)
+    assert response.content_type == "text/html" and "Content-Disposition" not in response.headers
+    assert f"Nothing new since {last}: nothing to download." in empty.decode()
     _, everything = await download(client, all="1")
-    assert len(parse_csv(everything.decode())) == 1 + 132
+    assert len(parse_csv(everything.decode("utf-8-sig"))) == 1 + 132
 
 
 async def test_download_follows_the_filters(client: TestClient[Any, Any], db: Database) -> None:
@@ -173,23 +176,27 @@ async def test_download_follows_the_filters(client: TestClient[Any, Any], db: Da
     page = await (await client.get("/?status=accepted&language=sv")).text()
     assert '<input type="hidden" name="language" value="sv">' in page  # the export form carries the filters
     _, body = await download(client, language="sv")
-    assert [int(row[-1]) for row in parse_csv(body.decode())[1:]] == sv
-    _, pending_only = await download(client, status="pending", all="1")
-    assert parse_csv(pending_only.decode())[1:] == []
+    assert [int(row[-1]) for row in parse_csv(body.decode("utf-8-sig"))[1:]] == sv
+    response, pending_only = await download(client, status="pending", all="1")
+    assert "Content-Disposition" not in response.headers
+    assert "No change matches this selection: nothing to download." in pending_only.decode()
     _, both = await download(client, status="all", all="1")
-    assert sorted(int(row[-1]) for row in parse_csv(both.decode())[1:]) == sorted(sv + en)
+    assert sorted(int(row[-1]) for row in parse_csv(both.decode("utf-8-sig"))[1:]) == sorted(sv + en)
 
 
-async def test_download_jsonl_and_spreadsheet_options(client: TestClient[Any, Any], db: Database) -> None:
+async def test_download_jsonl_guarded_and_raw_csv(client: TestClient[Any, Any], db: Database) -> None:
     await queue(db, changes=[FieldChange("title", "added", None, "=cmd|' /C calc'!A0", "Artwork")])
     await db.write("UPDATE changes SET status = 'accepted'")
     await sign_in(client, "anna")
     response, body = await download(client, format="jsonl", all="1")
     assert response.headers["Content-Type"] == "application/x-ndjson; charset=utf-8"
+    assert not body.startswith(b"\xef\xbb\xbf")  # no BOM in JSON lines
     assert json.loads(body.decode().splitlines()[0])["new"] == "=cmd|' /C calc'!A0"
-    _, sheet = await download(client, spreadsheet="1", all="1")
+    _, sheet = await download(client, all="1")
     assert sheet.startswith(b"\xef\xbb\xbf")
     assert parse_csv(sheet.decode("utf-8-sig"))[1][CSV_HEADER.index("new")] == "'=cmd|' /C calc'!A0"
+    _, raw = await download(client, raw="1", all="1")
+    assert parse_csv(raw.decode("utf-8-sig"))[1][CSV_HEADER.index("new")] == "=cmd|' /C calc'!A0"
     response, _ = await download(client, format="xml")
     assert response.status == 400
 
@@ -199,5 +206,5 @@ async def test_read_only_download_marks_nothing(client: TestClient[Any, Any], db
     await sign_in(client, "otto")
     response, body = await download(client)
     assert response.status == 200
-    assert sorted(int(row[-1]) for row in parse_csv(body.decode())[1:]) == ids
+    assert sorted(int(row[-1]) for row in parse_csv(body.decode("utf-8-sig"))[1:]) == ids
     assert await db.scalar("SELECT count(*) FROM changes WHERE exported_at IS NOT NULL") == 0

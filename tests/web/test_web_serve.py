@@ -65,6 +65,19 @@ def write_config(folder: Path, port: int) -> Path:
 def test_serve_command_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     config_path = write_config(tmp_path, port)
+    # `serve` reads a database and never creates one: the first `watcher run` does.
+    missing = subprocess.run(
+        [sys.executable, "-m", "watcher", "serve", "-c", str(config_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert missing.returncode == 66 and "no database at" in missing.stderr
+    assert not (tmp_path / "w.sqlite3").exists()
+
+    async def create() -> None:
+        async with Database.open(tmp_path / "w.sqlite3"):
+            pass
+
+    asyncio.run(create())
     process = subprocess.Popen(
         [sys.executable, "-c", "from watcher.cli.web import serve; serve()", "-c", str(config_path)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

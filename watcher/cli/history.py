@@ -155,7 +155,7 @@ def history(
     options = HistoryOptions(since=since_at, files=titles, restart=restart)
     progress = TerminalProgress()
     try:
-        report = run_async(run_history(config, options, progress=progress))
+        report = run_async(run_history(config, options, progress=progress), database=config.database)
     except KeyboardInterrupt:
         progress.close()
         click.echo("interrupted: run the same `watcher history` command again to continue", err=True)

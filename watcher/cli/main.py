@@ -1,14 +1,12 @@
-"""The `watcher` command line: run, check, changes, accept, reject, export, status."""
+"""The `watcher` command line: run, check, changes, accept, reject, status (export: ``cli.export``)."""
 
 from __future__ import annotations
 
 import getpass
-import io
 import json
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -16,26 +14,26 @@ import click
 from watcher import __version__
 from watcher.base.values import KindChoice, LogLevel, Status, StatusChoice
 from watcher.cli.demo import demo
+from watcher.cli.export import export, raw_option
 from watcher.cli.history import history
 from watcher.cli.notify import digest
 from watcher.cli.options import (
     check_channels_or_exit,
     config_option,
-    export_format_option,
     kind_option,
     listing_format_option,
     load_or_exit,
     log_option,
+    open_database,
     run_async,
     status_option,
 )
 from watcher.cli.web import serve, user
-from watcher.export.formats import DEFAULT_EXPORT_STATUS, DEFAULT_LISTING
+from watcher.export.formats import DEFAULT_LISTING
 from watcher.export.writers import write_records
 from watcher.service.logs import setup_logging
 from watcher.service.status import collect_status, render_status_text
 from watcher.service.wiring import run_daemon
-from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store.queue import ChangeFilter, ChangeRecord
 from watcher.tracking.resolver import canonical_title
@@ -92,11 +90,16 @@ def check(config_path: str | None) -> None:
 @click.option("--file", "file_title", default=None, help="Only this file (title with or without File:).")
 @click.option("--since", default=None, help="Only edits at or after DATE (UTC), e.g. 2026-03-01.")
 @click.option("--limit", type=int, default=None, help="At most this many records.")
+@raw_option
 def changes(
     config_path: str | None, status: StatusChoice, kind: KindChoice, fmt: str, file_title: str | None,
-    since: str | None, limit: int | None,
+    since: str | None, limit: int | None, raw: bool,
 ) -> None:  # fmt: skip
-    """List queued changes (safe while the daemon runs)."""
+    """List queued changes (safe while the daemon runs).
+
+    The table strips escape sequences and control characters from values; CSV is formula-guarded
+    unless --raw; JSON lines are as stored.
+    """
     config = load_or_exit(config_path, check_files=False)
     if file_title:
         file_title = canonical_title(file_title, "File")
@@ -107,10 +110,10 @@ def changes(
     selection = ChangeFilter(status=status, kind=kind, file=file_title, since=since_at)
 
     async def body() -> list[ChangeRecord]:
-        async with Database.open(config.database) as db:
+        async with open_database(config) as db:
             return await store_queue.list_changes(db, selection, limit=limit)
 
-    write_records(run_async(body()), fmt, sys.stdout, config)
+    write_records(run_async(body()), fmt, sys.stdout, config, formula_guard=not raw)
 
 
 def _review(status: Status) -> Callable[..., None]:
@@ -125,7 +128,7 @@ def _review(status: Status) -> Callable[..., None]:
         who = reviewer or getpass.getuser()
 
         async def body() -> list[int]:
-            async with Database.open(config.database) as db:
+            async with open_database(config) as db:
                 return await store_queue.set_status(db, ids, status, reviewer=who, note=note)
 
         found = run_async(body())
@@ -146,52 +149,13 @@ main.command(name="reject")(_review("rejected"))
 
 @main.command()
 @config_option
-@status_option(DEFAULT_EXPORT_STATUS)
-@click.option("--all", "everything", is_flag=True, help="Every matching record, also those exported before.")
-@export_format_option()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 BOM (for spreadsheet programs).")
-def export(
-    config_path: str | None, status: StatusChoice, everything: bool, fmt: str, output: Path | None, bom: bool
-) -> None:
-    """Changes keyed by object id, for the collection management system."""
-    config = load_or_exit(config_path, check_files=False)
-    selection = ChangeFilter(status=status, kind="all", not_exported=not everything)
-
-    async def body() -> list[ChangeRecord]:
-        async with Database.open(config.database) as db:
-            records = await store_queue.list_changes(db, selection)
-            buffer = io.StringIO()
-            write_records(records, fmt, buffer, config, bom=bom)  # a BOM where the format takes one (CSV)
-            text = buffer.getvalue()
-            if output is None:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-            else:
-                try:
-                    output.write_text(text, encoding="utf-8", newline="")
-                except OSError as exc:
-                    click.echo(
-                        f"error: cannot write {output}: {exc.strerror or exc}; nothing was marked exported",
-                        err=True,
-                    )
-                    sys.exit(1)
-            await store_queue.mark_exported(db, [r.id for r in records])
-            return records
-
-    records = run_async(body())
-    click.echo(f"exported {len(records)} change(s)" + (f" to {output}" if output else ""), err=True)
-
-
-@main.command()
-@config_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def status(config_path: str | None, fmt: str) -> None:
     """The daemon's state from the database (safe while it runs)."""
     config = load_or_exit(config_path, check_files=False)
 
     async def body() -> dict[str, Any]:
-        async with Database.open(config.database) as db:
+        async with open_database(config) as db:
             return await collect_status(db, config)
 
     report = run_async(body())
@@ -200,7 +164,7 @@ def status(config_path: str | None, fmt: str) -> None:
     )
 
 
-for command in (digest, history, serve, user, demo):
+for command in (digest, export, history, serve, user, demo):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -16,13 +16,12 @@ from datetime import UTC, datetime
 import click
 
 from watcher.base.values import BODY_FORMATS, BodyFormat
-from watcher.cli.options import EX_TEMPFAIL, config_option, load_or_exit, run_async
+from watcher.cli.options import EX_TEMPFAIL, config_option, load_or_exit, open_database, run_async
 from watcher.config import EX_CONFIG, Config
 from watcher.notify.channels import build_channels
 from watcher.notify.digest import DigestOutcome, send_due_digests
 from watcher.notify.outbox import Outbox
 from watcher.notify.preview import preview_digest
-from watcher.store.db import Database
 from watcher.store.queue import parse_since
 
 
@@ -43,7 +42,7 @@ async def _send(config: Config, names: list[str], since: datetime | None, wait: 
         return EX_CONFIG
     selected = [c for c in channels if c.name in names]
     now = datetime.now(UTC)
-    async with Database.open(config.database) as db:
+    async with open_database(config) as db:
         outcomes: list[DigestOutcome] = await send_due_digests(db, config, selected, now, since=since)
         done = {o.channel for o in outcomes}
         for outcome in outcomes:
@@ -124,7 +123,14 @@ def digest(
         known = ", ".join(c.name for c in config.notify) or "none configured"
         raise click.BadParameter(f"no [[notify]] channel {channel_name!r} ({known})", param_hint="--channel")
     if not send:
-        sys.stdout.write(run_async(preview_digest(config, channel, since_at, fmt)))
+
+        async def preview() -> str:
+            # The preview reads through a connection of its own; this one refuses a missing database
+            # (instead of the preview creating an empty one) and puts SQLite errors in plain words.
+            async with open_database(config):
+                return await preview_digest(config, channel, since_at, fmt)
+
+        sys.stdout.write(run_async(preview()))
         return
     names = [
         c.name for c in config.notify if c.mode in ("digest", "both") and (channel is None or c is channel)

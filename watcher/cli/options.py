@@ -1,7 +1,8 @@
 """Options and helpers every command shares, defined once: ``--config``, ``--log-level``, the choices
 read from the value lists (``watcher.base.values``) and the format registry (``watcher.export.formats``),
-loading the config (every problem listed, exit 78), running a coroutine with database errors as one
-clean line.
+loading the config (every problem listed, exit 78), opening the config's database
+(:func:`open_database`: never creates one unless asked) and running a coroutine with database errors
+as one clean line and their own exit code (:func:`run_async`).
 
 The choice options pass their value to the command as the list's ``Literal`` type: ``click.Choice`` has
 checked it, so a command may annotate its parameter with that type.
@@ -10,9 +11,12 @@ checked it, so a command may annotate its parameter with that type.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -29,7 +33,7 @@ from watcher.base.values import (
 from watcher.config import EX_CONFIG, Config, ConfigError, load_config
 from watcher.export.formats import EXPORT_FORMATS, LISTING_FORMATS
 from watcher.notify.channels import check_channels
-from watcher.store import DatabaseError
+from watcher.store.db import Database, DatabaseError, explain_sqlite_error
 
 EX_TEMPFAIL = 75  # sysexits.h: run again later
 
@@ -102,9 +106,39 @@ def load_or_exit(config_path: str | None, *, check_files: bool = True) -> Config
         sys.exit(EX_CONFIG)
 
 
-def run_async(body: Coroutine[Any, Any, T]) -> T:
+@contextlib.asynccontextmanager
+async def open_database(config: Config, *, create: bool = False) -> AsyncIterator[Database]:
+    """The config's database for a command (every one but `run` and `history`, which open their own).
+
+    Without ``create`` a missing file is :class:`~watcher.store.db.DatabaseMissing` ("no database at
+    …: run `watcher run` first"), not a new empty database at a mistyped path. An SQLite error while
+    it is open becomes a :class:`~watcher.store.db.DatabaseError` in plain words (a damaged file: how
+    to restore it), which :func:`run_async` prints as one line.
+    """
+    try:
+        async with Database.open(config.database, create=create) as db:
+            yield db
+    except sqlite3.Error as exc:
+        raise explain_sqlite_error(config.database, exc) from exc
+
+
+def database_exit(exc: DatabaseError) -> NoReturn:
+    """One ``error:`` line and the error's exit code (75 locked, 66 missing, 65 damaged, 74 gone, else 1)."""
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def run_async(body: Coroutine[Any, Any, T], *, database: Path | None = None) -> T:
+    """Run a command's coroutine; a database problem ends it with :func:`database_exit`, no traceback.
+
+    ``database`` names the file in the message for an SQLite error raised outside
+    :func:`open_database` (code that opens its own connection, like history mode).
+    """
     try:
         return asyncio.run(body)
     except DatabaseError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        database_exit(exc)
+    except sqlite3.Error as exc:
+        if database is not None:
+            database_exit(explain_sqlite_error(database, exc))
+        database_exit(DatabaseError(f"the database failed: {exc}"))

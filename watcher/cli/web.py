@@ -11,10 +11,9 @@ from dataclasses import replace
 import click
 
 from watcher.base.values import LogLevel, Role
-from watcher.cli.options import config_option, load_or_exit, log_option, role_option, run_async
+from watcher.cli.options import config_option, load_or_exit, log_option, open_database, role_option, run_async
 from watcher.config import Config, WebSection
 from watcher.service.logs import setup_logging
-from watcher.store import Database
 from watcher.web import auth
 from watcher.web.app import run_web
 
@@ -53,7 +52,7 @@ def serve(config_path: str | None, listen: str | None, log_level: LogLevel) -> N
 
 async def _serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
-    async with Database.open(config.database) as db:
+    async with open_database(config) as db:  # the page has nothing to show before `watcher run`
         task = asyncio.create_task(run_web(db, config))
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -88,7 +87,8 @@ def user_add(config_path: str | None, name: str, role: Role, password_stdin: boo
         raise click.ClickException(str(exc)) from None
 
     async def body() -> None:
-        async with Database.open(config.database) as db:
+        # An account may be made before the first `watcher run`: this one creates the database.
+        async with open_database(config, create=True) as db:
             await auth.add_user(db, name, password, role, update=update)
 
     try:
@@ -105,7 +105,7 @@ def user_list(config_path: str | None) -> None:
     config = _load(config_path)
 
     async def body() -> list[auth.User]:
-        async with Database.open(config.database) as db:
+        async with open_database(config) as db:
             return await auth.list_users(db)
 
     users = run_async(body())
@@ -123,7 +123,7 @@ def user_remove(config_path: str | None, name: str) -> None:
     config = _load(config_path)
 
     async def body() -> bool:
-        async with Database.open(config.database) as db:
+        async with open_database(config) as db:
             return await auth.remove_user(db, name)
 
     if not run_async(body()):

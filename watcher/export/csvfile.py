@@ -1,10 +1,17 @@
-"""CSV for collection systems (RFC 4180).
+"""CSV for collection systems and spreadsheets (RFC 4180).
 
 Comma-separated, CRLF line ends, fields with a comma, quote or line break in double quotes (quotes
 doubled), UTF-8; an empty field means null. ``bom`` starts the file with a UTF-8 byte order mark so
-that spreadsheet programs read it as UTF-8. ``formula_guard`` prefixes cells that begin with
-``= + - @`` (or a tab or carriage return) with an apostrophe, so that a spreadsheet does not run a
-value written on Commons as a formula; it changes the data, so it is for spreadsheets, not for imports.
+that spreadsheet programs read it as UTF-8.
+
+The formula guard is on unless a caller opts out (``formula_guard=False``: `--raw`, the page's "raw"
+box): values are written on Commons by anyone, and a spreadsheet runs a cell that starts with ``=``,
+``+``, ``-`` or ``@`` as a formula (``=HYPERLINK(...)``, ``-2+3+cmd``, DDE). Following OWASP's CSV
+injection advice, every text cell that starts with one of those, a tab or a carriage return, or whose
+first character after leading white space is one of them, gets a leading apostrophe (``'``), which
+spreadsheets show as text. Numbers are no exception: ``-5`` is written ``'-5`` (a value from Commons
+is text, and ``-2+3+cmd`` starts like a number). The guard changes the data: an importer that must
+see the values as they are takes the raw file.
 """
 
 from __future__ import annotations
@@ -27,14 +34,20 @@ EXPORT_COLUMNS = (
 LABEL_COLUMNS = ("old_label", "new_label")
 CSV_HEADER = (*EXPORT_COLUMNS, *LABEL_COLUMNS, "id")
 BOM = "\ufeff"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's list
+
+
+def needs_guard(value: str) -> bool:
+    """Would a spreadsheet take this cell for a formula (or a tab/CR-led one, after trimming)?"""
+    return value.startswith(FORMULA_STARTS) or value.lstrip().startswith(FORMULA_STARTS)
 
 
 def guard_formula(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    """The cell as a spreadsheet shows it as text: a leading ``'`` where :func:`needs_guard`."""
+    return "'" + value if needs_guard(value) else value
 
 
-def csv_row(record: ChangeRecord, index: str, *, formula_guard: bool = False) -> list[Any]:
+def csv_row(record: ChangeRecord, index: str, *, formula_guard: bool = True) -> list[Any]:
     row = record.as_contract(index)
     cells: list[Any] = ["" if row.get(c) is None else row[c] for c in (*EXPORT_COLUMNS, *LABEL_COLUMNS)]
     if formula_guard:
@@ -43,7 +56,7 @@ def csv_row(record: ChangeRecord, index: str, *, formula_guard: bool = False) ->
 
 
 def write(
-    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = False
+    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = True
 ) -> Iterator[str]:
     """The header, then the records as text chunks of up to CHUNK_ROWS rows."""
     index = index_url(config)

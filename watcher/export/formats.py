@@ -3,7 +3,8 @@ and writer; `watcher changes --format`, `watcher export --format` and the review
 all read their choices from here.
 
 Adding a format: a module with a ``write(records, config, *, bom, formula_guard)`` that yields text
-chunks, and one ``ExportFormat`` line in ``REGISTRY`` below.
+chunks, and one ``ExportFormat`` line in ``REGISTRY`` below. ``formula_guard`` (on unless `--raw`) is
+for formats a spreadsheet opens; the others ignore it, and ``bom``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ REGISTRY: tuple[ExportFormat, ...] = (
 BY_NAME: dict[str, ExportFormat] = {f.name: f for f in REGISTRY}
 
 DEFAULT_LISTING = "table"  # `watcher changes`
-DEFAULT_EXPORT = "csv"  # the download form's first choice
+DEFAULT_EXPORT = "csv"  # `watcher export` without --format, and the download form's first choice
 DEFAULT_EXPORT_STATUS: Status = "accepted"  # what `watcher export` and the download form export by default
 
 # Every format, for `watcher changes --format`.

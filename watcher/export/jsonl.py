@@ -11,7 +11,7 @@ from watcher.store.queue import ChangeRecord
 
 
 def write(
-    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = False
+    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = True
 ) -> Iterator[str]:
     """The records as text chunks of up to CHUNK_ROWS lines (``bom`` and ``formula_guard``: CSV only)."""
     index = index_url(config)

@@ -1,4 +1,11 @@
-"""The terminal table of `watcher changes` (a listing, not an export)."""
+"""The terminal table of `watcher changes` (a listing, not an export).
+
+Every cell goes through :func:`watcher.base.text.one_line` (as the digest's values do): a value
+written on Commons may hold escape sequences or bidi overrides that would recolour, retitle or clear
+the curator's terminal or show a value reversed, and the table is only ever read by people (on a
+terminal or through a pager), so it is made safe whether or not stdout is a terminal. CSV and JSON
+lines stay byte-faithful.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,13 @@ import shutil
 import sys
 from collections.abc import Iterator, Sequence
 
+from watcher.base.text import one_line
 from watcher.config import Config
 from watcher.store.queue import ChangeRecord
 
 
 def write(
-    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = False
+    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = True
 ) -> Iterator[str]:
     """The table in one chunk, or "no changes"."""
     yield render_table(records) + "\n" if records else "no changes\n"
@@ -19,7 +27,9 @@ def write(
 
 def render_table(records: Sequence[ChangeRecord]) -> str:
     width = shutil.get_terminal_size((160, 24)).columns
-    rows = [("id", "time", "file", "object", "field", "lang", "action", "change", "user")]
+    rows: list[tuple[str, ...]] = [
+        ("id", "time", "file", "object", "field", "lang", "action", "change", "user")
+    ]
     for r in records:
         field = (
             r.field + (f" ({r.property})" if r.property else "") + (f" [{r.template}]" if r.template else "")
@@ -28,10 +38,9 @@ def render_table(records: Sequence[ChangeRecord]) -> str:
         text = {"added": f"+ {new}", "removed": f"- {old}", "tagged": f"tagged {new}"}.get(
             r.action, f"{old} → {new}"
         )
-        rows.append(
-            (str(r.id), r.timestamp[:16].replace("T", " "), r.file.removeprefix("File:"), r.object_id or "",
-             field, r.language or "", r.action, text, r.user or "")
-        )  # fmt: skip
+        cells = (str(r.id), r.timestamp[:16].replace("T", " "), r.file.removeprefix("File:"),
+                 r.object_id or "", field, r.language or "", r.action, text, r.user or "")  # fmt: skip
+        rows.append(tuple(one_line(cell) for cell in cells))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     caps = [8, 16, 40, 14, 30, 6, 8, 60, 20]
     widths = [min(w, c) for w, c in zip(widths, caps, strict=True)]
@@ -43,7 +52,7 @@ def render_table(records: Sequence[ChangeRecord]) -> str:
 
 
 def _short(value: str | None) -> str:
-    return "∅" if value is None else " ".join(value.split())
+    return "∅" if value is None else one_line(value)
 
 
 def _cut(text: str, width: int) -> str:

@@ -48,9 +48,12 @@ def iter_export(
     config: Config,
     *,
     bom: bool = False,
-    formula_guard: bool = False,
+    formula_guard: bool = True,
 ) -> Iterator[str]:
-    """The export as text chunks of up to CHUNK_ROWS records (for streaming a large download)."""
+    """The export as text chunks of up to CHUNK_ROWS records (for streaming a large download).
+
+    CSV cells that a spreadsheet would run as formulas are guarded unless ``formula_guard=False``.
+    """
     yield from export_format(fmt).write(records, config, bom=bom, formula_guard=formula_guard)
 
 
@@ -61,9 +64,9 @@ def write_records(
     config: Config,
     *,
     bom: bool = False,
-    formula_guard: bool = False,
+    formula_guard: bool = True,
 ) -> None:
-    """Write ``records`` in the format ``fmt`` (an unknown name: the terminal table)."""
+    """Write ``records`` in the format ``fmt`` (an unknown name: the terminal table); CSV guarded."""
     spec = BY_NAME.get(fmt) or BY_NAME[DEFAULT_LISTING]
     for chunk in spec.write(records, config, bom=bom, formula_guard=formula_guard):
         out.write(chunk)

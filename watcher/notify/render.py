@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from watcher.base.text import one_line
 from watcher.base.values import BodyFormat
 from watcher.config import Config
 from watcher.export.writers import index_url
 from watcher.store.queue import ChangeRecord
 
 _EXTENSION = {"text": "txt", "markdown": "md", "html": "html"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 # Markdown punctuation that changes meaning (emphasis, links, code, HTML, headings, tables, quotes).
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _MENTION = re.compile(r"@(everyone|here|channel)\b", re.I)
@@ -34,10 +34,10 @@ VALUE_CHARS = 300
 
 
 def clean(value: str | None, limit: int = VALUE_CHARS) -> str | None:
-    """One line, no control characters, at most ``limit`` characters."""
+    """One line, no control characters or escape sequences (``base.text``), at most ``limit`` characters."""
     if value is None:
         return None
-    text = " ".join(_CONTROL.sub(" ", value).split())
+    text = one_line(value)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

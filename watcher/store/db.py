@@ -6,9 +6,12 @@ Readers (the CLI, the web page) open their own connection; WAL lets them read wh
 
 Guards against losing edits without noticing (issue 13): :class:`DaemonLock` keeps a second daemon off
 a database, :meth:`Database.check_still_there` notices the file being deleted or replaced under a
-running daemon, ``create=False`` keeps read-only commands from creating an empty database at a
-mistyped path, ``verify=True`` runs ``PRAGMA quick_check`` at connect, and a database (with its -wal
-and -shm files, which SQLite gives the same mode) and the folders made for it are private to the user.
+running daemon (and refuses writes from then on, and at close takes the connection's -wal off the
+path, where SQLite would apply it to whatever file is there next), ``create=False`` keeps read-only commands from
+creating an empty database at a mistyped path, ``verify=True`` runs ``PRAGMA quick_check`` at connect,
+and a database (with its -wal and -shm files, which SQLite gives the same mode) and the folders made
+for it are private to the user. Each kind of failure is its own :class:`DatabaseError` with the exit
+code a command stops with.
 """
 
 from __future__ import annotations
@@ -39,15 +42,41 @@ BUSY_TIMEOUT_MS = 10_000
 
 
 class DatabaseError(Exception):
-    """The database cannot be opened or migrated; the message says why in plain words."""
+    """The database cannot be opened or migrated; the message says why in plain words.
+
+    ``exit_code`` is what a command exits with when this stops it (sysexits.h where one fits), so a
+    script or systemd can tell a busy database from a missing or a damaged one.
+    """
+
+    exit_code = 1
 
 
 class DatabaseLocked(DatabaseError):
     """Another watcher daemon holds the database's lock; ``holder`` is what it wrote there, if readable."""
 
+    exit_code = 75  # EX_TEMPFAIL: try again once the other one has stopped
+
     def __init__(self, message: str, holder: LockHolder | None) -> None:
         super().__init__(message)
         self.holder = holder
+
+
+class DatabaseMissing(DatabaseError):
+    """No database at the path a command that must not create one was given (a typo, a wrong -c)."""
+
+    exit_code = 66  # EX_NOINPUT
+
+
+class DatabaseDamaged(DatabaseError):
+    """The file is not a SQLite database or fails its integrity check; the message says how to restore."""
+
+    exit_code = 65  # EX_DATAERR
+
+
+class DatabaseGone(DatabaseError):
+    """The file was deleted or replaced under an open connection, which now writes where nobody reads."""
+
+    exit_code = 74  # EX_IOERR
 
 
 @dataclass(frozen=True)
@@ -106,6 +135,25 @@ _RESTORE_HINT = (
     "restore it from a backup, or salvage what is left with `sqlite3 {path} .recover > recovered.sql`"
     " and load that into a new database (`sqlite3 new.sqlite3 < recovered.sql`)"
 )
+
+
+# SQLite's primary result codes for a damaged file (an exception's sqlite_errorcode is the extended one).
+_DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def explain_sqlite_error(path: Path, exc: sqlite3.Error) -> DatabaseError:
+    """A :class:`DatabaseError` in plain words for an error SQLite raised while using ``path``.
+
+    A damaged file (``SQLITE_CORRUPT``, ``SQLITE_NOTADB``) gets :class:`DatabaseDamaged` with the
+    way to restore it; anything else (locked past the busy timeout, disk full, …) says what failed.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in _DAMAGE_CODES:
+        return DatabaseDamaged(
+            f"the database {path.absolute()} is damaged ({exc}): stop anything using it, then "
+            + _RESTORE_HINT.format(path=path)
+        )
+    return DatabaseError(f"the database {path.absolute()} failed: {exc}")
 
 
 class DaemonLock:
@@ -212,6 +260,8 @@ class Database:
         self.path = path
         self._write_lock = asyncio.Lock()
         self._identity: tuple[int, int] | None = None
+        self._lost: str | None = None  # why check_still_there failed: writes are refused from then on
+        self._companions: dict[str, tuple[int, int]] = {}  # our -wal and -shm files, by suffix
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -247,7 +297,7 @@ class Database:
         """
         if readonly or not create:
             if not path.exists():
-                raise DatabaseError(
+                raise DatabaseMissing(
                     f"no database at {path.absolute()}: run `watcher run` first (or check -c/--config)"
                 )
             target = _uri(path, "rw")
@@ -282,6 +332,7 @@ class Database:
                     f"the database {path} is at schema version {await db.user_version()}, "
                     f"this watcher needs {len(MIGRATIONS)}: start `watcher run` once to migrate it"
                 )
+            db._note_companions()
         except BaseException:
             await conn.close()
             raise
@@ -296,7 +347,7 @@ class Database:
             await self.conn.execute("PRAGMA synchronous=FULL")
             await self.conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
-            raise DatabaseError(
+            raise DatabaseDamaged(
                 f"{self.path} is not a usable SQLite database ({exc}): if it was one, "
                 + _RESTORE_HINT.format(path=self.path)
             ) from exc
@@ -311,28 +362,89 @@ class Database:
             problems = [str(exc)]
         if problems != ["ok"]:
             shown = "; ".join(problems[:3]) + ("; …" if len(problems) > 3 else "")
-            raise DatabaseError(
+            raise DatabaseDamaged(
                 f"the database {self.path.absolute()} is damaged ({shown}): stop anything using it, then "
                 + _RESTORE_HINT.format(path=self.path)
             )
 
     def check_still_there(self) -> None:
-        """Raise :class:`DatabaseError` if the file at :attr:`path` is gone or is no longer the one this
-        connection opened (deleted, or replaced by a restore or a move); cheap: one ``stat``."""
+        """Raise :class:`DatabaseGone` if the file at :attr:`path` is gone or is no longer the one this
+        connection opened (deleted, or replaced by a restore or a move); cheap: a ``stat`` or three.
+
+        Once it has raised, every later :meth:`transaction` raises too: nothing more is committed
+        into a file nobody else can read.
+        """
+        if self._lost is not None:
+            raise DatabaseGone(self._lost)
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             st = None
-        if st is None or (st.st_dev, st.st_ino) != self._identity:
-            what = "deleted" if st is None else "replaced"
-            raise DatabaseError(
-                f"the database file {self.path.absolute()} was {what} while the watcher ran "
-                "(this process still writes to the old one, which nothing else reads): stop the "
-                "watcher, put the right database back at that path, and start it again"
-            )
+        if st is not None and (st.st_dev, st.st_ino) == self._identity:
+            self._note_companions()
+            return
+        what = "deleted" if st is None else "replaced"
+        self._lost = (
+            f"the database file {self.path.absolute()} was {what} while the watcher ran "
+            "(this process still writes to the old one, which nothing else reads): stop the "
+            "watcher, put the right database back at that path, and start it again"
+        )
+        raise DatabaseGone(self._lost)
 
     async def close(self) -> None:
         await self.conn.close()
+        if self._lost is not None:
+            self._set_companions_aside()
+
+    def _companion(self, suffix: str) -> Path:
+        return self.path.with_name(self.path.name + suffix)
+
+    def _note_companions(self) -> None:
+        """Remember which -wal and -shm files at the path are this connection's: the first ones seen
+        while its database file is there (SQLite keeps them, same inode, while a connection is open)."""
+        for suffix in ("-wal", "-shm"):
+            if suffix in self._companions:
+                continue
+            with contextlib.suppress(OSError):
+                st = os.stat(self._companion(suffix))
+                self._companions[suffix] = (st.st_dev, st.st_ino)
+
+    def _set_companions_aside(self) -> None:
+        """After the file was deleted or replaced: take this connection's -wal and -shm off the path.
+
+        SQLite neither checkpoints nor deletes the write-ahead log of a database file that moved
+        under it, and the next connection at the path would apply those frames to whatever file is
+        there now (a restored backup, a new empty database), damaging it. The log is kept beside it
+        under another name (its last writes, for an expert); the -shm index is only a cache.
+        """
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        for suffix, identity in self._companions.items():
+            companion = self._companion(suffix)
+            try:
+                st = os.stat(companion)
+                if (st.st_dev, st.st_ino) != identity:
+                    continue  # someone else's (restored together with the database): leave it
+                if suffix == "-wal" and st.st_size > 0:
+                    aside = companion.with_name(f"{companion.name}.orphaned-{stamp}")
+                    os.replace(companion, aside)
+                    log.warning(
+                        "moved the write-ahead log of the lost database to %s, so that it is not applied "
+                        "to whatever file is at %s now",
+                        aside,
+                        self.path,
+                    )
+                else:
+                    os.unlink(companion)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.error(
+                    "cannot remove %s (%s): delete it before the next start, or it damages the database "
+                    "at %s",
+                    companion,
+                    exc,
+                    self.path,
+                )
 
     async def user_version(self) -> int:
         return int(await self.scalar("PRAGMA user_version") or 0)
@@ -360,6 +472,8 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error or cancel."""
         async with self._write_lock:
+            if self._lost is not None:
+                raise DatabaseGone(self._lost)
             try:
                 await asyncio.shield(self.conn.execute("BEGIN IMMEDIATE"))
             except asyncio.CancelledError:

@@ -244,12 +244,26 @@ async def set_status(
     return outcome.found
 
 
-async def mark_exported(db: Database, ids: Sequence[int]) -> None:
+async def mark_exported(db: Database, ids: Sequence[int]) -> str:
+    """Mark records as sent to the collection system (the routine export only); returns the stamp."""
     stamp = utcnow()
     async with db.transaction() as conn:
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             await conn.execute(
                 f"UPDATE changes SET exported_at = ? WHERE id IN ({','.join('?' * len(chunk))})",
+                [stamp, *chunk],
+            )
+    return stamp
+
+
+async def unmark_exported(db: Database, ids: Sequence[int], stamp: str) -> None:
+    """Undo :func:`mark_exported` of ``stamp`` (the download it marked never reached its end)."""
+    async with db.transaction() as conn:
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            await conn.execute(
+                "UPDATE changes SET exported_at = NULL"
+                f" WHERE exported_at = ? AND id IN ({','.join('?' * len(chunk))})",
                 [stamp, *chunk],
             )

@@ -1,21 +1,32 @@
 """The export download: the whole selection of the page's filters (not one page), as CSV or JSONL.
 
-A reviewer's download marks what it wrote as exported, once the last byte is sent, so the next
-download holds only what is new; "include earlier exports" repeats everything. A read-only account
-may download too, but its downloads mark nothing (marking is a change).
+Like `watcher export`, and decided by the same function (:func:`watcher.export.routine.marks_exported`):
+only the routine selection (accepted, every kind, not exported before, no filter) marks what it wrote,
+once every record is sent, so the next download holds only what is new; "include earlier exports",
+another status or any filter downloads what matches and marks nothing. A read-only account may
+download too, but its downloads mark nothing (marking is a change). A selection with nothing in it
+downloads no header-only file: the page says "nothing new since …" (or what else) instead.
+
+CSV is for spreadsheets by default: a UTF-8 byte order mark (so Excel reads it as UTF-8) and the
+formula guard (``export.csvfile``); "raw" opts out of the guard for an importer.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from aiohttp import web
 
 from watcher.export.formats import DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS, EXPORT_FORMATS
+from watcher.export.routine import last_export_time, marks_exported, nothing_new
 from watcher.export.writers import content_type, export_filename, iter_export
 from watcher.store import queue as store_queue
-from watcher.web.kit import CONFIG, DB, READER, access, current_session
+from watcher.web import auth
+from watcher.web.kit import CONFIG, DB, READER, access, current_session, safe_next, see_other
 from watcher.web.queries import parse_query
+
+NOTHING_MATCHES = "no change matches this selection"
 
 
 @access("signed_in")
@@ -25,30 +36,48 @@ async def export_download(request: web.Request) -> web.StreamResponse:
     fmt = fields.get("format", DEFAULT_EXPORT)
     if fmt not in EXPORT_FORMATS:
         raise web.HTTPBadRequest(text=f"Unknown export format; one of {', '.join(EXPORT_FORMATS)}.")
-    query = parse_query(fields, default_status=DEFAULT_EXPORT_STATUS)
-    everything = fields.get("all") == "1"
-    spreadsheet = fields.get("spreadsheet") == "1"
-    selection = replace(query.selection, not_exported=not everything)
-    records = await store_queue.list_changes(request.app[READER], selection)
+    # Every kind unless the page filters one, as `watcher export` does: the page's default view
+    # (content) exports the routine selection.
+    query = parse_query(fields, default_status=DEFAULT_EXPORT_STATUS, defaults={"kind": "all"})
+    if query.problems:  # a filter dropped would export (and maybe mark) more than was asked for
+        raise web.HTTPBadRequest(text="Nothing was exported: " + "; ".join(query.problems) + ".")
+    selection = replace(query.selection, not_exported=fields.get("all") != "1")
+    routine = marks_exported(selection)
+    reader = request.app[READER]
+    records = await store_queue.list_changes(reader, selection)
+    if not records:
+        said = nothing_new(await last_export_time(reader)) if routine else NOTHING_MATCHES
+        session = current_session(request)
+        await auth.set_flash(
+            request.app[DB], session.token_hash, f"{said[:1].upper()}{said[1:]}: nothing to download."
+        )
+        return see_other(safe_next(fields.get("next"), "/"))
+    marks = routine and current_session(request).can_review
     response = web.StreamResponse(
         headers={
             "Content-Type": f"{content_type(fmt)}; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{export_filename(fmt)}"',
             "X-Export-Count": str(len(records)),
+            "X-Export-Marked": "yes" if marks else "no",
         }
     )
     await response.prepare(request)
-    for chunk in iter_export(
-        records,
-        fmt,
-        request.app[CONFIG],
-        bom=spreadsheet,
-        formula_guard=spreadsheet,  # BOM: where the format takes one
-    ):
+    guard = fields.get("raw") != "1"
+    for chunk in iter_export(records, fmt, request.app[CONFIG], bom=True, formula_guard=guard):  # BOM: CSV
         await response.write(chunk.encode("utf-8"))
-    await response.write_eof()
-    if records and current_session(request).can_review:
-        await store_queue.mark_exported(request.app[DB], [record.id for record in records])
+    if not marks:
+        await response.write_eof()
+        return response
+    # Marked once every record is sent, before the end of the body: a browser that has the whole
+    # file already sees the marks (a second click says "nothing new"); a body that cannot be ended
+    # takes its marks back, so the routine export still has those changes.
+    ids = [record.id for record in records]
+    stamp = await store_queue.mark_exported(request.app[DB], ids)
+    try:
+        await response.write_eof()
+    except BaseException:
+        await asyncio.shield(store_queue.unmark_exported(request.app[DB], ids, stamp))
+        raise
     return response
 
 

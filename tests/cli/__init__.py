@@ -1,0 +1,1 @@
+"""Tests of watcher.cli: how the commands treat the database (missing, damaged, busy)."""

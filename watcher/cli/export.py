@@ -1,0 +1,137 @@
+"""`watcher export`: the changes a collection system imports, and the options it shares with `changes`.
+
+Which export marks what it wrote is decided in one place, :func:`watcher.export.routine.marks_exported`
+(the review page's download asks the same function): only the routine selection, so that no other
+selection makes the routine export skip a change. The database is opened without creating one
+(``open_database``: ``Database.open(..., create=False)``): an export from a mistyped path or a deleted
+database says so instead of exporting from an empty new one.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from watcher.base.values import StatusChoice
+from watcher.cli.options import config_option, load_or_exit, open_database, run_async, status_option
+from watcher.config import Config
+from watcher.export.formats import DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS, EXPORT_FORMATS
+from watcher.export.routine import NOT_MARKED, last_export_time, marks_exported, nothing_new
+from watcher.export.writers import write_records
+from watcher.store import queue as store_queue
+from watcher.store.queue import ChangeFilter
+from watcher.tracking.resolver import canonical_title
+
+
+def raw_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--raw``: CSV values as they are, without the formula guard (`export` and `changes`)."""
+    return click.option(
+        "--raw",
+        is_flag=True,
+        help="CSV values exactly as stored, without the formula guard (for importers). By default a cell "
+        "starting with = + - @, a tab or a carriage return (numbers too, e.g. -5) gets a leading '.",
+    )(f)
+
+
+def _file_title(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return canonical_title(value, "File") if value else None
+
+
+def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        return store_queue.parse_since(value) if value else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def file_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--file TITLE``: one file, its title with or without ``File:`` (as in URLs)."""
+    return click.option(
+        "--file", "file_title", metavar="TITLE", default=None, callback=_file_title,
+        help="Only this file (title with or without File:).",
+    )(f)  # fmt: skip
+
+
+def since_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--since DATE``: edits at or after DATE (UTC unless it says otherwise)."""
+    return click.option(
+        "--since",
+        metavar="DATE",
+        default=None,
+        callback=_since,
+        help="Only edits at or after DATE (UTC), e.g. 2026-03-01.",
+    )(f)
+
+
+@click.command()
+@config_option
+@status_option(DEFAULT_EXPORT_STATUS)
+@click.option("--all", "everything", is_flag=True, help="Every matching record, also those exported before.")
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=DEFAULT_EXPORT, show_default=True)
+@file_option
+@since_option
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write to FILE instead of stdout (left alone where there is nothing new).",
+)  # fmt: skip
+@click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 BOM (for spreadsheet programs).")
+@raw_option
+def export(
+    config_path: str | None, status: StatusChoice, everything: bool, fmt: str, file_title: str | None,
+    since: str | None, output: Path | None, bom: bool, raw: bool,
+) -> None:  # fmt: skip
+    """Changes keyed by object id, for the collection management system.
+
+    The routine export (no options): every accepted change not exported before, as CSV. It marks
+    what it wrote, so that the next one holds only what is new; with nothing new it writes nothing
+    (not even a header, and no -o file) and says since when. --all, --status other than accepted,
+    --since or --file write what matches and mark nothing, so the routine export never skips a change.
+
+    CSV cells starting with = + - @, a tab or a carriage return get a leading ' so that a spreadsheet
+    shows them as text (OWASP's formula-injection guard, numbers such as -5 included); --raw writes
+    the values as they are, for an importer that must see them unchanged.
+    """
+    config = load_or_exit(config_path, check_files=False)
+    selection = ChangeFilter(
+        status=status, kind="all", file=file_title, since=since, not_exported=not everything
+    )
+    click.echo(run_async(_export(config, selection, fmt, output, bom=bom, formula_guard=not raw)), err=True)
+
+
+async def _export(
+    config: Config, selection: ChangeFilter, fmt: str, output: Path | None, *, bom: bool, formula_guard: bool
+) -> str:
+    """Select, write, and mark where the selection is the routine one; returns what to tell the user."""
+    routine = marks_exported(selection)
+    async with open_database(config) as db:  # never creates one: a missing database is an error
+        records = await store_queue.list_changes(db, selection)
+        if routine and not records:
+            return nothing_new(await last_export_time(db))
+        buffer = io.StringIO()
+        write_records(records, fmt, buffer, config, bom=bom, formula_guard=formula_guard)
+        _deliver(buffer.getvalue(), output, marks=routine)
+        if routine:
+            await store_queue.mark_exported(db, [r.id for r in records])
+    target = f" to {output}" if output else ""
+    if routine:
+        return f"exported {len(records)} change(s){target}"
+    return f"{len(records)} change(s) written{target}; {NOT_MARKED}"
+
+
+def _deliver(text: str, output: Path | None, *, marks: bool) -> None:
+    """Write the export out; a file that cannot be written is one clean error, and nothing is marked."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        consequence = "; nothing was marked exported" if marks else ""
+        click.echo(f"error: cannot write {output}: {exc.strerror or exc}{consequence}", err=True)
+        sys.exit(1)
