@@ -3,6 +3,12 @@
 Each long-running part is a task restarted after an unexpected error, so one bad event, page or
 outage never stops the daemon. SIGTERM/SIGINT cancel the tasks; in-flight work is either committed
 or rolled back (never half-written), the cursor is flushed, and the process exits 0 within 10 s.
+
+What would lose edits without anyone noticing stops it instead (issue 13): it holds the database's
+:class:`~watcher.store.db.DaemonLock` for its whole life (a second daemon on one database exits at
+once, naming the first), checks the file with ``PRAGMA quick_check`` before anything starts, and
+stops with :class:`~watcher.store.db.DatabaseGone`'s exit code when the file is deleted or replaced
+under it.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ from aiohttp import web
 
 from watcher.base.retry import Backoff, supervise
 from watcher.config import Config
+from watcher.export.push import WebhookPusher
 from watcher.history.run import HistoryOptions, run_history
 from watcher.mediawiki.client import ActionApi, ApiError
 from watcher.notify.service import run_notifier
 from watcher.pipeline.labels import LabelResolver
 from watcher.pipeline.worker import Worker
-from watcher.store import Database, iso_utc, utcnow
+from watcher.store import DaemonLock, Database, DatabaseError, iso_utc, utcnow
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
 from watcher.store.queue import parse_since
@@ -39,6 +46,8 @@ from watcher.web.app import run_web
 log = logging.getLogger("watcher.daemon")
 
 SHUTDOWN_SECONDS = 8.0
+# How often the daemon makes sure its database file is still the one it opened (a few stats).
+DATABASE_CHECK_SECONDS = 2.0
 
 
 @dataclass
@@ -66,17 +75,38 @@ class Daemon:
         self.worker: Worker | None = None
         self.ingest: Ingest | None = None
         self.tracked: TrackedSet | None = None
+        # Set when the daemon stops because its database was deleted or replaced under it: why, and
+        # the exit code (/healthz notices the same on its own, through Database.check_still_there).
+        self.failure: DatabaseError | None = None
 
     def stop(self) -> None:
         self.stop_event.set()
 
     async def run(self) -> int:
-        config = self.config
+        """Run until stopped; 0 after a requested stop, the failure's exit code after a forced one.
+
+        Raises :class:`~watcher.store.db.DatabaseLocked` (another daemon runs on the database) or
+        another :class:`~watcher.store.db.DatabaseError` (missing folder, damaged file) before any
+        task starts.
+        """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
-        self.db = db = await Database.connect(config.database)
+        # The lock comes first: a second daemon must not even open (or migrate) the database.
+        with DaemonLock.acquire(self.config.database):
+            self.db = await Database.connect(self.config.database, verify=True)
+            return await self._run_open(self.db)
+
+    def _database_lost(self, failure: DatabaseError) -> None:
+        """Stop because the database file is gone (logged here, once); :meth:`run` returns its exit code."""
+        if self.failure is None:
+            self.failure = failure
+            log.error("%s; stopping now so nothing more is written to a file nobody can read", failure)
+        self.stop()
+
+    async def _run_open(self, db: Database) -> int:
+        config = self.config
         self.api = api = ActionApi(config.wiki.api_url, config.user_agent)
         wikidata = ActionApi(config.labels.api_url, config.user_agent) if config.labels.languages else None
         try:
@@ -99,6 +129,7 @@ class Daemon:
                 config.database,
             )
             parts: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+                ("database-watch", self._watch_database),
                 ("stream", self._follow_stream),
                 ("worker", self.worker.run),
                 ("tracking", self._tracking_loop),
@@ -109,6 +140,8 @@ class Daemon:
                 parts.append(("notify", self._notify))
             if config.web is not None:
                 parts.append(("web", self._serve_web))
+            if config.export.webhook:
+                parts.append(("webhook", self._push_webhook))
             parts += [(name, functools.partial(factory, self)) for name, factory in self.hooks.extra_tasks]
             tasks = [asyncio.create_task(supervise(name, body, log=log), name=name) for name, body in parts]
             await self.stop_event.wait()
@@ -118,15 +151,34 @@ class Daemon:
             _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
             if pending:
                 log.warning("tasks still running at shutdown: %s", ", ".join(t.get_name() for t in pending))
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.ingest.flush(), timeout=1.0)
+            if self.failure is None:  # a lost file refuses the writes anyway
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.ingest.flush(), timeout=1.0)
         finally:
             await api.close()
             if wikidata is not None:
                 await wikidata.close()
             await db.close()
+        if self.failure is not None:
+            log.info("stopped (exit code %d)", self.failure.exit_code)
+            return self.failure.exit_code
         log.info("stopped")
         return 0
+
+    async def _watch_database(self) -> None:
+        """Every DATABASE_CHECK_SECONDS: is the file at the configured path still the one open here?
+
+        Deleted or replaced (a restore under a running daemon, a cleanup script), everything the
+        daemon commits from then on goes into a file nobody can read: stop instead.
+        """
+        assert self.db is not None
+        while True:
+            await asyncio.sleep(DATABASE_CHECK_SECONDS)
+            try:
+                self.db.check_still_there()
+            except DatabaseError as exc:
+                self._database_lost(exc)
+                return
 
     def _stream_connected(self) -> None:
         for callback in self.hooks.on_stream_connected:
@@ -256,6 +308,10 @@ class Daemon:
             await resolver.resolve_category(root)
             async with self.db.transaction() as conn:
                 await store_state.finish_item(conn, item.id)
+
+    async def _push_webhook(self) -> None:
+        assert self.db is not None
+        await WebhookPusher(self.db, self.config).run(self.stop_event)
 
     async def _notify(self) -> None:
         assert self.db is not None

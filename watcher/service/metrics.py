@@ -30,7 +30,7 @@ from prometheus_client.registry import Collector
 
 from watcher.mediawiki.types import ApiStats
 from watcher.service.status import StreamSource, current_stream, database_snapshot
-from watcher.store import Database
+from watcher.store import Database, DatabaseError
 
 if TYPE_CHECKING:
     from watcher.service.daemon import Daemon
@@ -46,7 +46,8 @@ HEALTH_DB_TIMEOUT = 5.0
 
 
 class HealthSource(Protocol):
-    """What /healthz asks the daemon: is the stream delivering, and the database it writes to."""
+    """What /healthz asks the daemon: is the stream delivering, and the database it writes to (still
+    the file at its path, and writable)."""
 
     @property
     def db(self) -> Database: ...
@@ -373,9 +374,14 @@ def add_health_routes(
         except Exception as exc:
             problems.append(f"database: not open ({exc})")
         else:
-            database = await checker.writable(db)
-            if database != "writable":
-                problems.append(f"database: {database}")
+            try:
+                db.check_still_there()  # deleted or replaced: writable, but into a file nobody reads
+            except DatabaseError as exc:
+                problems.append(f"database: {exc}")
+            else:
+                database = await checker.writable(db)
+                if database != "writable":
+                    problems.append(f"database: {database}")
         if problems:
             return web.json_response({"status": "unavailable", "reason": "; ".join(problems)}, status=503)
         return web.json_response({"status": "ok"})

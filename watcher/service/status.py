@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from watcher.config import Config
+from watcher.export.push import webhook_status
 from watcher.mediawiki.types import ApiStats
 from watcher.store import Database
 from watcher.store import queue as store_queue
@@ -183,6 +184,7 @@ async def collect_status(
     status["stream_silent_seconds"] = _seconds_since(status["stream_last_data_at"], now)
     status["stream_read_timeout"] = config.stream.read_timeout
     status["history"] = await _history_snapshot(db)
+    status["webhook"] = await _webhook_snapshot(db, config)
     status["database"] = str(config.database)
     status["schema_version"] = await db.user_version()
     status["checked_at"] = iso_utc(now)
@@ -200,6 +202,27 @@ async def _history_snapshot(db: Database) -> dict[str, Any] | None:
     if row is None:
         return None
     return {k: row[k] for k in ("id", "state", "phase", "requests", "started_at", "finished_at")}
+
+
+async def _webhook_snapshot(db: Database, config: Config) -> dict[str, Any] | None:
+    """Push on accept (watcher.export.push): how far the receiver has been told; None if unreadable."""
+    try:
+        return await webhook_status(db, config)
+    except sqlite3.Error as exc:
+        log.debug("webhook state unreadable: %s", exc)
+        return None
+
+
+def _webhook_line(webhook: dict[str, Any]) -> str:
+    text = (
+        f"delivered up to review event {webhook['pushed_up_to']}, {_n(webhook.get('backlog'))} waiting; "
+        f"last success {_optional(webhook.get('last_success_at'))}"
+    )
+    if webhook.get("last_error"):
+        what = "refused (fix the receiver; retried, nothing skipped)" if webhook.get("refused") else "failing"
+        text += f"; {what}: {_n(webhook.get('failed_attempts'))} failed attempt(s), the latest at "
+        text += f"{_optional(webhook.get('last_error_at'))}: {webhook['last_error']}"
+    return text
 
 
 def _n(value: Any) -> str:
@@ -294,6 +317,9 @@ def render_status_text(status: dict[str, Any]) -> str:
         else:
             text = f"run {history['id']} {history['state']} {_optional(history.get('finished_at'))}"
         lines.append(("history", text))
+    webhook = status.get("webhook")
+    if webhook and webhook.get("configured"):
+        lines.append(("webhook", _webhook_line(webhook)))
     lines.append(
         (
             "database",
