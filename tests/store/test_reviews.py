@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.store.test_store_queue import DESCRIPTION, all_records, provenance, queue
 from watcher.diff.model import FieldChange
 from watcher.store import Database, reviews
-from watcher.store.queue import mark_exported
+from watcher.store.queue import ChangeFilter, list_changes, mark_exported, unmark_exported
 from watcher.store.schema import MIGRATIONS
 
 
@@ -134,3 +134,20 @@ async def test_decisions_made_before_the_history_become_events(tmp_path: Path) -
         await reviews.review(db, [records[102].id], "withdraw", actor="Commons")
         indexes = {row[0] for row in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"changes_status", "changes_file", "web_changes_export", "review_events_change"} <= indexes
+
+
+async def test_a_retraction_marked_and_taken_back_is_due_again(db: Database) -> None:
+    one, two = await two_changes(db)
+    await reviews.review(db, [one, two], "accept", actor="anna")
+    first = await mark_exported(db, [one, two])
+    await reviews.review(db, [one], "reject", actor="anna")
+    due = ChangeFilter(status="all", kind="all", retraction_due=True)
+    assert [r.id for r in await list_changes(db, due)] == [one]
+    stamp = await mark_exported(db, [], retracted=[one])
+    (record,) = await list_changes(db, ChangeFilter(ids=[one], status="all", kind="all"))
+    assert (record.exported_at, record.retracted_at) == (None, stamp)
+    assert await list_changes(db, due) == []
+    await unmark_exported(db, [], stamp, retracted=[one])  # the download never reached its end
+    (record,) = await list_changes(db, due)
+    assert (record.id, record.exported_at, record.retracted_at) == (one, first, None)
+    assert record.as_retraction().status == "rejected" and record.as_retraction().retracts == first

@@ -20,6 +20,7 @@ import click
 from watcher.base.values import StatusChoice
 from watcher.cli.options import config_option, load_or_exit, open_database, run_async, status_option
 from watcher.config import Config
+from watcher.export import routine as routine_export
 from watcher.export.formats import DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS, EXPORT_FORMATS
 from watcher.export.routine import NOT_MARKED, last_export_time, marks_exported, nothing_new
 from watcher.export.writers import write_records
@@ -109,18 +110,18 @@ async def _export(
     """Select, write, and mark where the selection is the routine one; returns what to tell the user."""
     routine = marks_exported(selection)
     async with open_database(config) as db:  # never creates one: a missing database is an error
-        records = await store_queue.list_changes(db, selection)
-        if routine and not records:
+        batch = await routine_export.select(db, selection)
+        if routine and not batch.records:
             return nothing_new(await last_export_time(db))
         buffer = io.StringIO()
-        write_records(records, fmt, buffer, config, bom=bom, formula_guard=formula_guard)
+        write_records(batch.records, fmt, buffer, config, bom=bom, formula_guard=formula_guard)
         _deliver(buffer.getvalue(), output, marks=routine)
-        if routine:
-            await store_queue.mark_exported(db, [r.id for r in records])
+        await routine_export.mark(db, batch)
     target = f" to {output}" if output else ""
-    if routine:
-        return f"exported {len(records)} change(s){target}"
-    return f"{len(records)} change(s) written{target}; {NOT_MARKED}"
+    if not routine:
+        return f"{len(batch.records)} change(s) written{target}; {NOT_MARKED}"
+    retractions = f", {len(batch.retracted)} of them retraction(s)" if batch.retracted else ""
+    return f"exported {len(batch.records)} change(s){target}{retractions}"
 
 
 def _deliver(text: str, output: Path | None, *, marks: bool) -> None:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import signal
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from watcher import __version__
-from watcher.base.values import KindChoice, LogLevel, Status, StatusChoice
+from watcher.base.values import KindChoice, LogLevel, StatusChoice
 from watcher.cli.demo import demo
 from watcher.cli.export import export, raw_option
 from watcher.cli.history import history
@@ -28,6 +26,7 @@ from watcher.cli.options import (
     run_async,
     status_option,
 )
+from watcher.cli.review import REVIEW_COMMANDS
 from watcher.cli.web import serve, user
 from watcher.export.formats import DEFAULT_LISTING
 from watcher.export.writers import write_records
@@ -116,37 +115,6 @@ def changes(
     write_records(run_async(body()), fmt, sys.stdout, config, formula_guard=not raw)
 
 
-def _review(status: Status) -> Callable[..., None]:
-    @config_option
-    @click.argument("ids", nargs=-1, type=int, required=True)
-    @click.option("--note", default=None, help="A short reviewer note stored with each change.")
-    @click.option("--reviewer", default=None, help="Who reviews (default: the shell user).")
-    def command(
-        config_path: str | None, ids: tuple[int, ...], note: str | None, reviewer: str | None
-    ) -> None:
-        config = load_or_exit(config_path, check_files=False)
-        who = reviewer or getpass.getuser()
-
-        async def body() -> list[int]:
-            async with open_database(config) as db:
-                return await store_queue.set_status(db, ids, status, reviewer=who, note=note)
-
-        found = run_async(body())
-        missing = sorted(set(ids) - set(found))
-        if found:
-            click.echo(f"{status} {len(found)} change(s): {', '.join(map(str, found))}")
-        if missing:
-            click.echo(f"no such change: {', '.join(map(str, missing))}", err=True)
-            sys.exit(1)
-
-    command.__doc__ = f"Mark changes as {status} (curator review from the shell)."
-    return command
-
-
-main.command(name="accept")(_review("accepted"))
-main.command(name="reject")(_review("rejected"))
-
-
 @main.command()
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
@@ -164,7 +132,7 @@ def status(config_path: str | None, fmt: str) -> None:
     )
 
 
-for command in (digest, export, history, serve, user, demo):
+for command in (*REVIEW_COMMANDS, digest, export, history, serve, user, demo):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from watcher.store.queue import ChangeRecord
 
 EXPORT_COLUMNS = (
     "object_id", "file", "field", "template", "property", "language", "action", "old", "new", "user",
-    "timestamp", "revision", "diff_url", "status", "reviewer", "reviewed_at", "note",
+    "timestamp", "revision", "diff_url", "status", "reviewer", "reviewed_at", "note", "retracts",
 )  # fmt: skip
 # The CSV header: the export columns, Wikidata labels of item values, then the queue id (for
 # `watcher accept`/`reject` round trips).

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -67,12 +67,20 @@ class ChangeRecord:
     note: str | None
     exported_at: str | None
     detail: dict[str, Any] | None
+    retracted_at: str | None = None
+    # Set on a retraction row of the routine export only: when the export it retracts was made.
+    retracts: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ChangeRecord:
-        values = {f.name: row[f.name] for f in fields(cls) if f.name != "detail"}
+        columns = set(row.keys())
+        values = {f.name: row[f.name] for f in fields(cls) if f.name in columns and f.name != "detail"}
         detail = json.loads(row["detail"]) if row["detail"] else None
         return cls(detail=detail, **values)
+
+    def as_retraction(self) -> ChangeRecord:
+        """The row that tells the collection system to take back what an earlier export sent."""
+        return replace(self, status="rejected", retracts=self.exported_at)
 
     def diff_url(self, index_url: str) -> str:
         """The Commons diff of this edit (index.php?diff=NEW&oldid=OLD)."""
@@ -154,6 +162,8 @@ class ChangeFilter:
     object_id: str | None = None
     source: Source | None = None
     not_exported: bool = False
+    # Exported, and no longer accepted: the collection system must be told to take it back.
+    retraction_due: bool = False
     ids: Sequence[int] | None = None
 
     def where(self) -> tuple[str, list[Any]]:
@@ -184,6 +194,8 @@ class ChangeFilter:
             params.append(self.until)
         if self.not_exported:
             clauses.append("exported_at IS NULL")
+        if self.retraction_due:
+            clauses.append("exported_at IS NOT NULL AND status != 'accepted'")
         if self.ids is not None:
             clauses.append(f"id IN ({','.join('?' * len(self.ids))})" if self.ids else "0")
             params.extend(self.ids)
@@ -244,26 +256,48 @@ async def set_status(
     return outcome.found
 
 
-async def mark_exported(db: Database, ids: Sequence[int]) -> str:
-    """Mark records as sent to the collection system (the routine export only); returns the stamp."""
+async def mark_exported(db: Database, ids: Sequence[int], *, retracted: Sequence[int] = ()) -> str:
+    """Mark records as sent to the collection system (the routine export only); returns the stamp.
+
+    ``retracted`` are the changes the same export told the system to take back: no longer exported
+    (accepted again, they go out again), with when and which export they retract kept.
+    """
     stamp = utcnow()
     async with db.transaction() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
+        for chunk in _chunks(ids):
             await conn.execute(
                 f"UPDATE changes SET exported_at = ? WHERE id IN ({','.join('?' * len(chunk))})",
+                [stamp, *chunk],
+            )
+        for chunk in _chunks(retracted):
+            await conn.execute(
+                "UPDATE changes SET retracted_export = exported_at, exported_at = NULL, retracted_at = ?"
+                f" WHERE exported_at IS NOT NULL AND id IN ({','.join('?' * len(chunk))})",
                 [stamp, *chunk],
             )
     return stamp
 
 
-async def unmark_exported(db: Database, ids: Sequence[int], stamp: str) -> None:
+async def unmark_exported(
+    db: Database, ids: Sequence[int], stamp: str, *, retracted: Sequence[int] = ()
+) -> None:
     """Undo :func:`mark_exported` of ``stamp`` (the download it marked never reached its end)."""
     async with db.transaction() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
+        for chunk in _chunks(ids):
             await conn.execute(
                 "UPDATE changes SET exported_at = NULL"
                 f" WHERE exported_at = ? AND id IN ({','.join('?' * len(chunk))})",
                 [stamp, *chunk],
             )
+        for chunk in _chunks(retracted):
+            await conn.execute(
+                "UPDATE changes SET exported_at = retracted_export, retracted_at = NULL,"
+                " retracted_export = NULL"
+                f" WHERE retracted_at = ? AND id IN ({','.join('?' * len(chunk))})",
+                [stamp, *chunk],
+            )
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])

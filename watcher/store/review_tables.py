@@ -86,3 +86,13 @@ REVIEW_TABLES: tuple[str, ...] = (
             'pending', status, note, exported_at
         FROM changes WHERE reviewed_at IS NOT NULL AND status IN ('accepted', 'rejected')""",
 )
+
+
+# 6: retractions. A change the collection system was sent and whose decision then moved away from
+# "accepted" is due for a retraction row in the next routine export. Writing it clears `exported_at`
+# (the system no longer has the change: accepted again, it is exported again) and keeps when, and
+# which export it retracted, so a download that never reached its end can take the retraction back.
+RETRACTION_COLUMNS: tuple[str, ...] = (
+    "ALTER TABLE changes ADD COLUMN retracted_at TEXT",
+    "ALTER TABLE changes ADD COLUMN retracted_export TEXT",
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from watcher.store.history_tables import HISTORY_TABLES
 from watcher.store.notify_tables import NOTIFY_TABLES
-from watcher.store.review_tables import REVIEW_TABLES
+from watcher.store.review_tables import RETRACTION_COLUMNS, REVIEW_TABLES
 from watcher.store.web_tables import WEB_TABLES
 
 MIGRATIONS: list[tuple[str, ...]] = [
@@ -123,6 +123,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
     HISTORY_TABLES,
     # 5: review history (every decision an event) and the `withdrawn` status.
     REVIEW_TABLES,
+    # 6: retractions of exported changes whose decision changed.
+    RETRACTION_COLUMNS,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

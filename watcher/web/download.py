@@ -18,10 +18,10 @@ from dataclasses import replace
 
 from aiohttp import web
 
+from watcher.export import routine as routine_export
 from watcher.export.formats import DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS, EXPORT_FORMATS
 from watcher.export.routine import last_export_time, marks_exported, nothing_new
 from watcher.export.writers import content_type, export_filename, iter_export
-from watcher.store import queue as store_queue
 from watcher.web import auth
 from watcher.web.kit import CONFIG, DB, READER, access, current_session, safe_next, see_other
 from watcher.web.queries import parse_query
@@ -44,7 +44,8 @@ async def export_download(request: web.Request) -> web.StreamResponse:
     selection = replace(query.selection, not_exported=fields.get("all") != "1")
     routine = marks_exported(selection)
     reader = request.app[READER]
-    records = await store_queue.list_changes(reader, selection)
+    batch = await routine_export.select(reader, selection)
+    records = batch.records
     if not records:
         said = nothing_new(await last_export_time(reader)) if routine else NOTHING_MATCHES
         session = current_session(request)
@@ -71,12 +72,12 @@ async def export_download(request: web.Request) -> web.StreamResponse:
     # Marked once every record is sent, before the end of the body: a browser that has the whole
     # file already sees the marks (a second click says "nothing new"); a body that cannot be ended
     # takes its marks back, so the routine export still has those changes.
-    ids = [record.id for record in records]
-    stamp = await store_queue.mark_exported(request.app[DB], ids)
+    stamp = await routine_export.mark(request.app[DB], batch)
     try:
         await response.write_eof()
     except BaseException:
-        await asyncio.shield(store_queue.unmark_exported(request.app[DB], ids, stamp))
+        if stamp is not None:
+            await asyncio.shield(routine_export.unmark(request.app[DB], batch, stamp))
         raise
     return response
 
