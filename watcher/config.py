@@ -128,6 +128,8 @@ class ExportSection:
     webhook_secret: str = ""
     webhook_secret_file: Path | None = None
     webhook_timeout: float = 30.0
+    # `--format annotations`: the museum's own page of an object, the target of each annotation.
+    object_url: str = ""  # e.g. "https://collection.example/object/{object_id}"
 
 
 @dataclass(frozen=True)
@@ -524,6 +526,12 @@ def _check_export(export: ExportSection, builder: _Builder, check_files: bool) -
             problem(("export", "webhook_secret_file"), f"file not found: {export.webhook_secret_file}")
     if export.webhook_timeout <= 0:
         problem(("export", "webhook_timeout"), "must be greater than 0")
+    if export.object_url:
+        if "{object_id}" not in export.object_url:
+            example = "https://collection.example/object/{object_id}"
+            problem(("export", "object_url"), f'must contain "{{object_id}}", e.g. "{example}"')
+        if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", export.object_url):
+            problem(("export", "object_url"), f"is not an absolute URL (scheme:...): {export.object_url!r}")
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, check_files: bool = True) -> Config:

@@ -60,7 +60,7 @@ def test_rejecting_an_exported_change_warns_and_the_next_export_retracts_it(shel
     (sent,) = rows(first)
     assert sent["status"] == "accepted" and sent["retracts"] == ""
     rejected = shell.run("reject", str(change), "--reviewer", "bo")
-    assert "already exported to the collection system" in rejected.stderr
+    assert "Already exported to the collection system: #" in rejected.stderr
     assert "retraction" in rejected.stderr
     second = shell.run("export")
     (retraction,) = rows(second)
@@ -75,7 +75,7 @@ def test_rejecting_an_exported_change_warns_and_the_next_export_retracts_it(shel
 
 def test_undo_restores_the_previous_decision_and_keeps_both(shell: CliShell) -> None:
     (change,) = shell.queue(file="File:Armband.jpg", revision=101)
-    assert "nothing to undo" in shell.run("undo", str(change)).stderr  # nothing decided yet
+    assert "Nothing to undo" in shell.run("undo", str(change)).stderr  # nothing decided yet
     shell.run("reject", str(change), "--reviewer", "anna")
     shell.run("accept", str(change), "--reviewer", "bo")
     undone = shell.run("undo", str(change), "--reviewer", "bo")

@@ -151,3 +151,24 @@ async def test_a_retraction_marked_and_taken_back_is_due_again(db: Database) -> 
     (record,) = await list_changes(db, due)
     assert (record.id, record.exported_at, record.retracted_at) == (one, first, None)
     assert record.as_retraction().status == "rejected" and record.as_retraction().retracts == first
+
+
+async def test_pending_changes_an_old_export_marked_are_not_retractions(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    _database_at_version(path, 5)
+    with sqlite3.connect(path) as conn:
+        for n, (status, reviewer) in enumerate([("pending", None), ("rejected", "bo"), ("accepted", "anna")]):
+            conn.execute(
+                """INSERT INTO changes (wiki, file, revision, timestamp, field, action, kind, status,
+                       queued_at, reviewer, exported_at, unique_key)
+                   VALUES ('commonswiki', 'File:A.jpg', ?, '2026-01-01T00:00:00Z', 'date', 'changed',
+                       'content', ?, '2026-01-01T00:00:00Z', ?, '2026-01-03T00:00:00Z', ?)""",
+                (200 + n, status, reviewer, f"m{n}"),
+            )
+    async with Database.open(path) as db:
+        exported = {r.status: r.exported_at for r in await all_records(db)}
+    assert exported == {
+        "pending": None,
+        "rejected": "2026-01-03T00:00:00Z",
+        "accepted": "2026-01-03T00:00:00Z",
+    }

@@ -182,17 +182,14 @@ async def test_the_read_only_view_never_shows_a_pending_change_as_exported(
     await sign_in(client, "anna")
     await download(client, status="all", all="1")
     await download(client)  # the routine one: marks the accepted ones
-    await db.write("UPDATE changes SET exported_at = '2026-01-01T00:00:00Z' WHERE id = ?", (q.rejected,))
-    other = await queue(db, revision=200, file="File:Legacy.jpg")  # marked by an old watcher's bug
-    await db.write("UPDATE changes SET exported_at = '2026-01-01T00:00:00Z' WHERE id = ?", (other[0],))
+    # (A pending change an old watcher's bug marked is cleared by schema migration 6: tests/store.)
     await client.post("/logout", data={"csrf": await csrf_of(client)})
     await sign_in(client, "otto")
     pending_page = await (await client.get("/?status=pending")).text()
-    assert f'id="change-{q.pending}"' in pending_page and f'id="change-{other[0]}"' in pending_page
-    assert 'class="exported"' not in pending_page and "Exported" not in pending_page
-    for change in (q.pending, other[0]):
-        detail = await (await client.get(f"/changes/{change}")).text()
-        assert "<dt>Exported</dt><dd>not yet</dd>" in detail
+    assert f'id="change-{q.pending}"' in pending_page
+    assert 'class="exported' not in pending_page and "Exported" not in pending_page
+    detail = await (await client.get(f"/changes/{q.pending}")).text()
+    assert "<dt>Exported</dt><dd>not yet</dd>" in detail
     accepted_page = await (await client.get("/?status=accepted&kind=all")).text()
     assert accepted_page.count('class="exported"') == 2
     detail = await (await client.get(f"/changes/{q.accepted}")).text()

@@ -160,7 +160,7 @@ async def test_review_scenario(browser_page: tuple[Any, Watch], db: Database) ->
     first_id = int((await first.get_attribute("id") or "").removeprefix("change-"))
     await first.locator("button.accept").click()
     await page.wait_for_load_state()
-    assert await flash(page) == "Accepted 1 change."
+    assert await flash(page) == f"Accepted 1 change: #{first_id}."
     assert await page.locator("article.change").count() == 5
     assert "language=sv" in page.url  # back on the same filtered view
 
@@ -172,7 +172,7 @@ async def test_review_scenario(browser_page: tuple[Any, Watch], db: Database) ->
     assert await page.inner_text("#bulk .picked") == "2 selected"
     await page.click("button:has-text('Reject selected')")
     await page.wait_for_load_state()
-    assert await flash(page) == "Rejected 2 changes."
+    assert await flash(page) == f"Rejected 2 changes: {', '.join(f'#{i}' for i in sorted(rejected))}."
     assert await page.locator("article.change").count() == 3
 
     # A note on a pending change.
@@ -181,7 +181,7 @@ async def test_review_scenario(browser_page: tuple[Any, Watch], db: Database) ->
     await card.locator("input[name=note]").fill("Check the ship's name, with the registrar")
     await card.locator("button:has-text('Save note')").click()
     await page.wait_for_load_state()
-    assert await flash(page) == "Saved the note of 1 change."
+    assert await flash(page) == f"Saved the note of 1 change: #{noted_id}."
     assert await page.locator(f"#change-{noted_id} input[name=note]").input_value() == (
         "Check the ship's name, with the registrar"
     )

@@ -108,8 +108,9 @@ async def test_accept_and_reject_one_change_record_who_and_when(
     assert (await status_of(db, second))[:2] == ("rejected", "anna")
     page = await (await anna.get("/?status=all")).text()
     assert "Accepted by <strong>anna</strong>" in page and "Rejected by <strong>anna</strong>" in page
-    assert "Rejected 1 change." in page  # the flash of the last action, shown once
-    assert "Rejected 1 change." not in await (await anna.get("/?status=all")).text()
+    said = f"Rejected 1 change: #{second}."  # the flash of the last action, naming it, shown once
+    assert said in page
+    assert said not in await (await anna.get("/?status=all")).text()
 
 
 async def test_note_alone_and_back_to_pending(anna: TestClient[Any, Any], db: Database) -> None:
@@ -123,7 +124,9 @@ async def test_note_alone_and_back_to_pending(anna: TestClient[Any, Any], db: Da
         f"/changes/{change}/review", data={"csrf": csrf, "action": "accept", "note": "ask the registrar"}
     )
     await anna.post(f"/changes/{change}/review", data={"csrf": csrf, "action": "pending", "note": ""})
-    assert await status_of(db, change) == ("pending", None, None, None)
+    status, reviewer, reviewed_at, note = await status_of(db, change)
+    # Back to pending is a decision too: who and when are kept (and the history has every step).
+    assert (status, reviewer, note) == ("pending", "anna", None) and reviewed_at
 
 
 async def test_unknown_action_or_change(anna: TestClient[Any, Any], db: Database) -> None:
@@ -141,7 +144,7 @@ async def test_bulk_accept_and_reject_selected(anna: TestClient[Any, Any], db: D
     csrf = await csrf_of(anna)
     form: list[tuple[str, str]] = [("csrf", csrf), ("action", "accept"), ("next", "/"), ("note", "batch one")]
     response = await anna.post("/changes/bulk", data=[*form, ("id", str(ids[0])), ("id", str(ids[1]))])
-    assert "Accepted 2 changes." in await response.text()
+    assert f"Accepted 2 changes: #{ids[0]}, #{ids[1]}." in await response.text()
     await anna.post("/changes/bulk", data=[("csrf", csrf), ("action", "reject"), ("id", str(ids[2]))])
     assert [(await status_of(db, i))[0] for i in ids] == [
         "accepted",

@@ -22,7 +22,13 @@ from watcher.cli.options import config_option, load_or_exit, open_database, run_
 from watcher.config import Config
 from watcher.export import routine as routine_export
 from watcher.export.formats import DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS, EXPORT_FORMATS
-from watcher.export.routine import NOT_MARKED, last_export_time, marks_exported, nothing_new
+from watcher.export.routine import (
+    NOT_MARKED,
+    NOT_MARKED_FORMAT,
+    last_export_time,
+    marks_exported,
+    nothing_new,
+)
 from watcher.export.writers import write_records
 from watcher.store import queue as store_queue
 from watcher.store.queue import ChangeFilter
@@ -108,9 +114,9 @@ async def _export(
     config: Config, selection: ChangeFilter, fmt: str, output: Path | None, *, bom: bool, formula_guard: bool
 ) -> str:
     """Select, write, and mark where the selection is the routine one; returns what to tell the user."""
-    routine = marks_exported(selection)
+    routine = marks_exported(selection, fmt)
     async with open_database(config) as db:  # never creates one: a missing database is an error
-        batch = await routine_export.select(db, selection)
+        batch = await routine_export.select(db, selection, fmt)
         if routine and not batch.records:
             return nothing_new(await last_export_time(db))
         buffer = io.StringIO()
@@ -119,7 +125,8 @@ async def _export(
         await routine_export.mark(db, batch)
     target = f" to {output}" if output else ""
     if not routine:
-        return f"{len(batch.records)} change(s) written{target}; {NOT_MARKED}"
+        why = NOT_MARKED if not marks_exported(selection) else NOT_MARKED_FORMAT
+        return f"{len(batch.records)} change(s) written{target}; {why}"
     retractions = f", {len(batch.retracted)} of them retraction(s)" if batch.retracted else ""
     return f"exported {len(batch.records)} change(s){target}{retractions}"
 

@@ -44,25 +44,8 @@ def report(action: ReviewAction, asked: tuple[int, ...], outcome: ReviewOutcome)
     done = [i for i in outcome.found if i not in outcome.nothing_to_undo]
     if done:
         click.echo(f"{_DONE[action]} {len(done)} change(s): {_ids(done)}")
-    if outcome.nothing_to_undo:
-        click.echo(f"nothing to undo (no decision yet): {_ids(outcome.nothing_to_undo)}", err=True)
-    if outcome.retracted:
-        click.echo(
-            f"warning: already exported to the collection system: {_ids(outcome.retracted)}; "
-            "the next routine `watcher export` carries a retraction (status rejected) for each",
-            err=True,
-        )
-    if outcome.reinstated:
-        click.echo(
-            f"note: accepted again before their retraction was exported: {_ids(outcome.reinstated)}; "
-            "the collection system keeps them as they are",
-            err=True,
-        )
-    if outcome.withdrawn:
-        click.echo(
-            f"note: undone on Commons (withdrawn) before this decision: {_ids(outcome.withdrawn)}",
-            err=True,
-        )
+    for notice in outcome.notices():
+        click.echo(notice, err=True)
     missing = sorted(set(asked) - set(outcome.found))
     if missing:
         click.echo(f"no such change: {_ids(missing)}", err=True)

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from watcher.base.values import STATUS_CHOICES, Status, StatusChoice
 from watcher.config import Config
+from watcher.export import annotations as web_annotations
 from watcher.export import csvfile, jsonl, table
 from watcher.store.queue import ChangeRecord
 
@@ -33,6 +34,10 @@ class ExportFormat:
     content_type: str  # of a download (served with "; charset=utf-8")
     write: Writer
     export: bool = True  # offered by `watcher export` and the download form; False: `watcher changes` only
+    # Writes every record it is given, retractions included. A format that leaves some out (the
+    # annotations state accepted values only) never marks: its routine export would mark what it
+    # did not write, and the collection system would never get it.
+    complete: bool = True
 
 
 # In the order `watcher changes --format` lists them.
@@ -40,6 +45,15 @@ REGISTRY: tuple[ExportFormat, ...] = (
     ExportFormat("table", "Table", "txt", "text/plain", table.write, export=False),
     ExportFormat("jsonl", "JSON lines", "jsonl", "application/x-ndjson", jsonl.write),
     ExportFormat("csv", "CSV", "csv", "text/csv", csvfile.write),
+    # One JSON-LD document (an AnnotationCollection) of the accepted changes only: docs/handing-back.md.
+    ExportFormat(
+        "annotations",
+        "Web Annotations",
+        "jsonld",
+        "application/ld+json",
+        web_annotations.write,
+        complete=False,
+    ),
 )
 BY_NAME: dict[str, ExportFormat] = {f.name: f for f in REGISTRY}
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from watcher.export.formats import DEFAULT_EXPORT_STATUS
+from watcher.export.formats import BY_NAME, DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS
 from watcher.store import queue as store_queue
 from watcher.store.db import Database
 from watcher.store.queue import ChangeFilter, ChangeRecord
@@ -40,11 +40,11 @@ class Batch:
         return bool(self.exported or self.retracted)
 
 
-async def select(db: Database, selection: ChangeFilter) -> Batch:
+async def select(db: Database, selection: ChangeFilter, fmt: str = DEFAULT_EXPORT) -> Batch:
     """The records an export of ``selection`` writes: for the routine selection, the new accepted
     changes and the retractions due, in edit order; for any other, what matches, marking nothing."""
     records = await store_queue.list_changes(db, selection)
-    if not marks_exported(selection):
+    if not marks_exported(selection, fmt):
         return Batch(records, [], [])
     retractions = [r.as_retraction() for r in await store_queue.list_changes(db, RETRACTIONS_DUE)]
     both = sorted([*records, *retractions], key=lambda r: (r.timestamp, r.id))
@@ -63,9 +63,11 @@ async def unmark(db: Database, batch: Batch, stamp: str) -> None:
     await store_queue.unmark_exported(db, batch.exported, stamp, retracted=batch.retracted)
 
 
-def marks_exported(selection: ChangeFilter) -> bool:
-    """Whether an export of ``selection`` marks what it wrote: only the routine selection does."""
-    return selection == ROUTINE_SELECTION
+def marks_exported(selection: ChangeFilter, fmt: str = DEFAULT_EXPORT) -> bool:
+    """Whether an export of ``selection`` in ``fmt`` marks what it wrote: only the routine selection
+    does, in a format that writes every record (not the annotations, which state accepted values)."""
+    spec = BY_NAME.get(fmt)
+    return selection == ROUTINE_SELECTION and spec is not None and spec.complete
 
 
 async def last_export_time(db: Database) -> str | None:
@@ -85,3 +87,4 @@ def nothing_new(last_export: str | None) -> str:
 
 
 NOT_MARKED = "nothing marked exported (not the routine selection)"  # said by every other export
+NOT_MARKED_FORMAT = "nothing marked exported (this format leaves some changes out; CSV or JSON lines mark)"

@@ -95,4 +95,9 @@ REVIEW_TABLES: tuple[str, ...] = (
 RETRACTION_COLUMNS: tuple[str, ...] = (
     "ALTER TABLE changes ADD COLUMN retracted_at TEXT",
     "ALTER TABLE changes ADD COLUMN retracted_export TEXT",
+    # Before this step a "show me everything" export marked pending changes too (issue 12). An
+    # undecided change was never sent as accepted: its mark is that bug's, not a retraction due. A
+    # rejected one keeps its mark (it may have been sent while accepted): at worst the collection
+    # system is told once to take back what it never had.
+    "UPDATE changes SET exported_at = NULL WHERE status = 'pending' AND reviewer IS NULL",
 )

@@ -82,6 +82,29 @@ class ReviewOutcome:
     withdrawn: list[int] = field(default_factory=list)  # Commons had undone them before this review
     nothing_to_undo: list[int] = field(default_factory=list)  # undo without an earlier decision
 
+    def notices(self) -> list[str]:
+        """What the curator must be told, in words (the CLI and the review page say the same)."""
+        said: list[str] = []
+        if self.nothing_to_undo:
+            said.append(f"Nothing to undo (no decision yet): {_ids(self.nothing_to_undo)}.")
+        if self.retracted:
+            said.append(
+                f"Already exported to the collection system: {_ids(self.retracted)}; the next routine "
+                "export carries a retraction (status rejected) for each."
+            )
+        if self.reinstated:
+            said.append(
+                f"Accepted again before their retraction was exported: {_ids(self.reinstated)}; the "
+                "collection system keeps them as they are."
+            )
+        if self.withdrawn:
+            said.append(f"Undone on Commons (withdrawn) before this decision: {_ids(self.withdrawn)}.")
+        return said
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(f"#{i}" for i in ids)
+
 
 async def review(
     db: Database,

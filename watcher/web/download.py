@@ -42,9 +42,9 @@ async def export_download(request: web.Request) -> web.StreamResponse:
     if query.problems:  # a filter dropped would export (and maybe mark) more than was asked for
         raise web.HTTPBadRequest(text="Nothing was exported: " + "; ".join(query.problems) + ".")
     selection = replace(query.selection, not_exported=fields.get("all") != "1")
-    routine = marks_exported(selection)
+    routine = marks_exported(selection, fmt)
     reader = request.app[READER]
-    batch = await routine_export.select(reader, selection)
+    batch = await routine_export.select(reader, selection, fmt)
     records = batch.records
     if not records:
         said = nothing_new(await last_export_time(reader)) if routine else NOTHING_MATCHES

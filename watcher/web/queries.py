@@ -6,13 +6,13 @@ change and each file's changes oldest first, so an edit history reads top to bot
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from watcher.base.values import KIND_CHOICES, SOURCES, STATUS_CHOICES, STATUSES, StatusChoice, choice
-from watcher.store.db import Database, utcnow
+from watcher.store.db import Database
 from watcher.store.queue import ChangeFilter, ChangeRecord
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -231,43 +231,3 @@ async def file_history(db: Database, record: ChangeRecord, limit: int = 20) -> l
         (record.file, record.revision, limit),
     )
     return [ChangeRecord.from_row(r) for r in rows]
-
-
-ReviewAction = Literal["accept", "reject", "pending", "note"]
-
-
-async def review(
-    db: Database, ids: Sequence[int], action: ReviewAction, reviewer: str, note: str | None
-) -> list[int]:
-    """Accept, reject, put back to pending, or only annotate; returns the ids that exist.
-
-    ``note`` None leaves notes alone; an empty note removes it.
-    """
-    if not ids:
-        return []
-    found: list[int] = []
-    async with db.transaction() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            cursor = await conn.execute(f"SELECT id FROM changes WHERE id IN ({marks})", chunk)
-            hits = [int(row[0]) for row in await cursor.fetchall()]
-            if not hits:
-                continue
-            found += hits
-            hit_marks = ",".join("?" * len(hits))
-            assignments: list[str] = []
-            values: list[Any] = []
-            if action in ("accept", "reject"):
-                assignments.append("status = ?, reviewer = ?, reviewed_at = ?")
-                values += ["accepted" if action == "accept" else "rejected", reviewer, utcnow()]
-            elif action == "pending":
-                assignments.append("status = 'pending', reviewer = NULL, reviewed_at = NULL")
-            if note is not None:
-                assignments.append("note = ?")
-                values.append(note or None)
-            if assignments:
-                await conn.execute(
-                    f"UPDATE changes SET {', '.join(assignments)} WHERE id IN ({hit_marks})", [*values, *hits]
-                )
-    return found

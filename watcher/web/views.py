@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 from markupsafe import Markup
 
-from watcher.base.values import KIND_CHOICES, SOURCES, STATUS_CHOICES, STATUSES
+from watcher.base.values import KIND_CHOICES, SOURCES, STATUS_CHOICES, STATUSES, ReviewAction
 from watcher.export.formats import EXPORT_STATUS_CHOICES, EXPORTS
+from watcher.store import reviews
 from watcher.store.queue import ChangeRecord
 from watcher.web import auth, queries
 from watcher.web.kit import DB, READER, access, current_session, render, safe_next, see_other
@@ -20,17 +21,21 @@ from watcher.web.worddiff import word_diff
 
 NOTE_MAX = 500
 BULK_MAX = 1000
-ACTIONS: dict[str, queries.ReviewAction] = {
+# The forms' action values (kept as they were: "pending" is the reopen button) → review actions.
+ACTIONS: dict[str, ReviewAction] = {
     "accept": "accept",
     "reject": "reject",
-    "pending": "pending",
+    "pending": "reopen",
     "note": "note",
+    "undo": "undo",
 }
-DONE = {
+DONE: dict[ReviewAction, str] = {
     "accept": "Accepted",
     "reject": "Rejected",
-    "pending": "Put back to pending",
+    "reopen": "Put back to pending",
     "note": "Saved the note of",
+    "undo": "Undid the latest decision of",
+    "withdraw": "Withdrew",
 }
 
 
@@ -123,6 +128,7 @@ async def change_page(request: web.Request) -> web.StreamResponse:
         change=record,
         siblings=siblings,
         history=history,
+        reviews=await reviews.history(reader, record.id),
         diffs=_diffs([record, *siblings, *history]),
         flash=await _pop_flash(request),
     )
@@ -133,10 +139,16 @@ def _note(value: Any) -> str:
 
 
 async def _finish(
-    request: web.Request, action: str, found: list[int], missing: int, fallback: str
+    request: web.Request, action: ReviewAction, outcome: reviews.ReviewOutcome, missing: int, fallback: str
 ) -> web.Response:
     form = await request.post()
-    parts = [f"{DONE[action]} {plural(len(found), 'change')}."] if found else ["Nothing was changed."]
+    done = [i for i in outcome.found if i not in outcome.nothing_to_undo]
+    parts = (
+        [f"{DONE[action]} {plural(len(done), 'change')}: {', '.join(f'#{i}' for i in done)}."] if done else []
+    )
+    parts += outcome.notices()
+    if not parts:
+        parts.append("Nothing was changed.")
     if missing:
         parts.append(f"{plural(missing, 'change')} not found in the queue.")
     await auth.set_flash(request.app[DB], current_session(request).token_hash, " ".join(parts))
@@ -151,8 +163,10 @@ async def review_one(request: web.Request) -> web.StreamResponse:
     if action is None:
         raise web.HTTPBadRequest(text="Unknown review action.")
     note = _note(form.get("note")) if "note" in form else None
-    found = await queries.review(request.app[DB], [change_id], action, current_session(request).user, note)
-    return await _finish(request, action, found, 0 if found else 1, f"/changes/{change_id}")
+    outcome = await reviews.review(
+        request.app[DB], [change_id], action, actor=current_session(request).user, note=note
+    )
+    return await _finish(request, action, outcome, 0 if outcome.found else 1, f"/changes/{change_id}")
 
 
 @access("reviewer")
@@ -170,10 +184,10 @@ async def review_many(request: web.Request) -> web.StreamResponse:
                 ids.append(int(part))
     ids = sorted(set(ids))[:BULK_MAX]
     note = _note(form.get("note")) or None  # a bulk note is only set where one was written
-    found = await queries.review(
-        request.app[DB], ids, cast(queries.ReviewAction, action), current_session(request).user, note
+    outcome = await reviews.review(
+        request.app[DB], ids, action, actor=current_session(request).user, note=note
     )
-    return await _finish(request, action, found, len(ids) - len(found), "/")
+    return await _finish(request, action, outcome, len(ids) - len(outcome.found), "/")
 
 
 def add_routes(app: web.Application) -> None:
