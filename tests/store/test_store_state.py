@@ -154,7 +154,7 @@ async def test_retry_later_backs_off_exponentially(db: Database) -> None:
     delays = []
     for attempt in range(1, 6):
         before = datetime.now(UTC).replace(microsecond=0)
-        assert await retry_later(db, await item(db, "a"), f"HTTP 503 #{attempt}") is True
+        assert (await retry_later(db, await item(db, "a"), f"HTTP 503 #{attempt}")).again is True
         after = datetime.now(UTC)
         current = await item(db, "a")
         assert current.attempts == attempt
@@ -168,23 +168,29 @@ async def test_retry_later_backs_off_exponentially(db: Database) -> None:
     assert row is not None and row["last_error"] == "HTTP 503 #5" and row["state"] == "pending"
 
 
-async def test_retry_backoff_is_capped_at_six_hours(db: Database) -> None:
+async def test_retry_backoff_is_capped_at_half_an_hour(db: Database) -> None:
     await put(db, "a")
     await db.write("UPDATE inbox SET attempts = 30 WHERE event_key = 'a'")
     before = datetime.now(UTC).replace(microsecond=0)
-    assert await retry_later(db, await item(db, "a"), "still failing", max_attempts=100) is True
+    assert (await retry_later(db, await item(db, "a"), "still failing")).again is True
     due = parse(str(await db.scalar("SELECT next_attempt_at FROM inbox WHERE event_key = 'a'")))
-    assert before + timedelta(hours=6) <= due <= datetime.now(UTC) + timedelta(hours=6)
+    cap = timedelta(seconds=store_state.INBOX_RETRY_CAP)
+    assert cap == timedelta(minutes=30)
+    assert before + cap <= due <= datetime.now(UTC) + cap
 
 
-async def test_retry_later_gives_up_after_max_attempts(db: Database) -> None:
+async def test_retry_later_gives_up_past_the_retention_only(db: Database) -> None:
+    """Many attempts alone set nothing aside (tests/store/test_retry_policy.py has the whole policy)."""
     await put(db, "a")
     await put(db, "b")
-    await db.write("UPDATE inbox SET attempts = 11 WHERE event_key = 'a'")
-    assert await retry_later(db, await item(db, "a"), "gone for good") is False
+    await db.write("UPDATE inbox SET attempts = 200 WHERE event_key IN ('a', 'b')")
+    week_ago = iso_utc(datetime.now(UTC) - timedelta(days=7, minutes=1))
+    await db.write("UPDATE inbox SET received_at = ? WHERE event_key = 'a'", (week_ago,))
+    assert (await retry_later(db, await item(db, "a"), "gone for good")).again is False
+    assert (await retry_later(db, await item(db, "b"), "still down")).again is True
     row = await db.fetchone("SELECT * FROM inbox WHERE event_key = 'a'")
     assert row is not None
-    assert (row["state"], row["attempts"], row["last_error"]) == ("failed", 12, "gone for good")
+    assert (row["state"], row["attempts"], row["last_error"]) == ("failed", 201, "gone for good")
     assert row["done_at"] is not None
     assert await pending_count(db) == 1
     far_future = datetime.now(UTC) + timedelta(days=365)

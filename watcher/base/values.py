@@ -28,6 +28,10 @@ STATUS_CHOICES: tuple[StatusChoice, ...] = get_args(StatusChoice)
 ReviewAction = Literal["accept", "reject", "reopen", "note", "undo", "withdraw"]
 REVIEW_ACTIONS: tuple[ReviewAction, ...] = get_args(ReviewAction)
 
+# What the webhook tells the collection system: a change accepted, or an accept taken back.
+PushEvent = Literal["accepted", "retracted"]
+PUSH_EVENTS: tuple[PushEvent, ...] = get_args(PushEvent)
+
 # What a curator may copy back (content), or not (maintenance).
 Kind = Literal["content", "maintenance"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -61,6 +65,11 @@ EXPORT_LAYOUTS: tuple[ExportLayout, ...] = get_args(ExportLayout)
 # A [[notify]] channel's mode.
 NotifyMode = Literal["immediate", "digest", "both"]
 NOTIFY_MODES: tuple[NotifyMode, ...] = get_args(NotifyMode)
+
+# Why a file is tracked (`watcher tracked`): in a tracked category, uploaded by a tracked account, using
+# a tracked template, or named in the config's list (`files`, `files_from`).
+TrackedReason = Literal["category", "uploader", "template", "list"]
+TRACKED_REASONS: tuple[TrackedReason, ...] = get_args(TrackedReason)
 
 
 def choice(value: str, allowed: tuple[T, ...]) -> T:

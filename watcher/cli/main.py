@@ -14,6 +14,7 @@ from watcher.base.values import KindChoice, LogLevel, StatusChoice
 from watcher.cli.demo import demo
 from watcher.cli.export import export, raw_option
 from watcher.cli.history import history
+from watcher.cli.inbox import retry
 from watcher.cli.notify import digest
 from watcher.cli.options import (
     check_channels_or_exit,
@@ -132,7 +133,7 @@ def status(config_path: str | None, fmt: str) -> None:
     )
 
 
-for command in (*REVIEW_COMMANDS, digest, export, history, serve, user, demo):
+for command in (*REVIEW_COMMANDS, digest, export, history, retry, serve, user, demo):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -25,13 +25,14 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 from yarl import URL
 
 from watcher.base.masking import mask_secrets, register_secret, register_url_secrets
 from watcher.base.retry import EQUAL_JITTER, Backoff, parse_retry_after
+from watcher.base.values import PushEvent
 from watcher.config import Config, ExportSection
 from watcher.export.shared import index_url
 from watcher.store.db import Database, utcnow
@@ -41,7 +42,6 @@ from watcher.store.state import get_state, set_state
 
 log = logging.getLogger("watcher.export.push")
 
-PushEvent = Literal["accepted", "retracted"]
 
 # Keys of the `state` table: the cursor, and the figures `watcher status` shows.
 STATE_PUSHED = "webhook_pushed_id"  # the last review event the receiver took (2xx)

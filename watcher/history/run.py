@@ -67,7 +67,7 @@ from watcher.mediawiki.bulk import (
     user_groups,
 )
 from watcher.mediawiki.client import ActionApi, Revision
-from watcher.mediawiki.types import RevisionMeta
+from watcher.mediawiki.types import RevisionMeta, Unanswered, unanswered_message
 from watcher.pipeline.labels import LabelResolver
 from watcher.pipeline.records import RecordMaker, incomparable
 from watcher.store import Database
@@ -432,7 +432,13 @@ class HistoryRun:
                 outcomes.append((row, "replan", []))
                 continue
             old, new = revisions.get(plan.baseline.revid), revisions.get(plan.new.revid)
-            why = incomparable(old, new)  # "gone": deleted since the walk
+            why = incomparable(
+                revisions, plan.baseline.revid, plan.new.revid
+            )  # "gone": deleted since the walk
+            if why == "unanswered":  # never a skip: the run stops here and a rerun resumes
+                raise Unanswered(
+                    unanswered_message(revisions.unanswered([plan.new.revid, plan.baseline.revid]))
+                )
             if why is not None:
                 outcomes.append((row, why, []))
             else:

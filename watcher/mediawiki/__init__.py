@@ -2,7 +2,8 @@
 
 Owns: ``client`` (the connection, etiquette, errors, revision look-ups for the live path), ``bulk``
 (the batched queries of history mode: page histories, revision metadata, user groups), ``wire``
-(what both share: values batched 50 per request, the parts of a response), ``types`` (the plain
-records both return).
+(what both share: values batched 50 per request, the parts of a response, which ids an answer named
+gone and which it left unanswered), ``parse`` (answers → the client's records), ``checks`` (second
+look-ups confirming what a listing left out), ``types`` (the plain records and errors all return).
 May import: ``config``, ``base``.
 """

@@ -16,6 +16,10 @@ API:Usercontribs; ``includes/api/ApiQueryRevisions.php``):
   to walk, which is why :mod:`watcher.history.run` walks first and reads whole histories only for the rest.
 - ``list=users&usprop=groups`` takes 50 names: revisions carry no bot flag, so this is how bot edits
   are recognised (action-api.md).
+
+An answer that leaves out a requested page or revision without naming it missing raises
+:class:`~watcher.mediawiki.types.Unanswered`: history mode then stops (to be resumed) instead of
+skipping files as "missing" because a proxy answered ``{}``.
 """
 
 from __future__ import annotations
@@ -24,8 +28,18 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 from watcher.mediawiki.client import ActionApi
-from watcher.mediawiki.types import Contribution, RevisionMeta
-from watcher.mediawiki.wire import chunks, follow_renames, query_part, revision_head
+from watcher.mediawiki.types import Contribution, RevisionMeta, Revisions, Unanswered, unanswered_message
+from watcher.mediawiki.wire import (
+    chunks,
+    follow_renames,
+    gone_revids,
+    is_gone,
+    listed,
+    named_pages,
+    query_part,
+    revision_entries,
+    revision_head,
+)
 
 META_PROPS = "ids|timestamp|user"
 
@@ -39,9 +53,9 @@ def _meta(page: Mapping[str, Any], raw: Mapping[str, Any]) -> RevisionMeta:
 
 def _latest_of(data: Mapping[str, Any]) -> list[RevisionMeta]:
     out: list[RevisionMeta] = []
-    for page in query_part(data).get("pages", []):
-        revisions = page.get("revisions") if isinstance(page, dict) else None
-        if isinstance(revisions, list) and revisions and isinstance(revisions[0], dict):
+    for page in named_pages(data):
+        revisions = page.get("revisions")
+        if not is_gone(page) and isinstance(revisions, list) and revisions and isinstance(revisions[0], dict):
             out.append(_meta(page, revisions[0]))
     return out
 
@@ -79,7 +93,9 @@ async def latest_embedding(api: ActionApi, template: str) -> AsyncGenerator[list
 async def latest_by_pageids(
     api: ActionApi, pageids: Sequence[int]
 ) -> AsyncGenerator[tuple[list[RevisionMeta], list[int]], None]:
-    """Latest revisions of the given pages, 50 per request: (found, page ids that are missing)."""
+    """Latest revisions of the given pages, 50 per request: (found, page ids the API named missing).
+
+    A page id the answer does not name at all raises :class:`Unanswered`."""
     for batch in chunks(list(dict.fromkeys(pageids))):
         params = {
             "action": "query",
@@ -88,9 +104,14 @@ async def latest_by_pageids(
             "rvprop": META_PROPS,
         }
         found: list[RevisionMeta] = []
+        named_missing: set[int] = set()
         async for data in api.query_continue(params):
             found += _latest_of(data)
+            named_missing |= {int(p.get("pageid") or 0) for p in named_pages(data) if is_gone(p)}
         seen = {meta.pageid for meta in found}
+        unanswered = [p for p in batch if p not in seen and p not in named_missing]
+        if unanswered:
+            raise Unanswered(f"the API answer named neither page id {unanswered[0]} nor its absence")
         yield found, [p for p in batch if p not in seen]
 
 
@@ -98,7 +119,8 @@ async def latest_by_titles(
     api: ActionApi, titles: Sequence[str]
 ) -> AsyncGenerator[dict[str, RevisionMeta | None], None]:
     """Latest revisions by title, 50 per request, following redirects (a moved file): asked title →
-    the latest revision of the page it leads to, or None where there is no such page."""
+    the latest revision of the page it leads to, or None where the API says there is no such page
+    (missing, invalid, interwiki). A title the answer does not name raises :class:`Unanswered`."""
     for batch in chunks(list(dict.fromkeys(titles))):
         params: dict[str, str | int] = {
             "action": "query",
@@ -109,14 +131,20 @@ async def latest_by_titles(
         }
         renamed: dict[str, str] = {}
         latest: dict[str, RevisionMeta] = {}
+        absent: set[str] = set()
         async for data in api.query_continue(params):
             query = query_part(data)
             for key in ("normalized", "redirects"):
                 renamed.update({r["from"]: r["to"] for r in query.get(key, []) if isinstance(r, dict)})
             latest.update({meta.title: meta for meta in _latest_of(data)})
+            absent |= {str(p.get("title")) for p in named_pages(data) if is_gone(p) or p.get("invalid")}
+            absent |= {str(i.get("title")) for i in query.get("interwiki", []) if isinstance(i, dict)}
         out: dict[str, RevisionMeta | None] = {}
         for asked in batch:
-            out[asked] = latest.get(follow_renames(renamed, asked))
+            target = follow_renames(renamed, asked)
+            if target not in latest and target not in absent:
+                raise Unanswered(f"the API answer named neither {asked} nor its absence")
+            out[asked] = latest.get(target)
         yield out
 
 
@@ -148,7 +176,7 @@ async def contributions(
         }
         async for data in api.query_continue(params):
             rows: list[Contribution] = []
-            for raw in query_part(data).get("usercontribs", []):
+            for raw in listed(data, "usercontribs"):
                 if not isinstance(raw, dict) or "revid" not in raw:
                     continue
                 rows.append(
@@ -166,9 +194,12 @@ async def contributions(
 
 
 async def revision_metas(api: ActionApi, revids: Sequence[int]) -> tuple[dict[int, RevisionMeta], set[int]]:
-    """Ids, parent, author and time of revisions, 50 per request: (found by revid, missing revids)."""
+    """Ids, parent, author and time of revisions, 50 per request: (found by revid, revids the API named
+    gone). A revid the answer names neither way raises :class:`Unanswered`, so a walk never takes an
+    empty answer for a deleted parent."""
     wanted = list(dict.fromkeys(int(r) for r in revids))
     found: dict[int, RevisionMeta] = {}
+    gone: set[int] = set()
     for batch in chunks(wanted):
         params = {
             "action": "query",
@@ -177,17 +208,22 @@ async def revision_metas(api: ActionApi, revids: Sequence[int]) -> tuple[dict[in
             "rvprop": META_PROPS,
         }
         async for data in api.query_continue(params):
-            for page in query_part(data).get("pages", []):
-                for raw in page.get("revisions", []) if isinstance(page, dict) else []:
-                    meta = _meta(page, raw)
-                    found[meta.revid] = meta
-    return found, {r for r in wanted if r not in found}
+            for page, raw in revision_entries(data):
+                meta = _meta(page, raw)
+                found[meta.revid] = meta
+            gone |= gone_revids(data)
+    answer = Revisions(found, gone & set(wanted))
+    unanswered = answer.unanswered(wanted)
+    if unanswered:
+        raise Unanswered(unanswered_message(unanswered))
+    return found, set(answer.gone)
 
 
 async def page_history(api: ActionApi, pageid: int, start_id: int) -> AsyncGenerator[RevisionMeta, None]:
     """A page's revisions from ``start_id`` back to its creation, newest first (500 per request).
 
     The caller stops iterating once it has what it needs; later pages are then never requested.
+    A deleted page ends the history; an answer that does not name the page raises :class:`Unanswered`.
     """
     params: dict[str, str | int] = {
         "action": "query",
@@ -198,9 +234,13 @@ async def page_history(api: ActionApi, pageid: int, start_id: int) -> AsyncGener
         "rvstartid": start_id,
     }
     async for data in api.query_continue(params):
-        for page in query_part(data).get("pages", []):
-            for raw in page.get("revisions", []) if isinstance(page, dict) else []:
-                yield _meta(page, raw)
+        pages = [p for p in named_pages(data) if int(p.get("pageid") or 0) == pageid]
+        if not pages:
+            raise Unanswered(f"the API answer named neither page id {pageid} nor its absence")
+        if any(is_gone(p) for p in pages):
+            return
+        for page, raw in revision_entries(data):
+            yield _meta(page, raw)
 
 
 async def user_groups(api: ActionApi, users: Sequence[str]) -> dict[str, frozenset[str]]:
@@ -209,7 +249,7 @@ async def user_groups(api: ActionApi, users: Sequence[str]) -> dict[str, frozens
     for batch in chunks(sorted(set(users))):
         params = {"action": "query", "list": "users", "ususers": "|".join(batch), "usprop": "groups"}
         data = await api.request(params)
-        for raw in query_part(data).get("users", []):
+        for raw in listed(data, "users"):
             if isinstance(raw, dict) and isinstance(raw.get("name"), str):
                 groups[raw["name"]] = frozenset(str(g) for g in raw.get("groups") or ())
     return groups

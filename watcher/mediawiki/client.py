@@ -3,6 +3,10 @@
 Wikimedia's API etiquette is part of correctness here: one connection, strictly serial requests,
 ``maxlag=5`` on non-interactive calls, an identifying User-Agent, gzip, and patient backoff on
 lag, 429 and 5xx. A daemon that ignores these gets blocked, which is a worse outage than a slow one.
+
+What comes back is not trusted to be MediaWiki's: no redirect is followed (the answer would come from
+another server), a body is read up to :data:`MAX_BODY_BYTES` and no further, and an answer that leaves
+out what was asked without saying it is gone raises :class:`Unanswered` (see :mod:`.wire`).
 """
 
 from __future__ import annotations
@@ -20,10 +24,19 @@ from urllib.parse import urlencode
 import aiohttp
 
 from watcher.base.retry import EQUAL_JITTER, Backoff, parse_retry_after
-from watcher.mediawiki.types import ApiError, ApiStats, PageInfo, PageRef, Revision
-from watcher.mediawiki.wire import chunks, follow_renames, query_part, revision_head
+from watcher.mediawiki.parse import page_info_of, page_ref, parse_revision, preferred_label
+from watcher.mediawiki.types import (
+    ApiError,
+    ApiStats,
+    PageInfo,
+    PageRef,
+    Revision,
+    Revisions,
+    Unanswered,
+)
+from watcher.mediawiki.wire import chunks, gone_revids, listed, named_pages, query_part, revision_entries
 
-__all__ = ["ActionApi", "ApiError", "ApiStats", "PageInfo", "PageRef", "Revision"]
+__all__ = ["ActionApi", "ApiError", "ApiStats", "PageInfo", "PageRef", "Revision", "Revisions", "Unanswered"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +50,10 @@ BACKOFF_MAX = 120.0
 BACKOFF_CODES = frozenset({"ratelimited", "apierror-concurrency-limit"})
 REVISION_PROPS = "ids|timestamp|user|comment|tags|flags|size|slotsha1|content|contentmodel|roles"
 RC_PROPS = "title|ids|sizes|flags|user|timestamp|comment|loginfo|sha1"
+# The largest answer read: 50 revisions with both slots are a few MB at most; past this, reading on
+# only fills memory (a hostile or broken server streaming without end), so the attempt fails instead.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+READ_CHUNK = 64 * 1024
 
 
 class _Retry(Exception):
@@ -86,6 +103,7 @@ class ActionApi:
         timeout: float = 60,
         backoff_base: float = BACKOFF_BASE,
         backoff_max: float = BACKOFF_MAX,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
         if not user_agent.strip():
             raise ValueError("a User-Agent is required by Wikimedia's policy")
@@ -93,6 +111,7 @@ class ActionApi:
         self.user_agent = user_agent
         self.maxlag = maxlag
         self.max_retries = max_retries
+        self.max_body = max_body
         self.stats = ApiStats()
         self._session = session
         self._owns_session = session is None
@@ -186,19 +205,22 @@ class ActionApi:
         use_post = len(self.api_url) + 1 + len(query) > MAX_GET_URL
         started = time.perf_counter()
         self.stats.requests += 1
+        # Redirects are never followed, to the same host either: api_url is meant to be the final
+        # address, and a redirected answer would come from a server nobody configured (see _interpret).
+        options: dict[str, Any] = {
+            "headers": self._headers,
+            "timeout": self._timeout,
+            "allow_redirects": False,
+        }
         try:
             if use_post:
-                response_cm = session.post(
-                    self.api_url, data=params, headers=self._headers, timeout=self._timeout
-                )
+                response_cm = session.post(self.api_url, data=params, **options)
             else:
-                response_cm = session.get(
-                    self.api_url, params=params, headers=self._headers, timeout=self._timeout
-                )
+                response_cm = session.get(self.api_url, params=params, **options)
             async with response_cm as response:
-                body = await response.read()
                 status = response.status
                 headers = response.headers
+                body = await self._read_capped(response)
         except (aiohttp.ClientError, TimeoutError) as exc:
             _stop_if_cancelling()
             raise _Retry("network", f"{type(exc).__name__}: {exc}".rstrip(": "), None) from exc
@@ -206,9 +228,41 @@ class ActionApi:
             self.stats.total_latency += time.perf_counter() - started
         return self._interpret(status, headers, body)
 
-    def _interpret(self, status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytearray:
+        """The (decompressed) body, read in chunks; more than ``max_body`` bytes fail the attempt and the
+        rest is never read, so no answer can hold more than the cap in memory."""
+        declared = response.content_length
+        limit = f"the {self.max_body:,}-byte limit of an answer"
+        if declared is not None and declared > self.max_body:
+            raise ApiError(
+                "toolarge",
+                f"the API at {self.api_url} announced {declared:,} bytes, more than {limit}; not read",
+                response.status,
+            )
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(READ_CHUNK):
+            if len(body) + len(chunk) > self.max_body:
+                raise ApiError(
+                    "toolarge",
+                    f"the API at {self.api_url} sent more than {limit}; stopped reading",
+                    response.status,
+                )
+            body += chunk
+        return body
+
+    def _interpret(self, status: int, headers: Mapping[str, str], body: bytes | bytearray) -> dict[str, Any]:
+        """The JSON object of an answer, or the failure it is: _Retry where waiting helps, else ApiError.
+
+        A 3xx is an ApiError: the client follows no redirect (not even to the same host), because the
+        answer would come from a server that is not the configured api_url.
+        """
         wait = parse_retry_after(headers.get("Retry-After"))
         header_code = headers.get("MediaWiki-API-Error")
+        if 300 <= status < 400:
+            target = headers.get("Location") or "an unnamed address"
+            raise ApiError(
+                "redirect", f"the API at {self.api_url} redirected to {target}; not followed", status
+            )
         if status == 503 and headers.get("X-Database-Lag"):  # how MediaWiki before 1.27 sent maxlag
             raise _Retry("maxlag", f"HTTP 503 with X-Database-Lag: {headers['X-Database-Lag']}", status, wait)
         if status == 429 or status >= 500:
@@ -257,10 +311,13 @@ class ActionApi:
 
     # -- revisions --------------------------------------------------------------------------------
 
-    async def revisions(self, revids: Sequence[int]) -> dict[int, Revision]:
-        """Both slots of each revision, keyed by revid; unknown or deleted revids are simply absent."""
+    async def revisions(self, revids: Sequence[int]) -> Revisions[Revision]:
+        """Both slots of each revision, keyed by revid; ``gone`` holds the revids the API named as
+        deleted or unknown (``badrevids``). Revids in neither were not answered (``unanswered()``):
+        the caller retries those rather than taking them for deleted."""
         wanted = list(dict.fromkeys(int(r) for r in revids))
         found: dict[int, Revision] = {}
+        gone: set[int] = set()
         for batch in chunks(wanted):
             params = {
                 "action": "query",
@@ -270,11 +327,11 @@ class ActionApi:
                 "rvprop": REVISION_PROPS,
             }
             async for data in self.query_continue(params):
-                for page in query_part(data).get("pages", []):
-                    for raw in page.get("revisions", []):
-                        revision = _parse_revision(page, raw)
-                        found[revision.revid] = revision
-        return found
+                for page, raw in revision_entries(data):
+                    revision = parse_revision(page, raw)
+                    found[revision.revid] = revision
+                gone |= gone_revids(data)
+        return Revisions(found, gone & set(wanted))
 
     # -- tracked-set resolution -------------------------------------------------------------------
 
@@ -296,8 +353,8 @@ class ActionApi:
                     "cmlimit": "max",
                 }
                 async for data in self.query_continue(params):
-                    for member in query_part(data).get("categorymembers", []):
-                        title = member.get("title")
+                    for member in listed(data, "categorymembers"):
+                        title = member.get("title") if isinstance(member, dict) else None
                         if isinstance(title, str) and title not in visited:
                             visited.add(title)
                             found.append(title)
@@ -326,8 +383,8 @@ class ActionApi:
                 "cmlimit": "max",
             }
             async for data in self.query_continue(params):
-                for member in query_part(data).get("categorymembers", []):
-                    ref = _page_ref(member)
+                for member in listed(data, "categorymembers"):
+                    ref = page_ref(member)
                     if ref is not None and ref.title not in seen:
                         seen.add(ref.title)
                         yield ref
@@ -351,8 +408,8 @@ class ActionApi:
         }
         seen: set[str] = set()
         async for data in self.query_continue(params):
-            for entry in query_part(data).get("logevents", []):
-                if entry.get("action") != "upload":
+            for entry in listed(data, "logevents"):
+                if not isinstance(entry, dict) or entry.get("action") != "upload":
                     continue
                 title = entry.get("title")
                 if not isinstance(title, str) or title in seen:
@@ -371,13 +428,17 @@ class ActionApi:
             "eilimit": "max",
         }
         async for data in self.query_continue(params):
-            for member in query_part(data).get("embeddedin", []):
-                ref = _page_ref(member)
+            for member in listed(data, "embeddedin"):
+                ref = page_ref(member)
                 if ref is not None:
                     yield ref
 
     async def page_info(self, titles: Sequence[str]) -> dict[str, PageInfo]:
-        """Page id, existence and redirect target of each title, keyed by the title as requested."""
+        """Page id, existence and redirect target of each title, keyed by the title as requested.
+
+        ``missing`` only where the API said so (a page flagged missing or invalid, an interwiki title);
+        an answer that does not name a requested title raises :class:`Unanswered`.
+        """
         wanted = list(dict.fromkeys(titles))
         result: dict[str, PageInfo] = {}
         for batch in chunks(wanted):
@@ -394,18 +455,25 @@ class ActionApi:
                 query = query_part(data)
                 normalized.update({n["from"]: n["to"] for n in query.get("normalized", [])})
                 redirects.update({r["from"]: r["to"] for r in query.get("redirects", [])})
-                pages.update({p["title"]: p for p in query.get("pages", []) if "title" in p})
+                pages.update({p["title"]: p for p in named_pages(data) if "title" in p})
+                for interwiki in query.get("interwiki", []):  # not a page here: missing, as named
+                    if isinstance(interwiki, dict) and isinstance(interwiki.get("title"), str):
+                        pages.setdefault(interwiki["title"], {"title": interwiki["title"], "missing": True})
             for asked in batch:
-                result[asked] = _page_info(asked, normalized, redirects, pages)
+                result[asked] = page_info_of(asked, normalized, redirects, pages)
         return result
 
     async def file_sha1(self, title: str) -> str | None:
-        """SHA-1 (40 hex digits) of the file's latest version, or None where there is no file."""
+        """SHA-1 (40 hex digits) of the file's latest version, or None where the answer says there is no
+        file; an answer that names no page at all raises :class:`Unanswered`."""
         params = {"action": "query", "prop": "imageinfo", "iiprop": "sha1", "titles": title}
         data = await self.request(params)
-        for page in query_part(data).get("pages", []):
-            for info in page.get("imageinfo", []):
-                sha1 = info.get("sha1")
+        pages = named_pages(data)
+        if not pages:
+            raise Unanswered(f"the API answer named neither {title} nor its absence")
+        for page in pages:
+            for info in page.get("imageinfo") or []:
+                sha1 = info.get("sha1") if isinstance(info, dict) else None
                 if isinstance(sha1, str) and sha1:
                     return sha1
         return None
@@ -439,7 +507,7 @@ class ActionApi:
         elif namespace is not None:
             params["rcnamespace"] = "|".join(str(n) for n in namespace)
         async for data in self.query_continue(params):
-            for change in query_part(data).get("recentchanges", []):
+            for change in listed(data, "recentchanges"):
                 if isinstance(change, dict):
                     yield change
 
@@ -458,10 +526,10 @@ class ActionApi:
             }
             data = await self.request(params)
             entities = data.get("entities")
-            if not isinstance(entities, dict):
-                continue
+            if not isinstance(entities, dict):  # wbgetentities always sends it, {} included
+                raise Unanswered(f"the wbgetentities answer holds no entities (asked for {len(batch)} ids)")
             for key, entity in entities.items():
-                label = _preferred_label(entity, languages)
+                label = preferred_label(entity, languages)
                 if label is None:
                     continue
                 labels[key] = label
@@ -474,7 +542,7 @@ class ActionApi:
 # -- response parsing ---------------------------------------------------------------------------
 
 
-def _snippet(body: bytes, limit: int = 200) -> str:
+def _snippet(body: bytes | bytearray, limit: int = 200) -> str:
     return body[:limit].decode("utf-8", "replace").strip()
 
 
@@ -496,87 +564,3 @@ def _log_warnings(data: Mapping[str, Any]) -> None:
         for module, body in warnings.items():
             text = body.get("warnings", body.get("*")) if isinstance(body, dict) else body
             log.warning("API warning from %s: %s", module, text)
-
-
-def _page_ref(member: Any) -> PageRef | None:
-    if not isinstance(member, dict) or not isinstance(member.get("title"), str):
-        return None
-    pageid = member.get("pageid")
-    return PageRef(member["title"], int(pageid) if pageid else None)
-
-
-def _parse_revision(page: Mapping[str, Any], raw: Mapping[str, Any]) -> Revision:
-    slots = raw.get("slots")
-    if not isinstance(slots, dict):
-        # Legacy shape (no rvslots): the main slot's fields sit on the revision itself.
-        slots = {"main": raw}
-    main = slots.get("main") or {}
-    mediainfo = slots.get("mediainfo")
-    texthidden = bool(raw.get("texthidden") or main.get("texthidden"))
-    if isinstance(mediainfo, dict) and mediainfo.get("texthidden"):
-        texthidden = True
-
-    def content(slot: Any) -> str | None:
-        value = slot.get("content", slot.get("*")) if isinstance(slot, dict) else None
-        return value if isinstance(value, str) else None
-
-    def sha1(slot: Any) -> str | None:
-        value = slot.get("sha1") if isinstance(slot, dict) else None
-        return value if isinstance(value, str) and value else None
-
-    revid, parentid, pageid, title, timestamp = revision_head(page, raw)
-    user = raw.get("user")
-    comment = raw.get("comment")
-    return Revision(
-        revid=revid,
-        parentid=parentid,
-        pageid=pageid,
-        title=title,
-        timestamp=timestamp,
-        user=user if isinstance(user, str) else None,
-        comment=comment if isinstance(comment, str) else "",
-        tags=tuple(str(t) for t in raw.get("tags") or ()),
-        minor=bool(raw.get("minor")),
-        size=int(raw.get("size") or 0),
-        wikitext=content(main),
-        mediainfo=content(mediainfo),
-        main_sha1=sha1(main),
-        mediainfo_sha1=sha1(mediainfo),
-        texthidden=texthidden,
-        userhidden=bool(raw.get("userhidden")),
-        commenthidden=bool(raw.get("commenthidden")),
-    )
-
-
-def _page_info(
-    asked: str, normalized: Mapping[str, str], redirects: Mapping[str, str], pages: Mapping[str, Any]
-) -> PageInfo:
-    title = normalized.get(asked, asked)
-    target = follow_renames(redirects, title)
-    page = pages.get(target)
-    redirect_target = target if target != title else None
-    if not isinstance(page, dict):  # interwiki or otherwise unlisted
-        return PageInfo(title, None, True, redirect_target, None)
-    missing = bool(page.get("missing") or page.get("invalid"))
-    pageid = page.get("pageid")
-    lastrevid = page.get("lastrevid")
-    return PageInfo(
-        title=title,
-        pageid=int(pageid) if pageid and not missing else None,
-        missing=missing,
-        redirect_target=redirect_target,
-        lastrevid=int(lastrevid) if lastrevid and not missing else None,
-    )
-
-
-def _preferred_label(entity: Any, languages: Sequence[str]) -> str | None:
-    if not isinstance(entity, dict):
-        return None
-    labels = entity.get("labels")
-    if not isinstance(labels, dict):  # an empty map may come as [] (T222159)
-        return None
-    for language in languages:
-        label = labels.get(language)
-        if isinstance(label, dict) and isinstance(label.get("value"), str):
-            return str(label["value"])
-    return None

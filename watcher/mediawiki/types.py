@@ -6,8 +6,11 @@ record types without pulling in aiohttp.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+R = TypeVar("R")
 
 
 class ApiError(Exception):
@@ -22,6 +25,17 @@ class ApiError(Exception):
         self.code = code
         self.info = info
         self.http_status = http_status
+
+
+class Unanswered(ApiError):
+    """A valid answer that leaves out something that was asked for without saying it is gone.
+
+    ``{}``, an answer without ``query``, a page list short of a requested id: a proxy, a redirect or
+    a broken replica answered, not MediaWiki. It is a failure to retry later, never proof of deletion.
+    """
+
+    def __init__(self, info: str) -> None:
+        super().__init__("unanswered", info)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +87,32 @@ class Revision:
     texthidden: bool
     userhidden: bool
     commenthidden: bool = False
+
+
+class Revisions(dict[int, R]):
+    """The revisions an answer held, keyed by revid, and ``gone``: the requested revids it said are gone.
+
+    A revid is gone only where the API named it: a ``badrevids`` entry for exactly that id, or its
+    revision or page flagged ``missing``/``deleted``. A requested revid that is in neither was not
+    answered, and :meth:`unanswered` lists those; this is the one place that tells the two apart.
+    ``R`` is :class:`Revision` (with content) or :class:`RevisionMeta` (without).
+    """
+
+    def __init__(self, found: Mapping[int, R] | None = None, gone: Iterable[int] = ()) -> None:
+        super().__init__(found or {})
+        self.gone = frozenset(r for r in gone if r not in self)
+
+    def unanswered(self, revids: Iterable[int]) -> list[int]:
+        """The revids the answer named neither as found nor as gone, in the order given."""
+        return [r for r in dict.fromkeys(revids) if r not in self and r not in self.gone]
+
+
+def unanswered_message(revids: Iterable[int]) -> str:
+    """Why revisions that an answer left out are not taken for deleted, for logs and inbox rows."""
+    named = [f"r{r}" for r in revids]
+    if len(named) == 1:
+        return f"the API answer named neither {named[0]} nor its removal"
+    return f"the API answer named neither {', '.join(named)} nor their removal"
 
 
 @dataclass(frozen=True, slots=True)

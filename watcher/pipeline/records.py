@@ -13,16 +13,27 @@ from watcher.base.values import Source
 from watcher.config import Config
 from watcher.diff import diff_revisions, find_object_id
 from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
-from watcher.mediawiki.types import Revision
+from watcher.mediawiki.types import Revision, Revisions
 from watcher.pipeline.labels import LabelResolver, with_labels
 from watcher.store.queue import Provenance
 
 __all__ = ["RecordMaker", "incomparable"]
 
 
-def incomparable(old: Revision | None, new: Revision | None) -> Literal["gone", "hidden"] | None:
-    """Why the pair cannot be compared: a revision is missing (deleted or suppressed), or its content is
-    hidden; None when it can."""
+def incomparable(
+    revisions: Revisions[Revision], old_id: int | None, new_id: int | None
+) -> Literal["unanswered", "gone", "hidden"] | None:
+    """Why the pair ``old_id`` → ``new_id`` of an answer cannot be compared; None when it can.
+
+    "unanswered": the answer named neither a revision nor its removal (``{}``, a partial page list):
+    retry, never settle. "gone": the API named one of them deleted or unknown (``badrevids``), or the
+    edit has no parent to compare with. "hidden": revision-deleted content.
+    """
+    if not old_id or not new_id:
+        return "gone"
+    if revisions.unanswered([new_id, old_id]):
+        return "unanswered"
+    old, new = revisions.get(old_id), revisions.get(new_id)
     if old is None or new is None:
         return "gone"
     if old.texthidden or new.texthidden:

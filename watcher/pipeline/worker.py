@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 import aiohttp
 
@@ -20,6 +21,7 @@ from watcher.config import Config
 from watcher.diff import find_object_id
 from watcher.diff.model import FieldChange
 from watcher.mediawiki.client import ActionApi, ApiError, Revision
+from watcher.mediawiki.types import Revisions, Unanswered, unanswered_message
 from watcher.pipeline.labels import LabelResolver
 from watcher.pipeline.records import RecordMaker, incomparable
 from watcher.store import Database
@@ -126,16 +128,24 @@ class Worker:
         return settled
 
     async def _diff_edit(
-        self, item: InboxItem, revisions: dict[int, Revision]
+        self, item: InboxItem, revisions: Revisions[Revision]
     ) -> tuple[list[FieldChange], store_queue.Provenance | None]:
+        """The edit's records, or none where the API said a revision is gone or hidden.
+
+        Revisions the answer left out without naming them gone raise :class:`Unanswered` (an
+        :class:`ApiError`), so the edit goes the retry path instead of being marked done.
+        """
         change = parse_event(item.event)
         new_id, old_id = change.new_revision, change.old_revision
         new = revisions.get(new_id) if new_id else None
         old = revisions.get(old_id) if old_id else None
-        why = incomparable(old, new)
+        why = incomparable(revisions, old_id, new_id)
+        if why == "unanswered":
+            raise Unanswered(unanswered_message(revisions.unanswered(r for r in (new_id, old_id) if r)))
         if why == "gone":
             log.info(
-                "%s: revision %s or its parent %s is gone (deleted or suppressed); nothing to compare",
+                "%s: revision %s or its parent %s is gone (the API named it deleted or unknown); "
+                "nothing to compare",
                 item.title,
                 new_id,
                 old_id,
@@ -189,10 +199,31 @@ class Worker:
         return 1
 
     async def _retry(self, items: list[InboxItem], error: str) -> None:
+        """Schedule the items again, or set aside those past the stream's retention, saying so loudly.
+
+        The items of one failed request share one WARNING (25 edits fetched together fail together);
+        each item set aside gets an ERROR naming it, its last error and how to try it again.
+        """
         self.api_errors += 1
+        days = self.config.stream.retention_days
+        again: list[tuple[InboxItem, store_state.Retry]] = []
         for item in items:
-            again = await store_state.retry_later(self.db, item, error)
-            if again:
-                log.warning("%s: %s — will retry (attempt %d)", item.title, error, item.attempts + 1)
-            else:
-                log.error("%s: giving up after %d attempts: %s", item.title, item.attempts + 1, error)
+            outcome = await store_state.retry_later(self.db, item, error, retention=timedelta(days=days))
+            if outcome.again:
+                again.append((item, outcome))
+                continue
+            log.error(
+                "%s: set aside after %d attempts over %s, past the stream's %g-day retention; last "
+                "error: %s. Nothing retries it now: once the Action API answers again, run "
+                "`watcher retry %d` (or `watcher retry --all` for every item set aside)",
+                item.describe(), outcome.attempts, outcome.waited, days, error, item.id,
+            )  # fmt: skip
+        if again:
+            shown = ", ".join(item.describe() for item, _ in again[:3])
+            if len(again) > 3:
+                shown += f" and {len(again) - 3} more"
+            outcome = max((o for _, o in again), key=lambda o: o.age)
+            log.warning(
+                "%s: %s — will retry in %.0f s (attempt %d, failing for %s; retried until %g days old)",
+                shown, error, outcome.delay, outcome.attempts, outcome.waited, days,
+            )  # fmt: skip

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from watcher.base.text import one_line
 from watcher.config import Config
 from watcher.export.push import webhook_status
 from watcher.mediawiki.types import ApiStats
@@ -130,6 +131,64 @@ async def _notify_snapshot(db: Database, tables: dict[str, set[str]]) -> dict[st
     return out
 
 
+async def _inbox_snapshot(db: Database, now: datetime) -> dict[str, Any]:
+    """The fetch worker's inbox (``inbox_pending`` is ``pending`` + ``retrying``).
+
+    ``pending``: not tried yet; ``retrying``: failed, tried again with backoff; ``failed``: set
+    aside (`watcher retry` puts them back); ``stuck``: retrying, received over
+    ``stuck_after_seconds`` ago; ``oldest_retrying``: the longest-failing item and its last error.
+    """
+    summary = await store_state.inbox_summary(db, now=now)
+    oldest = summary.oldest_retrying
+    return {
+        "pending": summary.pending,
+        "retrying": summary.retrying,
+        "failed": summary.failed,
+        "stuck": summary.stuck,
+        "stuck_after_seconds": store_state.STUCK_AFTER.total_seconds(),
+        "oldest_retrying": None
+        if oldest is None
+        else {
+            "id": oldest.id,
+            "file": oldest.title,
+            "kind": oldest.kind,
+            "revision": oldest.revision,
+            "received_at": oldest.received_at,
+            "age_seconds": _seconds_since(oldest.received_at, now),
+            "attempts": oldest.attempts,
+            "last_error": oldest.last_error,
+            "next_attempt_at": oldest.next_attempt_at,
+        },
+    }
+
+
+def _inbox_problems(inbox: dict[str, Any]) -> list[tuple[str, str]]:
+    """What an operator must know about the inbox, as (label, line); none when nothing is stuck."""
+    problems: list[tuple[str, str]] = []
+    days = _duration(inbox.get("give_up_after_seconds"))
+    oldest = inbox.get("oldest_retrying")
+    if inbox.get("stuck") and oldest:
+        revision = f" r{oldest['revision']}" if oldest.get("revision") else ""
+        problems.append(
+            (
+                "stuck",
+                f"{_n(inbox['stuck'])} item(s) failing for over {_duration(inbox.get('stuck_after_seconds'))}, "
+                f"retried until {days} old; the oldest, {one_line(str(oldest['file']))}{revision} "
+                f"(inbox item {oldest['id']}), for {_duration(oldest.get('age_seconds'))}, "
+                f"{_n(oldest.get('attempts'))} attempt(s): {one_line(str(oldest.get('last_error')))}",
+            )
+        )
+    if inbox.get("failed"):
+        problems.append(
+            (
+                "set aside",
+                f"{_n(inbox['failed'])} item(s) failed past {days} or by an internal error: nothing "
+                "retries them until `watcher retry --all` (or `watcher retry ID…`; the list: `watcher retry`)",
+            )
+        )
+    return problems
+
+
 async def database_snapshot(db: Database, *, now: datetime | None = None) -> dict[str, Any]:
     """Everything `watcher status` and /metrics report that lives in the database."""
     now = now or datetime.now(UTC)
@@ -158,6 +217,7 @@ async def database_snapshot(db: Database, *, now: datetime | None = None) -> dic
         "queue": await store_queue.queue_counts(db),
         "inbox_pending": await store_state.pending_count(db),
         "inbox_failed": int(await db.scalar("SELECT count(*) FROM inbox WHERE state = 'failed'")),
+        "inbox": await _inbox_snapshot(db, now),
         "daemon_pid": int(states[STATE_PID]) if str(states.get(STATE_PID) or "").isdigit() else None,
         "daemon_started_at": states.get(STATE_STARTED) or None,
     }
@@ -183,6 +243,8 @@ async def collect_status(
         status["stream_connected"] = False if status["stream_connected"] is not None else None
     status["stream_silent_seconds"] = _seconds_since(status["stream_last_data_at"], now)
     status["stream_read_timeout"] = config.stream.read_timeout
+    status["inbox"]["give_up_after_seconds"] = config.stream.retention_days * 86400
+    status["inbox"]["problem"] = "; ".join(text for _, text in _inbox_problems(status["inbox"])) or None
     status["history"] = await _history_snapshot(db)
     status["webhook"] = await _webhook_snapshot(db, config)
     status["database"] = str(config.database)
@@ -269,6 +331,15 @@ def _stream_line(status: dict[str, Any]) -> str:
     return f"{text}; reconnects: {_n(status.get('stream_reconnects'))}"
 
 
+def _fetch_work_line(status: dict[str, Any]) -> str:
+    retrying = (status.get("inbox") or {}).get("retrying")
+    again = f" ({_n(retrying)} retrying after failures)" if retrying else ""
+    return (
+        f"{_n(status.get('inbox_pending'))} pending{again}, {_n(status.get('inbox_failed'))} failed; "
+        f"API errors: {_n(status.get('api_errors'))}"
+    )
+
+
 def render_status_text(status: dict[str, Any]) -> str:
     """The human `watcher status`: one aligned line per concern, in words a sysadmin can act on."""
     last_time = status.get("last_event_time")
@@ -296,12 +367,9 @@ def render_status_text(status: dict[str, Any]) -> str:
             f"{_n(status.get('changes_queued'))} queued in all; "
             + ", ".join(f"{_n(count)} {name}" for name, count in queue.items()),
         ),
-        (
-            "fetch work",
-            f"{_n(status.get('inbox_pending'))} pending, {_n(status.get('inbox_failed'))} failed; "
-            f"API errors: {_n(status.get('api_errors'))}",
-        ),
+        ("fetch work", _fetch_work_line(status)),
     ]
+    lines += _inbox_problems(status.get("inbox") or {})
     if status.get("outbox_pending") is not None or status.get("last_digest_at") is not None:
         lines.append(
             (
@@ -436,7 +504,11 @@ async def status_line(db: Database, stream: StreamSource = None) -> str:
         state = "connecting to the stream"
     else:
         state = "reconnecting to the stream"
-    return (
+    line = (
         f"{state}; {_n(counters.get('events_seen'))} events seen, {_n(counters.get('events_matched'))} matched, "
         f"{_n(counters.get('changes_queued'))} changes queued, {_n(pending)} pending review"
     )
+    stuck = (await store_state.inbox_summary(db)).stuck
+    if stuck:
+        line += f"; {_n(stuck)} fetch item(s) failing for over {_duration(store_state.STUCK_AFTER.total_seconds())}"
+    return line

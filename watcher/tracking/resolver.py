@@ -3,6 +3,13 @@
 The in-memory :class:`TrackedSet` answers the per-event question ("could this event concern us?") in
 O(1) from compact hash sets; the database holds the truth (titles and why each is tracked), and every
 hit is verified there, so a hash collision costs one query and never a wrong record.
+
+A resolution never trusts a listing's silence on its own: it may drop up to :data:`DROP_SHARE` of the
+stored set (at least :data:`DROP_MIN_FILES` files) unchecked, and beyond that each removal has to be
+confirmed by a second look-up (:mod:`watcher.mediawiki.checks`): the page is deleted, or no longer in
+the category / using the template. Otherwise the drop is refused (:class:`ResolutionRefused`, an
+:class:`ApiError` the daemon already retries with backoff) and the stored set is kept, so an API that
+answers ``{}`` or an empty list after a restart cannot empty the tracked set.
 """
 
 from __future__ import annotations
@@ -10,11 +17,15 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+import aiosqlite
+
 from watcher.config import TrackingSection
-from watcher.mediawiki.client import ActionApi, PageRef
+from watcher.mediawiki.checks import Membership, memberships
+from watcher.mediawiki.client import ActionApi, ApiError, PageRef
+from watcher.mediawiki.wire import chunks
 from watcher.store import Database
 from watcher.store import tracked as store
 from watcher.stream.titleset import TitleSet
@@ -22,6 +33,33 @@ from watcher.stream.titleset import TitleSet
 log = logging.getLogger("watcher.tracking")
 
 BATCH = 500
+# A resolution may drop more than DROP_MIN_FILES files and more than DROP_SHARE of the stored set only
+# where the API confirms each removal; below both, a listing is trusted as it is (files come and go).
+DROP_SHARE = 0.10
+DROP_MIN_FILES = 5
+# What confirms that a file left a source: the page's own categories / templates (other sources: only
+# its deletion).
+_CONFIRMED_BY: dict[str, Membership] = {"category": "categories", "template": "templates"}
+
+WriteFn = Callable[[aiosqlite.Connection], Awaitable[tuple[list[str], list[str]]]]
+CheckFn = Callable[[list[str]], Awaitable[tuple[str, str] | None]]
+
+
+class ResolutionRefused(ApiError):
+    """A resolution that would drop more of the tracked set than the API confirmed gone: nothing of it
+    was written, the stored set stays, and the caller retries later as after any API error."""
+
+    def __init__(self, info: str) -> None:
+        super().__init__("refused", info)
+
+
+class _Unconfirmed(Exception):
+    """Raised inside a write transaction to undo it: more files would leave than may go unchecked."""
+
+    def __init__(self, removed: list[str], left: list[str]) -> None:
+        super().__init__(f"{len(left)} files would leave")
+        self.removed = removed
+        self.left = left
 
 
 def canonical_title(title: str, namespace: str | None = None) -> str:
@@ -82,6 +120,13 @@ class ResolveReport:
     left: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    stored: int = 0  # active files when the resolution began
+    unchecked: int = 0  # files dropped so far without a second look-up
+
+    @property
+    def allowance(self) -> float:
+        """How many files this resolution may drop in all without confirming each removal."""
+        return max(DROP_MIN_FILES, DROP_SHARE * self.stored)
 
 
 class Progress:
@@ -128,7 +173,8 @@ class TrackingResolver:
     async def resolve_all(self) -> ResolveReport:
         started = time.monotonic()
         report = ResolveReport()
-        await self._drop_unconfigured(report)
+        await self._drop_unconfigured(report)  # the operator's decision: never refused
+        report.stored = (await store.count_files(self.db))["active"]
         await self._resolve_categories(report)
         for user in self.config.uploaders:
             name = canonical_title(user)
@@ -174,16 +220,25 @@ class TrackingResolver:
         Each file's reason names the (sub)category it is in, so leaving one of two tracked
         subcategories keeps it tracked.
         """
-        report = report if report is not None else ResolveReport()
+        if report is None:
+            report = ResolveReport(stored=(await store.count_files(self.db))["active"])
         subcategories = await self.api.subcategories(root, self.config.category_depth)
         rows = [(category, root, 0 if category == root else 1) for category in subcategories]
-        async with self.db.transaction() as conn:
-            gone = await store.set_categories(conn, root, rows)
+        gone: list[str] = []
+
+        async def write(conn: aiosqlite.Connection) -> tuple[list[str], list[str]]:
+            gone[:] = await store.set_categories(conn, root, rows)
             left = [
                 title
                 for category in gone
                 for title in await store.replace_reasons(conn, "category", category, set())
             ]
+            return list(gone), left
+
+        async def check(removed: list[str]) -> tuple[str, str] | None:
+            return await self._unconfirmed_subcategories(removed, subcategories)
+
+        left = await self._write_checked(write, check, f"the subcategories of {root}", report)
         for category in gone:
             self.tracked.categories.discard(category)
         report.left.extend(left)
@@ -246,9 +301,85 @@ class TrackingResolver:
                 batch = []
         await self._flush(batch, source, detail, report)
         meter.done()
-        async with self.db.transaction() as conn:
+
+        async def write(conn: aiosqlite.Connection) -> tuple[list[str], list[str]]:
             left = await store.replace_reasons(conn, source, detail, seen)
+            return left, left
+
+        async def check(removed: list[str]) -> tuple[str, str] | None:
+            return await self._unconfirmed_removal(source, detail, removed)
+
+        if source == "file":  # the config lists them, and page_info named each missing one
+            async with self.db.transaction() as conn:
+                _, left = await write(conn)
+        else:
+            left = await self._write_checked(write, check, f"{source} {detail}", report)
         report.left.extend(left)
+
+    async def _write_checked(
+        self, write: WriteFn, check: CheckFn, what: str, report: ResolveReport
+    ) -> list[str]:
+        """Run ``write`` (→ what it removed, the files that leave) in one transaction; where more files
+        would leave than the resolution may drop unchecked, undo it, ``check`` each removal with the API
+        and write again only if it confirms them all. Returns the files that left."""
+        try:
+            async with self.db.transaction() as conn:
+                removed, left = await write(conn)
+                if report.unchecked + len(left) > report.allowance:
+                    raise _Unconfirmed(removed, left)
+        except _Unconfirmed as over:
+            problem = await check(over.removed)
+            if problem is not None:
+                example, why = problem
+                text = (
+                    f"refused to drop {len(over.left):,} of the {report.stored:,} tracked files ({what}): "
+                    f"more than {DROP_SHARE:.0%} and more than {DROP_MIN_FILES} files, and the API did not "
+                    f"confirm the removal ({example}: {why}); the stored set is kept until a later "
+                    "resolution confirms it"
+                )
+                log.warning("%s", text)
+                raise ResolutionRefused(text) from None
+            async with self.db.transaction() as conn:
+                _, left = await write(conn)
+            log.info("%s: %d files left, each removal confirmed by the API", what, len(left))
+            return left
+        report.unchecked += len(left)
+        return left
+
+    async def _unconfirmed_removal(
+        self, source: str, detail: str, titles: Sequence[str]
+    ) -> tuple[str, str] | None:
+        """The first file whose removal from the source the API does not confirm, and why; None when it
+        confirms all. Stops at the first batch with one, so an empty answer costs one request."""
+        prop = _CONFIRMED_BY.get(source)
+        for batch in chunks(list(titles)):
+            answer = await memberships(self.api, batch, prop or "categories", [detail] if prop else [])
+            for title in batch:
+                if title not in answer:
+                    return title, "the answer to the check named neither the page nor its absence"
+                found = answer[title]
+                if found is None:
+                    continue  # deleted
+                if prop is None:
+                    return title, f"the page exists, and only a deletion confirms it left the {source}"
+                if detail in found:
+                    return title, f"prop={prop} still lists it in {detail}"
+        return None
+
+    async def _unconfirmed_subcategories(
+        self, gone: Sequence[str], tracked: Sequence[str]
+    ) -> tuple[str, str] | None:
+        """The first subcategory no longer listed whose removal the API does not confirm: it is named,
+        and deleted or in none of the still tracked categories."""
+        answer = await memberships(self.api, gone, "categories")
+        still = set(tracked)
+        for category in gone:
+            if category not in answer:
+                return category, "the answer to the check named neither the category nor its absence"
+            parents = sorted((answer[category] or frozenset()) & still)
+            if parents:
+                return category, f"prop=categories still lists it in {parents[0]}"
+        return None
 
     async def _flush(
         self, batch: list[tuple[str, int | None]], source: str, detail: str, report: ResolveReport

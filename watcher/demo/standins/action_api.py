@@ -2,7 +2,9 @@
 
 It answers the queries the watcher makes with ``formatversion=2`` shapes as the real API gives
 them, from the mutable wiki in :mod:`watcher.demo.standins.action_api_wiki`, and it can misbehave on
-request (maxlag, 503/429 with Retry-After, API errors, malformed bodies, dropped connections).
+request (maxlag, 503/429 with Retry-After, API errors, malformed bodies, dropped connections) or answer
+like something that is not MediaWiki (``{}``, a bare ``batchcomplete``, a redirect to another server,
+an endless body: :mod:`watcher.demo.standins.action_api_hostile`).
 It records every request and the highest number of requests in flight at once, because the
 client's etiquette (serial requests, User-Agent, maxlag) is what the tests check.
 
@@ -28,7 +30,16 @@ from aiohttp import web
 
 from watcher.demo.standins import until_signalled
 from watcher.demo.standins.action_api_context import Context, UsageError
-from watcher.demo.standins.action_api_queries import run_query, run_wbgetentities
+from watcher.demo.standins.action_api_hostile import (
+    BARE_BODY,
+    EMPTY_BODY,
+    OVERSIZE_DEFAULT,
+    empty_response,
+    redirect_response,
+    stream_body,
+)
+from watcher.demo.standins.action_api_memberships import run_query_with_memberships
+from watcher.demo.standins.action_api_queries import run_wbgetentities
 from watcher.demo.standins.action_api_wiki import Wiki
 
 __all__ = ["ActionApiPeer", "Fault", "RecordedRequest", "UsageError", "main"]
@@ -51,13 +62,15 @@ class RecordedRequest:
 class Fault:
     """One queued misbehaviour, used ``times`` more times before the next one in the queue applies."""
 
-    kind: str  # maxlag, http, error, malformed, drop
+    kind: str  # maxlag, http, error, malformed, drop; hostile: empty, bare, redirect, oversize
     times: int
     status: int = 200
     retry_after: str | None = None
     lag: float = 0.0
     code: str = ""
     info: str = ""
+    target: str = ""  # redirect: the Location
+    size: int = 0  # oversize: bytes streamed
 
 
 class ActionApiPeer(Wiki):
@@ -86,6 +99,7 @@ class ActionApiPeer(Wiki):
         self.in_flight = 0
         self.max_in_flight = 0
         self.faults: list[Fault] = []
+        self.streamed = 0  # bytes of oversize bodies actually written to a client
         # Called with each request as it arrives, before it is answered (tests interrupt clients here);
         # where it returns an awaitable, the answer waits for it (to let something happen meanwhile).
         self.on_request: Callable[[RecordedRequest], Awaitable[None] | None] | None = None
@@ -147,6 +161,25 @@ class ActionApiPeer(Wiki):
         """Close the connection without an answer (the client sees a network error)."""
         self.faults.append(Fault("drop", times))
 
+    def fail_empty(self, times: int = 1) -> None:
+        """Answer ``{}``: valid JSON without ``query``, as a misrouted proxy might."""
+        self.faults.append(Fault("empty", times))
+
+    def fail_bare(self, times: int = 1) -> None:
+        """Answer a bare ``{"batchcomplete": true}``: no ``query``, no pages, no ``badrevids``."""
+        self.faults.append(Fault("bare", times))
+
+    def fail_redirect(self, target: str, times: int = 1, *, status: int = 302) -> None:
+        """Redirect to ``target`` (an :class:`~.action_api_hostile.EmptyAnswerPeer`'s url, say)."""
+        self.faults.append(Fault("redirect", times, status=status, target=target))
+
+    def fail_oversize(self, times: int = 1, *, size: int = OVERSIZE_DEFAULT) -> None:
+        """Stream a ``size``-byte JSON body in chunks (never held here); ``streamed`` counts what went out."""
+        self.faults.append(Fault("oversize", times, size=size))
+
+    def _count_streamed(self, count: int) -> None:
+        self.streamed += count
+
     def _take_fault(self, params: dict[str, str]) -> Fault | None:
         if not self.faults:
             return None
@@ -175,6 +208,10 @@ class ActionApiPeer(Wiki):
             if fault.lag:
                 headers["X-Database-Lag"] = str(fault.lag)
             return web.Response(status=fault.status, text=body, content_type="text/html", headers=headers)
+        if fault.kind in ("empty", "bare"):
+            return empty_response(EMPTY_BODY if fault.kind == "empty" else BARE_BODY)
+        if fault.kind == "redirect":
+            return redirect_response(fault.target, fault.status)
         if fault.kind == "malformed":
             return web.Response(text='{"batchcomplete":true,"query":{"pa', content_type="application/json")
         if fault.kind == "maxlag":
@@ -218,6 +255,8 @@ class ActionApiPeer(Wiki):
             if self.latency:
                 await asyncio.sleep(self.latency)
             fault = self._take_fault(params)
+            if fault is not None and fault.kind == "oversize":
+                return await stream_body(request, fault.size, self._count_streamed)
             if fault is not None:
                 return self._fault_response(request, fault)
             try:
@@ -251,7 +290,7 @@ class ActionApiPeer(Wiki):
         ctx = Context(self, params, self.max_limit, self.max_values)
         action = params.get("action", "help")
         handlers: dict[str, Callable[[Context], dict[str, Any]]] = {
-            "query": run_query,
+            "query": run_query_with_memberships,
             "wbgetentities": run_wbgetentities,
         }
         if action not in handlers:
