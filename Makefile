@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test browser lint imports typecheck pytest bench demo clean
+.PHONY: run test browser office lint imports typecheck pytest bench demo clean
 
 # Two stamps: the daemon and the demo need only the runtime dependencies; the checks add the test
 # toolchain (pytest, playwright, mypy, ruff, hypothesis, import-linter) to the same venv.
@@ -29,7 +29,7 @@ run: $(RUNTIME)
 demo: $(RUNTIME)
 	$(BIN)/watcher demo
 
-test: $(TESTENV) browser lint imports typecheck pytest
+test: $(TESTENV) browser office lint imports typecheck pytest
 
 # The browser tests drive Debian's chromium (Playwright's own browser download is not available).
 # As root (CI) it is installed when missing; elsewhere those tests skip with a reason.
@@ -39,6 +39,16 @@ browser:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	      || echo "could not install chromium: the browser tests will skip"; \
 	  else echo "chromium is not installed: the browser tests will skip (apt-get install chromium)"; fi; }
+
+# The import profiles are read back by what reads them in a museum: LibreOffice headless (Debian's
+# libreoffice-calc-nogui) and PHP's CSV parser, which CollectiveAccess and Omeka S import with (php-cli).
+# As root (CI) they are installed when missing; elsewhere those tests skip with a reason (under CI they fail).
+office:
+	@command -v soffice >/dev/null 2>&1 && command -v php >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui php-cli >/dev/null) \
+	      || echo "could not install libreoffice-calc-nogui php-cli: the profile tests will skip"; \
+	  else echo "soffice or php is not installed: the profile tests will skip (apt-get install libreoffice-calc-nogui php-cli)"; fi; }
 
 lint: $(TESTENV)
 	$(BIN)/ruff check watcher tests bench

@@ -85,3 +85,27 @@ async def test_rejecting_an_exported_change_warns_and_the_next_download_retracts
 def sent_time(row: Any) -> str:
     assert row is not None and row[0]
     return str(row[0])
+
+
+async def test_the_download_offers_the_wide_layout_and_the_profiles(
+    anna: TestClient[Any, Any], db: Database
+) -> None:
+    (first,) = await queue(db, revision=1, object_id="LRK 1")
+    (second,) = await queue(db, revision=2, object_id="LRK 2", file="File:Other.jpg")
+    await decide(anna, first, "accept")
+    await decide(anna, second, "accept")
+    page = await (await anna.get("/")).text()
+    assert 'name="layout"' in page and 'value="collectiveaccess"' in page
+    csrf = await csrf_of(anna)
+    wide = await anna.post("/export", data={"csrf": csrf, "layout": "wide", "all": "1"})
+    rows = list(csv.DictReader(io.StringIO((await wide.read()).decode("utf-8-sig"))))
+    assert sorted(r["object_id"] for r in rows) == ["LRK 1", "LRK 2"] and "description/en" in rows[0]
+    ca = await anna.post("/export", data={"csrf": csrf, "profile": "collectiveaccess", "all": "1"})
+    body = (await ca.read()).decode("utf-8")
+    assert not body.startswith("\ufeff") and body.splitlines()[0].startswith("idno,")
+    refused = await anna.post("/export", data={"csrf": csrf, "profile": "omeka", "format": "jsonl"})
+    assert refused.status == 400 and "CSV file" in await refused.text()
+    wrong = await anna.post("/export", data={"csrf": csrf, "profile": "excel"})
+    assert wrong.status == 400
+    marked = await db.fetchall("SELECT exported_at FROM changes")
+    assert all(row[0] is None for row in marked)  # "all" selections mark nothing

@@ -9,19 +9,21 @@ database says so instead of exporting from an empty new one.
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from watcher.base.values import StatusChoice
+from watcher.base.values import EXPORT_LAYOUTS, ExportLayout, StatusChoice
 from watcher.cli.options import config_option, load_or_exit, open_database, run_async, status_option
 from watcher.config import Config
 from watcher.export import routine as routine_export
 from watcher.export.formats import DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS, EXPORT_FORMATS
+from watcher.export.profiles import PROFILE_NAMES
+from watcher.export.profiles import REGISTRY as PROFILES
 from watcher.export.routine import (
     NOT_MARKED,
     NOT_MARKED_FORMAT,
@@ -29,7 +31,7 @@ from watcher.export.routine import (
     marks_exported,
     nothing_new,
 )
-from watcher.export.writers import write_records
+from watcher.export.writers import WIDE_WRITERS, Rendered, render_export
 from watcher.store import queue as store_queue
 from watcher.store.queue import ChangeFilter
 from watcher.tracking.resolver import canonical_title
@@ -88,9 +90,20 @@ def since_option(f: Callable[..., Any]) -> Callable[..., Any]:
 )  # fmt: skip
 @click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 BOM (for spreadsheet programs).")
 @raw_option
+@click.option(
+    "--layout", type=click.Choice(EXPORT_LAYOUTS), default=None,
+    help="long: a row per change (default, or [export] layout); wide: a row per object, a column per "
+    "field in the museum's own names ([export.columns]).",
+)  # fmt: skip
+@click.option(
+    "--profile", type=click.Choice(PROFILE_NAMES), default=None,
+    help="An import-ready file for a collection system (wide, its columns and encoding; with -o also a "
+    "starter mapping beside it): " + "; ".join(f"{p.name}: {p.label}" for p in PROFILES) + ".",
+)  # fmt: skip
 def export(
     config_path: str | None, status: StatusChoice, everything: bool, fmt: str, file_title: str | None,
-    since: str | None, output: Path | None, bom: bool, raw: bool,
+    since: str | None, output: Path | None, bom: bool, raw: bool, layout: ExportLayout | None,
+    profile: str | None,
 ) -> None:  # fmt: skip
     """Changes keyed by object id, for the collection management system.
 
@@ -107,28 +120,67 @@ def export(
     selection = ChangeFilter(
         status=status, kind="all", file=file_title, since=since, not_exported=not everything
     )
-    click.echo(run_async(_export(config, selection, fmt, output, bom=bom, formula_guard=not raw)), err=True)
+    how = Shape(fmt, layout or config.export.layout, profile, bom=bom, formula_guard=not raw)
+    if profile is not None and fmt != "csv":
+        raise click.BadParameter(
+            f"the {profile} profile is a CSV file; leave out --format", param_hint="--format"
+        )
+    if how.layout == "wide" and fmt not in WIDE_WRITERS:
+        raise click.BadParameter(
+            f"--layout wide is written as {' or '.join(WIDE_WRITERS)}", param_hint="--format"
+        )
+    click.echo(run_async(_export(config, selection, how, output)), err=True)
 
 
-async def _export(
-    config: Config, selection: ChangeFilter, fmt: str, output: Path | None, *, bom: bool, formula_guard: bool
-) -> str:
+@dataclass(frozen=True)
+class Shape:
+    """How the export is written: format, layout, profile, BOM, formula guard."""
+
+    fmt: str
+    layout: ExportLayout
+    profile: str | None
+    bom: bool
+    formula_guard: bool
+
+
+async def _export(config: Config, selection: ChangeFilter, how: Shape, output: Path | None) -> str:
     """Select, write, and mark where the selection is the routine one; returns what to tell the user."""
+    fmt = how.fmt
     routine = marks_exported(selection, fmt)
     async with open_database(config) as db:  # never creates one: a missing database is an error
         batch = await routine_export.select(db, selection, fmt)
         if routine and not batch.records:
             return nothing_new(await last_export_time(db))
-        buffer = io.StringIO()
-        write_records(batch.records, fmt, buffer, config, bom=bom, formula_guard=formula_guard)
-        _deliver(buffer.getvalue(), output, marks=routine)
+        rendered = render_export(
+            batch.records, config, fmt=fmt, layout=how.layout, profile=how.profile, bom=how.bom,
+            formula_guard=how.formula_guard,
+        )  # fmt: skip
+        _deliver("".join(rendered.chunks), output, marks=routine)
+        companion = _deliver_companion(rendered, output)
         await routine_export.mark(db, batch)
     target = f" to {output}" if output else ""
+    if companion:
+        target += f" (and {companion})"
     if not routine:
         why = NOT_MARKED if not marks_exported(selection) else NOT_MARKED_FORMAT
         return f"{len(batch.records)} change(s) written{target}; {why}"
     retractions = f", {len(batch.retracted)} of them retraction(s)" if batch.retracted else ""
     return f"exported {len(batch.records)} change(s){target}{retractions}"
+
+
+def _deliver_companion(rendered: Rendered, output: Path | None) -> str:
+    """A profile's starter mapping, beside the data file; what to tell the user about it."""
+    if rendered.companion is None:
+        return ""
+    if output is None:
+        return f"a starter mapping is written beside the file with -o FILE ({rendered.companion_suffix})"
+    path = output.with_name(output.stem + rendered.companion_suffix)
+    try:
+        path.write_text(rendered.companion, encoding="utf-8", newline="")
+    except OSError as exc:
+        click.echo(f"warning: cannot write the starter mapping {path}: {exc.strerror or exc}", err=True)
+        return ""
+    return f"the starter mapping {path}"
 
 
 def _deliver(text: str, output: Path | None, *, marks: bool) -> None:

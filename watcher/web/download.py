@@ -18,10 +18,12 @@ from dataclasses import replace
 
 from aiohttp import web
 
+from watcher.base.values import EXPORT_LAYOUTS, choice_or
 from watcher.export import routine as routine_export
 from watcher.export.formats import DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS, EXPORT_FORMATS
+from watcher.export.profiles import PROFILE_NAMES
 from watcher.export.routine import last_export_time, marks_exported, nothing_new
-from watcher.export.writers import content_type, export_filename, iter_export
+from watcher.export.writers import export_filename, render_export
 from watcher.web import auth
 from watcher.web.kit import CONFIG, DB, READER, access, current_session, safe_next, see_other
 from watcher.web.queries import parse_query
@@ -54,17 +56,29 @@ async def export_download(request: web.Request) -> web.StreamResponse:
         )
         return see_other(safe_next(fields.get("next"), "/"))
     marks = routine and current_session(request).can_review
+    config = request.app[CONFIG]
+    layout = choice_or(fields.get("layout"), EXPORT_LAYOUTS, config.export.layout)
+    profile = fields.get("profile") or None
+    if profile is not None and profile not in PROFILE_NAMES:
+        raise web.HTTPBadRequest(text=f"Unknown profile; one of {', '.join(PROFILE_NAMES)}.")
+    try:
+        rendered = render_export(
+            # A BOM for a spreadsheet (CSV only); a profile brings its importer's own encoding.
+            records, config, fmt=fmt, layout=layout, profile=profile, bom=profile is None,
+            formula_guard=fields.get("raw") != "1",
+        )  # fmt: skip
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"Nothing was exported: {exc}.") from exc
     response = web.StreamResponse(
         headers={
-            "Content-Type": f"{content_type(fmt)}; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{export_filename(fmt)}"',
+            "Content-Type": f"{rendered.content_type}; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{export_filename(fmt, extension=rendered.extension)}"',
             "X-Export-Count": str(len(records)),
             "X-Export-Marked": "yes" if marks else "no",
         }
     )
     await response.prepare(request)
-    guard = fields.get("raw") != "1"
-    for chunk in iter_export(records, fmt, request.app[CONFIG], bom=True, formula_guard=guard):  # BOM: CSV
+    for chunk in rendered.chunks:
         await response.write(chunk.encode("utf-8"))
     if not marks:
         await response.write_eof()

@@ -11,12 +11,13 @@ from urllib.parse import urlencode
 from aiohttp import web
 from markupsafe import Markup
 
-from watcher.base.values import KIND_CHOICES, SOURCES, STATUS_CHOICES, STATUSES, ReviewAction
+from watcher.base.values import EXPORT_LAYOUTS, KIND_CHOICES, SOURCES, STATUS_CHOICES, STATUSES, ReviewAction
 from watcher.export.formats import EXPORT_STATUS_CHOICES, EXPORTS
+from watcher.export.profiles import REGISTRY as PROFILES
 from watcher.store import reviews
 from watcher.store.queue import ChangeRecord
 from watcher.web import auth, queries
-from watcher.web.kit import DB, READER, access, current_session, render, safe_next, see_other
+from watcher.web.kit import CONFIG, DB, READER, access, current_session, render, safe_next, see_other
 from watcher.web.worddiff import word_diff
 
 NOTE_MAX = 500
@@ -64,6 +65,8 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "sources": SOURCES,
     "export_status_choices": EXPORT_STATUS_CHOICES,
     "export_formats": EXPORTS,
+    "export_layouts": EXPORT_LAYOUTS,
+    "export_profiles": PROFILES,
 }
 
 
@@ -111,6 +114,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
         flash=await _pop_flash(request),
         problems=query.problems,
         page_sizes=queries.PAGE_SIZES,
+        export_layout=request.app[CONFIG].export.layout,
     )
 
 
