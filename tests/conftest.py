@@ -11,6 +11,7 @@ from hypothesis import settings
 
 from tests.support.config import MINIMAL_CONFIG
 from tests.support.harness import DaemonProcess
+from watcher.base.masking import forget_registered_secrets
 from watcher.config import Config, parse_config
 from watcher.store import Database
 
@@ -25,6 +26,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--no-real-mediawiki", action="store_true", help="skip the tests against a real MediaWiki"
     )
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> None:
+    """The secret registry is process-wide: each test starts without the secrets earlier ones planted,
+    so a masking test cannot pass because of another test's secret."""
+    forget_registered_secrets()
 
 
 @pytest.fixture
