@@ -31,6 +31,7 @@ from prometheus_client.registry import Collector
 from watcher.mediawiki.types import ApiStats
 from watcher.service.status import StreamSource, current_stream, database_snapshot
 from watcher.store import Database, DatabaseError
+from watcher.store import state as store_state
 
 if TYPE_CHECKING:
     from watcher.service.daemon import Daemon
@@ -352,6 +353,20 @@ def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily
 METRICS_KEY = web.AppKey("watcher_metrics", MetricsRecorder)
 
 
+async def _inbox_warnings(db: Database) -> list[str]:
+    try:
+        inbox = await store_state.inbox_summary(db)
+    except Exception as exc:  # a busy or odd database must not turn /healthz into an error page
+        log.debug("healthz: inbox summary unavailable: %s", exc)
+        return []
+    warnings = []
+    if inbox.stuck:
+        warnings.append(f"inbox: {inbox.stuck} item(s) failing for over an hour (see `watcher status`)")
+    if inbox.failed:
+        warnings.append(f"inbox: {inbox.failed} item(s) set aside (`watcher retry`)")
+    return warnings
+
+
 def add_health_routes(
     app: web.Application, health: HealthSource, metrics: MetricsRecorder | None = None
 ) -> None:
@@ -384,7 +399,10 @@ def add_health_routes(
                     problems.append(f"database: {database}")
         if problems:
             return web.json_response({"status": "unavailable", "reason": "; ".join(problems)}, status=503)
-        return web.json_response({"status": "ok"})
+        # Work the Action API keeps failing is the outside world's outage, not the daemon's: still ok,
+        # but said, so a monitor can page someone before the stream's retention runs out.
+        warnings = await _inbox_warnings(db)
+        return web.json_response({"status": "ok", **({"warnings": warnings} if warnings else {})})
 
     async def metrics_page(request: web.Request) -> web.Response:
         try:
