@@ -1,14 +1,22 @@
 """The semantic diff engine: two revisions of a file page in, field-level change records out.
 
-Pure functions, no I/O: ``engine`` (the diff), ``wikitext``/``mediainfo`` (the models), ``noise``
-(what is no change, what is maintenance), ``names`` (canonical spellings), ``objectid``.
+Pure functions, no I/O: ``engine`` (the diff), ``wikitext``/``mediainfo`` (the models), ``normalise``
+(``comparable``: the one normalisation of a value, when two spellings are one), ``redirects`` (template
+redirects, built in and from the wiki), ``conversion`` (values moved when a template is converted),
+``noise`` (what is maintenance, category renames), ``nesting`` (pages nested deeper than the parser
+follows), ``names`` (canonical spellings), ``objectid``. See docs/diff.md.
 
 Decisions where the issue left a choice:
 
 - Comments are removed before parsing, as MediaWiki's preprocessor does; the page is parsed with
   ``skip_style_tags`` so that an unclosed ``''`` cannot hide a template (dreykh_modigliani sample).
-- A page whose text names an info template that does not parse (unclosed) gives one ``text`` record
-  with a line diff instead of field records; other broken markup is not detected.
+- A page whose text names an info template that does not parse (unclosed), or whose templates nest
+  deeper than the parser follows, gives one ``text`` record with a line diff instead of field records;
+  other broken markup is not detected.
+- Template names resolve redirects first (``{{Painting}}`` is ``{{Artwork}}``): a built-in table of
+  confirmed Commons redirects, extended at run time by ``DiffSettings.template_redirects``.
+- Values compare by ``normalise.comparable``: markup spellings (``<br />``, entities, no-break spaces,
+  ``{{en|1=x}}``, empty nested parameters...) are no change; ``old``/``new`` keep the raw wikitext.
 - Language templates: an explicit code list (ISO 639-1 plus Commons' 3-letter/regional codes), only at
   the top level of a value; ``{{mld}}``, ``{{Multilingual description}}``, ``{{LangSwitch}}`` (``default``
   is language null) and ``{{Title|…|lang=xx}}`` split by language; ``{{other date|ca|…}}`` stays text.
@@ -16,8 +24,10 @@ Decisions where the issue left a choice:
   the untagged text ``added``.
 - ``template`` records: top-level templates that are not info, licence or location templates; ``template``
   is the canonical name, ``old``/``new`` the whole call, so a parameter change is one ``changed``.
-  An info template renamed (``{{Information}}`` → ``{{Artwork}}``) compares field by field, plus one
-  ``template`` record with the two names.
+  An info template renamed (``{{Information}}`` → ``{{Artwork}}``), or a page-level template converted
+  into one, compares as a conversion: values moved unchanged between parameters make no record (listed
+  in the one ``template`` record's ``detail["moved"]``), values rewritten into a new field one
+  ``changed`` record there (``detail["moved from"]``).
 - Licences: ``{{self|a|b}}`` counts as a and b, so wrapping alone is no change; a licence whose
   parameters change (``deathyear``) is ``changed``. Licences inside ``|permission=`` also count (and the
   parameter's own text change is reported too).
@@ -40,6 +50,7 @@ Decisions where the issue left a choice:
 from watcher.diff.engine import RevisionModel, diff_revisions, parse_revision
 from watcher.diff.mediainfo import MediaInfoModel, parse_mediainfo
 from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
+from watcher.diff.normalise import comparable
 from watcher.diff.objectid import find_object_id
 from watcher.diff.wikitext import WikitextModel, parse_wikitext
 
@@ -50,6 +61,7 @@ __all__ = [
     "RevisionContent",
     "RevisionModel",
     "WikitextModel",
+    "comparable",
     "diff_revisions",
     "find_object_id",
     "parse_mediainfo",

@@ -10,28 +10,34 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from watcher.base.values import Action, Kind
+from watcher.diff.conversion import convert
 from watcher.diff.mediainfo import MediaInfoModel, diff_mediainfo, parse_mediainfo
 from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
 from watcher.diff.names import collapse_spaces, remove_comments
-from watcher.diff.noise import (
-    is_maintenance_category,
-    is_maintenance_template,
-    pair_renames,
-    same_value,
-)
+from watcher.diff.noise import is_maintenance_category, is_maintenance_template, pair_renames
+from watcher.diff.normalise import comparable, same_value
+from watcher.diff.redirects import TemplateRedirects
 from watcher.diff.wikitext import (
     Coordinates,
+    InfoParam,
     InfoTemplate,
     PageTemplate,
     Values,
     WikitextModel,
+    page_template_params,
     parse_wikitext,
 )
+
+InfoPair = tuple[InfoTemplate | None, InfoTemplate | None, int]
+# A page-level template converted into an info template (or back) shares at least this many values
+# with it, or all of its own values.
+CONVERSION_SHARED = 2
 
 DEFAULT_SETTINGS = DiffSettings()
 
@@ -95,12 +101,19 @@ def diff_wikitext(
 
 
 def diff_models(a: WikitextModel, b: WikitextModel, settings: DiffSettings) -> list[FieldChange]:
+    redirects = settings.redirects
+    pairs = _pair_info(a.info, b.info)
+    converted_old, converted_new = _pair_conversions(pairs, a.templates, b.templates, redirects)
     return [
-        *_info_changes(a.info, b.info),
-        *_location_changes(a.locations, b.locations, settings.coordinate_tolerance),
-        *_licence_changes(a, b),
+        *_info_changes(pairs, redirects),
+        *_location_changes(a.locations, b.locations, settings.coordinate_tolerance, redirects),
+        *_licence_changes(a, b, redirects),
         *_category_changes(a, b, settings),
-        *_template_changes(a.templates, b.templates, settings),
+        *_template_changes(
+            [t for i, t in enumerate(a.templates) if i not in converted_old],
+            [t for i, t in enumerate(b.templates) if i not in converted_new],
+            settings,
+        ),
     ]
 
 
@@ -160,13 +173,11 @@ def text_change(
 # -- info templates --------------------------------------------------------------------------------
 
 
-def _pair_info(
-    old: Sequence[InfoTemplate], new: Sequence[InfoTemplate]
-) -> list[tuple[InfoTemplate | None, InfoTemplate | None, int]]:
+def _pair_info(old: Sequence[InfoTemplate], new: Sequence[InfoTemplate]) -> list[InfoPair]:
     """Same name and occurrence first; then what is left over in order ({{Information}} turned into
     {{Artwork}} compares field by field)."""
     used: set[int] = set()
-    pairs: list[tuple[InfoTemplate | None, InfoTemplate | None, int]] = []
+    pairs: list[InfoPair] = []
     seen: dict[str, int] = {}
     unmatched_new: list[int] = []
     for t in new:
@@ -188,27 +199,106 @@ def _pair_info(
     return pairs
 
 
-def _info_changes(old: Sequence[InfoTemplate], new: Sequence[InfoTemplate]) -> list[FieldChange]:
+def _value_keys(params: Iterable[InfoParam], redirects: TemplateRedirects) -> Counter[tuple[str | None, str]]:
+    return Counter((lang, comparable(text, redirects)) for p in params for lang, text in p.values)
+
+
+def _pair_conversions(
+    pairs: list[InfoPair],
+    old: Sequence[PageTemplate],
+    new: Sequence[PageTemplate],
+    redirects: TemplateRedirects,
+) -> tuple[set[int], set[int]]:
+    """An info template with no partner pairs with a page-level template of another name that the edit
+    removed (or added) and that shares its values: an institution template converted into {{Artwork}}
+    compares field by field instead of one template removed and every field added. Changes ``pairs`` in
+    place; returns the indexes of the page templates so consumed, old and new."""
+    used_old: set[int] = set()
+    used_new: set[int] = set()
+    if all((a is None) == (b is None) for a, b, _ in pairs):
+        return used_old, used_new  # every info template has its partner: the usual case
+    new_names = {t.name for t in new}
+    old_names = {t.name for t in old}
+    gone = [i for i, t in enumerate(old) if t.name not in new_names]
+    fresh = [i for i, t in enumerate(new) if t.name not in old_names]
+    for slot, (a, b, occurrence) in enumerate(pairs):
+        if (a is None) == (b is None):
+            continue
+        info = b if a is None else a
+        assert info is not None
+        pool, templates, used = (gone, old, used_old) if a is None else (fresh, new, used_new)
+        wanted = _value_keys(info.params, redirects)
+        best: tuple[int, int, tuple[InfoParam, ...]] | None = None
+        for i in pool:
+            if i in used:
+                continue
+            params = page_template_params(templates[i], redirects)
+            own = _value_keys(params, redirects)
+            shared = sum((own & wanted).values())
+            total = sum(own.values())
+            if shared and shared >= min(CONVERSION_SHARED, total) and (best is None or shared > best[0]):
+                best = (shared, i, params)
+        if best is None:
+            continue
+        used.add(best[1])
+        partner = InfoTemplate(templates[best[1]].name, best[2])
+        pairs[slot] = (partner, b, occurrence) if a is None else (a, partner, occurrence)
+    return used_old, used_new
+
+
+def _info_changes(pairs: list[InfoPair], redirects: TemplateRedirects) -> list[FieldChange]:
     changes: list[FieldChange] = []
-    for a, b, occurrence in _pair_info(old, new):
+    for a, b, occurrence in pairs:
         names = [p.name for p in b.params] if b else []
         names += [p.name for p in a.params if p.name not in names] if a else []
         detail = {"occurrence": occurrence + 1} if occurrence else None
+        old_name, new_name = (a.name if a else None), (b.name if b else None)
+        if a is None or b is None or a.name == b.name:
+            for name in names:
+                pa = a.param(name) if a else None
+                pb = b.param(name) if b else None
+                changes.extend(
+                    _value_changes(
+                        name,
+                        old_name,
+                        new_name,
+                        pa.values if pa else (),
+                        pb.values if pb else (),
+                        detail,
+                        redirects,
+                    )
+                )
+            continue
+        conversion = convert(a.params, b.params, redirects)
         for name in names:
-            pa = a.param(name) if a else None
-            pb = b.param(name) if b else None
             changes.extend(
                 _value_changes(
                     name,
-                    a.name if a else None,
-                    b.name if b else None,
-                    pa.values if pa else (),
-                    pb.values if pb else (),
+                    old_name,
+                    new_name,
+                    conversion.old_values(name),
+                    conversion.new_values(name),
                     detail,
+                    redirects,
                 )
             )
-        if a is not None and b is not None and a.name != b.name:
-            changes.append(FieldChange("template", "changed", a.name, b.name, template=b.name))
+        for moved in conversion.rewritten:
+            changes.append(
+                FieldChange(
+                    moved.target,
+                    "changed",
+                    moved.old,
+                    moved.new,
+                    template=b.name,
+                    language=moved.language,
+                    detail={**(detail or {}), "moved from": list(moved.sources)},
+                )
+            )
+        moves: dict[str, Any] = {"moved": conversion.moved} if conversion.moved else {}
+        template_detail = {**(detail or {}), **moves} or None
+        changes.append(
+            FieldChange("template", "changed", a.name, b.name, template=b.name, detail=template_detail)
+        )
     return changes
 
 
@@ -223,6 +313,7 @@ def _value_changes(
     old_values: Values,
     new_values: Values,
     detail: dict[str, Any] | None,
+    redirects: TemplateRedirects,
 ) -> list[FieldChange]:
     """One record per language; unchanged untagged text newly wrapped in {{xx|…}} is ``tagged``."""
     va: dict[str | None, str] = dict(old_values)
@@ -234,10 +325,10 @@ def _value_changes(
         template = (old_template or new_template) if action == "removed" else (new_template or old_template)
         return FieldChange(field, action, before, after, template=template, language=lang, detail=detail)
 
-    if None in va and (None not in vb or not same_value(va[None], vb[None])):
+    if None in va and (None not in vb or not same_value(va[None], vb[None], redirects)):
         untagged = va[None]
         fresh = sorted(k for k in vb if k is not None and k not in va)
-        tag = next((lang for lang in fresh if same_value(untagged, vb[lang])), None)
+        tag = next((lang for lang in fresh if same_value(untagged, vb[lang], redirects)), None)
         if tag is not None:
             out[tag] = record("tagged", tag, vb[tag], vb[tag])
             done.update((tag, None))
@@ -251,7 +342,7 @@ def _value_changes(
             out[lang] = record("added", lang, None, after)
         elif after is None and before is not None:
             out[lang] = record("removed", lang, before, None)
-        elif before is not None and after is not None and not same_value(before, after):
+        elif before is not None and after is not None and not same_value(before, after, redirects):
             out[lang] = record("changed", lang, before, after)
     return [out[lang] for lang in sorted(out, key=_language_order)]
 
@@ -260,7 +351,7 @@ def _value_changes(
 
 
 def _location_changes(
-    old: Sequence[Coordinates], new: Sequence[Coordinates], tolerance: float
+    old: Sequence[Coordinates], new: Sequence[Coordinates], tolerance: float, redirects: TemplateRedirects
 ) -> list[FieldChange]:
     changes: list[FieldChange] = []
     for field in ("location", "object location"):
@@ -273,18 +364,18 @@ def _location_changes(
                 changes.append(FieldChange(field, "added", None, b.value(), template=b.template))
             elif b is None and a is not None:
                 changes.append(FieldChange(field, "removed", a.value(), None, template=a.template))
-            elif a is not None and b is not None and not _same_place(a, b, tolerance):
+            elif a is not None and b is not None and not _same_place(a, b, tolerance, redirects):
                 changes.append(FieldChange(field, "changed", a.value(), b.value(), template=b.template))
     return changes
 
 
-def _same_place(a: Coordinates, b: Coordinates, tolerance: float) -> bool:
+def _same_place(a: Coordinates, b: Coordinates, tolerance: float, redirects: TemplateRedirects) -> bool:
     if a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None:
         return abs(a.lat - b.lat) <= tolerance and abs(a.lon - b.lon) <= tolerance
-    return same_value(a.raw, b.raw)
+    return same_value(a.raw, b.raw, redirects)
 
 
-def _licence_changes(a: WikitextModel, b: WikitextModel) -> list[FieldChange]:
+def _licence_changes(a: WikitextModel, b: WikitextModel, redirects: TemplateRedirects) -> list[FieldChange]:
     old = {lic.key: lic for lic in a.licences}
     new = {lic.key: lic for lic in b.licences}
     changes: list[FieldChange] = []
@@ -292,7 +383,7 @@ def _licence_changes(a: WikitextModel, b: WikitextModel) -> list[FieldChange]:
         before = old.get(key)
         if before is None:
             changes.append(FieldChange("licence", "added", None, lic.value))
-        elif not same_value(before.wikitext, lic.wikitext):
+        elif not same_value(before.wikitext, lic.wikitext, redirects):
             changes.append(FieldChange("licence", "changed", before.value, lic.value))
     changes.extend(
         FieldChange("licence", "removed", lic.value, None) for k, lic in old.items() if k not in new
@@ -343,7 +434,7 @@ def _template_changes(
         news = [t.wikitext for t in new if t.name == name]
         left_new: list[str] = []
         for text in news:
-            twin = next((o for o in olds if same_value(o, text)), None)
+            twin = next((o for o in olds if same_value(o, text, settings.redirects)), None)
             if twin is not None:
                 olds.remove(twin)
             else:

@@ -8,11 +8,13 @@ The pipeline adds provenance (who, when, which revision, which file) to make a c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from watcher.base.values import Action, Kind
 from watcher.config import DiffSection
+from watcher.diff.redirects import TemplateRedirects
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,13 @@ class RevisionContent:
 
 @dataclass(frozen=True, slots=True)
 class DiffSettings:
-    """What the diff needs from the configuration; pure data so the diff stays free of I/O."""
+    """What the diff needs from the configuration; pure data so the diff stays free of I/O.
+
+    ``template_redirects`` is the hook for the wiki's own redirect list: redirect → target, names with
+    or without ``Template:`` (e.g. from ``list=allredirects&arnamespace=10`` or ``prop=redirects`` on
+    the info, language, date and location templates). It extends the built-in offline table in
+    ``watcher.diff.redirects`` and wins over it; :meth:`with_redirects` makes a copy that has them.
+    """
 
     # Institution templates that stand in for {{Information}}, e.g. "LSH artwork", "BArch-image".
     info_templates: tuple[str, ...] = ()
@@ -63,6 +71,17 @@ class DiffSettings:
     # Numeric tolerance for coordinates, in decimal degrees.
     coordinate_tolerance: float = 1e-5
     extra: dict[str, Any] = field(default_factory=dict)
+    # Template redirects known at run time (from the wiki), on top of the built-in ones.
+    template_redirects: Mapping[str, str] = field(default_factory=dict)
+    # The resolved table (built-in + template_redirects), computed once per settings object.
+    redirects: TemplateRedirects = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "redirects", TemplateRedirects.build(self.template_redirects))
+
+    def with_redirects(self, redirects: Mapping[str, str]) -> DiffSettings:
+        """These settings with the wiki's template redirects (replacing any given before)."""
+        return replace(self, template_redirects=dict(redirects))
 
     @classmethod
     def from_section(cls, section: DiffSection) -> DiffSettings:

@@ -1,24 +1,20 @@
 """What is noise, what is maintenance, and when two spellings are one value.
 
-The rules here are recognised from the text, never guessed from who made the edit: white space,
-parameter order, comments and sort keys never make a change; maintenance templates and categories
-make ``kind="maintenance"`` changes; a category swapped for a near-identical one is one rename.
+The rules here are recognised from the text, never guessed from who made the edit: maintenance
+templates and categories make ``kind="maintenance"`` changes; a category swapped for a near-identical one
+is one rename. When two spellings are one value is ``watcher.diff.normalise``'s business.
 """
 
 from __future__ import annotations
 
-import difflib
+import heapq
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from fnmatch import translate
 from functools import lru_cache
 
-import mwparserfromhell
-from mwparserfromhell.nodes import Comment, Template, Text
-from mwparserfromhell.wikicode import Wikicode
-
 from watcher.diff.model import DiffSettings
-from watcher.diff.names import collapse_spaces, template_name
 
 # fnmatch patterns, matched case-insensitively. Templates that track the page's state on Commons
 # rather than describe the object: review, assessment and categorisation requests. Deletion
@@ -118,7 +114,7 @@ LICENCE_TEMPLATES: tuple[str, ...] = (
 )
 # Templates that wrap licences given as positional parameters.
 SELF_LICENCE_WRAPPERS = frozenset({"self", "self2", "multi-license", "dual license"})
-# Categories that rename into each other at this similarity (difflib ratio) are one `changed` record.
+# Categories that rename into each other at this similarity (2·LCS / total length) are one `changed`.
 RENAME_RATIO = 0.8
 
 
@@ -153,6 +149,14 @@ def is_licence_template(name: str) -> bool:
 
 
 _WORD = re.compile(r"\w+")
+# A word held by more than this many names (both sides together) pairs nobody on its own (``in``,
+# ``Paintings``): the other blocks (same folded name, word subset, sorted neighbours) still see them.
+_COMMON_WORD = 8
+# Sorted-neighbourhood window: near spellings share a long prefix or a long suffix, so names this
+# many places apart in sorted order (forwards or backwards) are compared.
+_WINDOW = 2
+# Up to this many removed × added pairs (a usual edit) every pair is considered; beyond, the blocks.
+_EXHAUSTIVE_UP_TO = 2500
 
 
 def _words(name: str) -> frozenset[str]:
@@ -162,87 +166,192 @@ def _words(name: str) -> frozenset[str]:
 def rename_score(old: str, new: str) -> float:
     """How surely ``new`` replaces ``old`` (0 = unrelated): a near spelling or a diffusion.
 
-    Diffusion means one name holds all the other's words (``Chairs`` → ``Chairs in Sweden``).
+    A near spelling: the longest common subsequence of the two (case-folded) names covers at least
+    :data:`RENAME_RATIO` of their letters (``2·LCS / (len a + len b)``). Diffusion: one name holds all
+    the other's words (``Chairs`` → ``Chairs in Sweden``). Symmetric.
     """
-    first, second = sorted((old.casefold(), new.casefold()))  # the same score both ways round
-    ratio = difflib.SequenceMatcher(None, first, second, autojunk=False).ratio()
-    if ratio >= RENAME_RATIO:
-        return ratio
-    old_words, new_words = _words(old), _words(new)
-    if old_words and new_words and (old_words <= new_words or new_words <= old_words):
-        return 0.5 + 0.25 * ratio
-    return 0.0
+    return _Scorer().score(old, new)
+
+
+class _Name:
+    """What scoring needs of one name, computed once: the folded form and its words."""
+
+    __slots__ = ("folded", "words")
+
+    def __init__(self, name: str, words: frozenset[str] | None = None) -> None:
+        self.folded = name.casefold()
+        self.words = _words(name) if words is None else words
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the common prefix, by bisection on slices (string comparison runs in C)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _lcs(a: str, b: str) -> int:
+    """Length of the longest common subsequence. A common prefix and suffix belong to it whole, so
+    only what lies between them is compared, bit-parallel (Hyyrö 2004): one pass over one side."""
+    prefix = _common_prefix(a, b)
+    a, b = a[prefix:], b[prefix:]
+    suffix = _common_prefix(a[::-1], b[::-1])
+    if suffix:
+        a, b = a[:-suffix], b[:-suffix]
+    if not a or not b:
+        return prefix + suffix
+    if len(a) > len(b):
+        a, b = b, a
+    masks: dict[str, int] = {}
+    for i, c in enumerate(a):
+        masks[c] = masks.get(c, 0) | 1 << i
+    full = (1 << len(a)) - 1
+    row = full
+    for c in b:
+        matched = row & masks.get(c, 0)
+        row = ((row + matched) | (row - matched)) & full
+    return prefix + suffix + len(a) - row.bit_count()
+
+
+class _Scorer:
+    """:func:`rename_score` for many pairs, each name prepared once."""
+
+    def __init__(self, words: dict[str, frozenset[str]] | None = None) -> None:
+        self._names: dict[str, _Name] = {}
+        self._words = words or {}
+
+    def _name(self, name: str) -> _Name:
+        known = self._names.get(name)
+        if known is None:
+            known = self._names[name] = _Name(name, self._words.get(name))
+        return known
+
+    def bound(self, old: str, new: str) -> float:
+        """An upper bound of :meth:`score` from the lengths alone (0: surely no rename)."""
+        a, b = self._name(old), self._name(new)
+        total = len(a.folded) + len(b.folded)
+        if not total:
+            return 0.0
+        return self._value(2 * min(len(a.folded), len(b.folded)) / total, a, b)
+
+    def score(self, old: str, new: str, checked: bool = False) -> float:
+        """The exact score; ``checked``: the bound is known to be above 0 already."""
+        if not checked and self.bound(old, new) == 0.0:  # spares unrelated pairs the LCS
+            return 0.0
+        a, b = self._name(old), self._name(new)
+        return self._value(2 * _lcs(a.folded, b.folded) / (len(a.folded) + len(b.folded)), a, b)
+
+    @staticmethod
+    def _value(ratio: float, a: _Name, b: _Name) -> float:
+        if ratio >= RENAME_RATIO:
+            return ratio
+        diffusion = bool(a.words and b.words and (a.words <= b.words or b.words <= a.words))
+        return 0.5 + 0.25 * ratio if diffusion else 0.0
+
+
+def _folded(name: str) -> str:
+    """The blocking key: case, accents, dots and spacing gone (``K.W. Gullers`` ~ ``kw  gullers``)."""
+    folded = name.casefold()
+    if not folded.isascii():
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(folded.replace(".", "").split())
+
+
+def _candidates(
+    removed: list[str], added: list[str], words: dict[str, frozenset[str]]
+) -> set[tuple[str, str]]:
+    """Pairs worth scoring, in near-linear time: names in one block (same folded name, one name's words
+    all in the other's, a shared uncommon word) or next to each other in sorted order. Symmetric: the
+    same pairs either way round."""
+    folded = {name: _folded(name) for name in (*removed, *added)}
+    pairs: set[tuple[str, str]] = set()
+    by_key: dict[str, list[str]] = {}
+    for new in added:
+        by_key.setdefault(folded[new], []).append(new)
+    for old in removed:
+        pairs.update((old, new) for new in by_key.get(folded[old], ()))
+    holders: tuple[dict[str, set[str]], dict[str, set[str]]] = ({}, {})  # word → removed / added names
+    for side, names in zip(holders, (removed, added), strict=True):
+        for name in names:
+            for word in words[name]:
+                side.setdefault(word, set()).add(name)
+    # One name's words all in the other's (diffusion), from the rarest word; both ways round.
+    for name in removed:
+        for other in _holding_all(words[name], holders[1]):
+            pairs.add((name, other))
+    for name in added:
+        for other in _holding_all(words[name], holders[0]):
+            pairs.add((other, name))
+    # A shared word that few names hold.
+    for word, olds in holders[0].items():
+        news = holders[1].get(word)
+        if news and len(olds) + len(news) <= _COMMON_WORD:
+            pairs.update((old, new) for old in olds for new in news)
+    # Sorted neighbours: both sides in one list sorted by the folded name (and by its reverse, for
+    # typos early in the name); names of different sides at most _WINDOW places apart are candidates.
+    side_of = {name: 0 for name in removed} | {name: 1 for name in added}
+    for key in (folded.__getitem__, lambda n: folded[n][::-1]):
+        merged = sorted(side_of, key=lambda n: (key(n), n))
+        for i, name in enumerate(merged):
+            for other in merged[i + 1 : i + 1 + _WINDOW]:
+                if side_of[name] != side_of[other]:
+                    pairs.add((name, other) if side_of[name] == 0 else (other, name))
+    return pairs
+
+
+def _holding_all(words: frozenset[str], postings: dict[str, set[str]]) -> set[str]:
+    if not words:
+        return set()
+    lists = sorted((postings.get(w, set()) for w in words), key=len)
+    return lists[0].intersection(*lists[1:]) if lists[0] else set()
 
 
 def pair_renames(removed: Iterable[str], added: Iterable[str]) -> list[tuple[str, str]]:
     """Greedy best-first pairing of removed with added names that look like a rename.
 
-    Deterministic: ties are broken by the names themselves.
+    Near-linear: in a big edit only the pairs :func:`_candidates` proposes are considered (in a usual
+    one, every pair), and those lazily: in order of a cheap upper bound of their score, the exact score
+    computed only for a pair that could still be taken. The result is that of scoring every candidate
+    and taking them best first. Deterministic: ties are broken by the names themselves.
     """
-    candidates: list[tuple[float, str, str, str, str]] = []
-    added_list = list(added)
-    for old in removed:
-        for new in added_list:
-            score = rename_score(old, new)
-            if score > 0:
-                candidates.append((-score, min(old, new), max(old, new), old, new))
-    candidates.sort()
+    removed_list = list(dict.fromkeys(removed))
+    added_list = list(dict.fromkeys(added))
+    if not removed_list or not added_list:
+        return []
+    words = {name: _words(name) for name in (*removed_list, *added_list)}
+    scorer = _Scorer(words)
+    if len(removed_list) * len(added_list) <= _EXHAUSTIVE_UP_TO:
+        candidates: Iterable[tuple[str, str]] = ((a, b) for a in removed_list for b in added_list)
+    else:
+        candidates = _candidates(removed_list, added_list, words)
+    # (-score or -bound, names for ties, stage, old, new); stage 0: a bound from the lengths, 1: from the
+    # letters, 2: the exact score. A bound is never below the score, so a stage-2 entry on top of the
+    # heap is the best of all that are left.
+    heap: list[tuple[float, str, str, int, str, str]] = []
+    for old, new in candidates:
+        bound = scorer.bound(old, new)
+        if bound > 0:
+            heap.append((-bound, min(old, new), max(old, new), 0, old, new))
+    heapq.heapify(heap)
     used_old: set[str] = set()
     used_new: set[str] = set()
     pairs: list[tuple[str, str]] = []
-    for *_, old, new in candidates:
-        if old not in used_old and new not in used_new:
-            used_old.add(old)
-            used_new.add(new)
-            pairs.append((old, new))
-    return pairs
-
-
-def _normal_wikicode(code: Wikicode) -> str:
-    parts: list[str] = []
-    for node in code.nodes:
-        if isinstance(node, Text):
-            parts.append(node.value)
-        elif isinstance(node, Comment):
+    while heap:
+        _, low, high, stage, old, new = heapq.heappop(heap)
+        if old in used_old or new in used_new:
             continue
-        elif isinstance(node, Template):
-            parts.append(_normal_template(node))
-        else:
-            parts.append(str(node))
-    return collapse_spaces("".join(parts))
-
-
-def _normal_template(node: Template) -> str:
-    name = template_name(str(node.name)) or collapse_spaces(str(node.name))
-    positional: dict[int, str] = {}
-    named: dict[str, str] = {}
-    for param in node.params:
-        key = collapse_spaces(str(param.name))
-        value = _normal_wikicode(param.value)
-        if key.isdigit():
-            positional[int(key)] = value
-        else:
-            named[key] = value
-    out = [name]
-    out.extend(f"{i}={positional[i]}" for i in sorted(positional))
-    out.extend(f"{k}={named[k]}" for k in sorted(named))
-    return "{{" + "|".join(out) + "}}"
-
-
-@lru_cache(maxsize=2048)
-def normal_form(value: str) -> str:
-    """The form two spellings of one value share: ``{{X|a|2=b}}`` = ``{{X| a |b}}``, named
-    parameters in any order, template names canonical, white space collapsed, comments gone."""
-    try:
-        return _normal_wikicode(mwparserfromhell.parse(value, skip_style_tags=True))
-    except Exception:  # the parser's own errors are of several classes; any means "compare as text"
-        return collapse_spaces(value)
-
-
-def same_value(old: str, new: str) -> bool:
-    """Equal but for white space, comments, parameter order and the spelling of template calls."""
-    if old == new or collapse_spaces(old) == collapse_spaces(new):
-        return True
-    if "{{" not in old and "{{" not in new and "<!--" not in old and "<!--" not in new:
-        return False
-    return normal_form(old) == normal_form(new)
+        if stage == 0:
+            score = scorer.score(old, new, checked=True)
+            if score > 0:
+                heapq.heappush(heap, (-score, low, high, 1, old, new))
+            continue
+        used_old.add(old)
+        used_new.add(new)
+        pairs.append((old, new))
+    return pairs

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from watcher.diff.names import param_name, template_name
+from watcher.diff.names import param_name
+from watcher.diff.redirects import BUILTIN_REDIRECTS, TemplateRedirects
 from watcher.diff.wikitext import parse_wikicode
 
 if TYPE_CHECKING:  # config imports the diff's model; the diff needs config's rule type for hints only
@@ -24,16 +25,21 @@ _FILE_PREFIX = re.compile(r"^\s*(?:file|image)\s*:\s*", re.IGNORECASE)
 
 
 def find_object_id(
-    title: str, new_wikitext: str | None, old_wikitext: str | None, rules: Sequence[ObjectIdRule]
+    title: str,
+    new_wikitext: str | None,
+    old_wikitext: str | None,
+    rules: Sequence[ObjectIdRule],
+    redirects: TemplateRedirects = BUILTIN_REDIRECTS,
 ) -> str | None:
     """The first rule that matches wins; a template rule reads the new revision, and the old one
-    where the edit removed the value. Never raises (a bad pattern is a rule that does not match)."""
+    where the edit removed the value. Never raises (a bad pattern is a rule that does not match).
+    A rule's template matches its redirects too (``template = "Artwork"`` reads ``{{Painting}}``)."""
     for rule in rules:
         if rule.pattern is not None:
             value = _from_title(title, rule.pattern)
         elif rule.template and rule.param:
-            value = _from_page(new_wikitext, rule.template, rule.param) or _from_page(
-                old_wikitext, rule.template, rule.param
+            value = _from_page(new_wikitext, rule.template, rule.param, redirects) or _from_page(
+                old_wikitext, rule.template, rule.param, redirects
             )
         else:
             continue
@@ -66,16 +72,16 @@ def _from_title(title: str, pattern: str) -> str | None:
     return value.strip() if value else None
 
 
-def _from_page(wikitext: str | None, template: str, param: str) -> str | None:
+def _from_page(wikitext: str | None, template: str, param: str, redirects: TemplateRedirects) -> str | None:
     if not wikitext:
         return None
-    wanted = template_name(template)
+    wanted = redirects.canonical(template)
     code = parse_wikicode(wikitext)
     if wanted is None or code is None:
         return None
     wanted_key, wanted_param = wanted.casefold(), param_name(param)
     for node in code.filter_templates(recursive=True):
-        name = template_name(str(node.name))
+        name = redirects.canonical(str(node.name))
         if name is None or name.casefold() != wanted_key:
             continue
         value = None

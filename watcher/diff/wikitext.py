@@ -25,9 +25,11 @@ from watcher.diff.names import (
     language_of,
     param_name,
     remove_comments,
-    template_name,
 )
+from watcher.diff.nesting import too_deep
 from watcher.diff.noise import SELF_LICENCE_WRAPPERS, is_licence_template
+from watcher.diff.normalise import comparable, is_blank
+from watcher.diff.redirects import BUILTIN_REDIRECTS, TemplateRedirects
 
 # Info templates known without configuration: Commons' own, and institution templates that stand in
 # for {{Information}} on GLAM uploads. More come from ``DiffSettings.info_templates``.
@@ -70,14 +72,28 @@ LAYOUT_TAGS = frozenset(
 )
 # Info-template parameters that may hold licence templates (Flickr, Nationalmuseum uploads).
 LICENCE_PARAMS = frozenset({"permission", "license", "licence"})
+# Values that say nothing in that parameter: pywikibot's Commons clean-up (cosmetic_changes.py,
+# commonsfiledesc) empties ``Permission = See below``; a value saying only this is an empty one.
+EMPTY_SAYING: dict[str, frozenset[str]] = {"permission": frozenset({"see below", "siehe unten"})}
+# Page-level templates that show nothing and say nothing about the file: the upload form's tracker,
+# which the same clean-up removes.
+INVISIBLE_TEMPLATES = frozenset({"imageupload"})
 
-_FILLER = re.compile(r"^(?:\s|<br\s*/?>|<p>|</p>|&nbsp;)*$", re.IGNORECASE)
 _VERBATIM = re.compile(
     r"<(nowiki|pre|syntaxhighlight|source|math)\b[^>]*?/>|<(nowiki|pre|syntaxhighlight|source|math)\b[^>]*>"
     r".*?(?:</\2\s*>|\Z)",
     re.DOTALL | re.IGNORECASE,
 )
 _CATEGORY = re.compile(r"\[\[\s*category\s*:\s*([^\[\]|{}<>\n]+?)\s*(?:\|([^\]]*))?\]\]", re.IGNORECASE)
+# A line of nothing but category links (and spaces), and what changes template depth before it.
+_CATEGORY_LINE = re.compile(
+    r"^[ \t]*(?:\[\[[ \t]*category[ \t]*:[^\[\]{}<>\n]*\]\][ \t]*)+$", re.IGNORECASE | re.MULTILINE
+)
+_BRACES = re.compile(
+    r"<(nowiki|pre|syntaxhighlight|source|math)\b[^>]*?/>|<(nowiki|pre|syntaxhighlight|source|math)\b[^>]*>"
+    r".*?(?:</\2\s*>|\Z)|\{\{|\}\}",
+    re.DOTALL | re.IGNORECASE,
+)
 
 Values = tuple[tuple[str | None, str], ...]
 
@@ -160,26 +176,66 @@ def format_degrees(value: float) -> str:
 def parse_wikicode(text: str) -> Wikicode | None:
     """Comments removed, then parsed; None where the parser gives up. Cached: the diff and the
     object-id look-up read the same revisions, and one edit's new text is the next one's old.
-    The tree is shared: callers must not change it."""
+    The tree is shared: callers must not change it.
+
+    Lines that hold only category links outside any template are left out of the tree: categories
+    are read from the text (``categories_of``), and building a node for each of hundreds of them was
+    most of the parse of a category-heavy page."""
     try:
-        return mwparserfromhell.parse(remove_comments(text), skip_style_tags=True)
+        return mwparserfromhell.parse(without_category_lines(remove_comments(text)), skip_style_tags=True)
     except Exception:  # ParserError and, on pathological input, RecursionError
         return None
 
 
+def without_category_lines(text: str) -> str:
+    """``text`` without the lines that hold nothing but ``[[Category:…]]`` links at template depth 0
+    (the newlines stay). Braces inside ``<nowiki>``/``<pre>``... do not count."""
+    if "[[" not in text:
+        return text
+    lines = [m for m in _CATEGORY_LINE.finditer(text)]
+    if not lines:
+        return text
+    depth_at: list[int] = []
+    depth = 0
+    tokens = _BRACES.finditer(text)
+    token = next(tokens, None)
+    for line in lines:
+        while token is not None and token.start() < line.start():
+            if token.group() == "{{":
+                depth += 1
+            elif token.group() == "}}":
+                depth = max(0, depth - 1)
+            token = next(tokens, None)
+        depth_at.append(depth)
+    parts: list[str] = []
+    at = 0
+    for line, level in zip(lines, depth_at, strict=True):
+        if level == 0:
+            parts.append(text[at : line.start()])
+            at = line.end()
+    parts.append(text[at:])
+    return "".join(parts)
+
+
 def info_template_names(settings: DiffSettings) -> dict[str, str]:
-    """Case-folded name → the spelling used in records."""
-    return _info_names(settings.info_templates)
+    """Case-folded name → the spelling used in records (a configured redirect counts as its target)."""
+    return _info_names(settings.info_templates, settings.redirects)
 
 
 @lru_cache(maxsize=32)
-def _info_names(extra: tuple[str, ...]) -> dict[str, str]:
+def _info_names(extra: tuple[str, ...], redirects: TemplateRedirects) -> dict[str, str]:
     names: dict[str, str] = {}
     for raw in (*BUILTIN_INFO_TEMPLATES, *extra):
-        name = template_name(raw)
+        name = redirects.canonical(raw)
         if name:
             names.setdefault(name.casefold(), name)
     return names
+
+
+@lru_cache(maxsize=32)
+def _info_spellings(names: tuple[str, ...], redirects: TemplateRedirects) -> tuple[str, ...]:
+    """The info templates' names and every redirect to them: what the unclosed-template scan looks for."""
+    return tuple(sorted({*names, *(a.casefold() for a in redirects.aliases_of(names))}))
 
 
 @lru_cache(maxsize=32)
@@ -208,7 +264,7 @@ def categories_of(clean: str) -> tuple[Category, ...]:
     return tuple(seen.values())
 
 
-def split_languages(code: Wikicode) -> Values:
+def split_languages(code: Wikicode, redirects: TemplateRedirects = BUILTIN_REDIRECTS) -> Values:
     """Split a value into (language, text): {{en|…}}, {{mld|de=…}}, {{LangSwitch|…}}, {{Title|…}};
     what is left outside them is language None (unless it is only line breaks and spaces)."""
     tagged: dict[str | None, list[str]] = {}
@@ -217,7 +273,7 @@ def split_languages(code: Wikicode) -> Values:
         if isinstance(node, Comment):
             continue
         if isinstance(node, Template):
-            name = template_name(str(node.name))
+            name = redirects.canonical(str(node.name))
             if name is not None:
                 lang = language_of(name)
                 folded = name.casefold()
@@ -227,18 +283,18 @@ def split_languages(code: Wikicode) -> Values:
                         tagged.setdefault(lang, []).append(text)
                     continue
                 if folded in MULTILINGUAL_TEMPLATES or folded in TITLE_TEMPLATES:
-                    _split_multilingual(node, folded in TITLE_TEMPLATES, tagged)
+                    _split_multilingual(node, folded in TITLE_TEMPLATES, tagged, redirects)
                     continue
         loose.append(str(node))
     rest = "".join(loose).strip()
-    if rest and not _FILLER.match(rest):
+    if rest and not is_blank(rest, redirects):
         tagged.setdefault(None, []).insert(0, rest)
     ordered = sorted(tagged.items(), key=lambda item: (item[0] is not None, item[0] or ""))
     return tuple((lang, "\n".join(texts)) for lang, texts in ordered)
 
 
-def _untagged(raw: str) -> Values:
-    return () if _FILLER.match(raw) else ((None, raw),)
+def _untagged(raw: str, redirects: TemplateRedirects) -> Values:
+    return () if is_blank(raw, redirects) else ((None, raw),)
 
 
 def _language_template_text(node: Template) -> str:
@@ -252,12 +308,21 @@ def _language_template_text(node: Template) -> str:
     return value.strip()
 
 
-def _split_multilingual(node: Template, is_title: bool, tagged: dict[str | None, list[str]]) -> None:
+def _code(code: str, redirects: TemplateRedirects) -> str | None:
+    """A language code given as a parameter (``{{mld|zh-yue=…}}``), renamed codes resolved as the
+    language templates' are (``zh-yue`` is ``yue``)."""
+    name = redirects.canonical(code)
+    return language_of(name) if name else None
+
+
+def _split_multilingual(
+    node: Template, is_title: bool, tagged: dict[str | None, list[str]], redirects: TemplateRedirects
+) -> None:
     title_lang: str | None = None
     if is_title:
         for param in node.params:
             if param_name(str(param.name)) == "lang":
-                title_lang = language_of(str(param.value).strip())
+                title_lang = _code(str(param.value).strip(), redirects)
     for param in node.params:
         key = param_name(str(param.name))
         text = str(param.value).strip()
@@ -268,13 +333,13 @@ def _split_multilingual(node: Template, is_title: bool, tagged: dict[str | None,
         elif key == "default":
             lang = None
         else:
-            lang = language_of(key)
+            lang = _code(key, redirects)
             if lang is None:
                 continue
         tagged.setdefault(lang, []).append(text)
 
 
-def _info_template(node: Template, name: str) -> InfoTemplate:
+def _info_template(node: Template, name: str, redirects: TemplateRedirects) -> InfoTemplate:
     aliases = PARAM_ALIASES.get(name.casefold(), {})
     by_name: dict[str, InfoParam] = {}
     order: list[str] = []
@@ -287,13 +352,30 @@ def _info_template(node: Template, name: str) -> InfoTemplate:
         else:
             order.append(key)
         raw = str(param.value).strip()
+        if raw and key in EMPTY_SAYING and comparable(raw, redirects).casefold() in EMPTY_SAYING[key]:
+            raw = ""
         if raw:
-            values: Values = split_languages(param.value) if "{{" in raw else _untagged(raw)
+            values: Values = (
+                split_languages(param.value, redirects) if "{{" in raw else _untagged(raw, redirects)
+            )
             by_name[key] = InfoParam(key, raw, values)
         else:
             by_name.pop(key, None)
     params = tuple(by_name[key] for key in order if key in by_name)
     return InfoTemplate(name, params, tuple(dict.fromkeys(duplicates)))
+
+
+@lru_cache(maxsize=256)
+def page_template_params(template: PageTemplate, redirects: TemplateRedirects) -> tuple[InfoParam, ...]:
+    """A page-level template's parameters read as an info template's. Only wanted where an edit may
+    have converted it into an info template (rare), so parsed again then rather than for every page."""
+    try:  # not parse_wikicode: its small cache is for whole pages
+        nodes = mwparserfromhell.parse(template.wikitext, skip_style_tags=True).filter_templates(
+            recursive=False
+        )
+    except Exception:  # the parser's errors are of several classes
+        return ()
+    return _info_template(nodes[0], template.name, redirects).params if nodes else ()
 
 
 def _positional(node: Template) -> list[str]:
@@ -349,12 +431,12 @@ def parse_coordinates(values: list[str]) -> tuple[float, float] | None:
     return lat, lon
 
 
-def _licences(node: Template, name: str, out: dict[str, Licence]) -> bool:
+def _licences(node: Template, name: str, out: dict[str, Licence], redirects: TemplateRedirects) -> bool:
     """Add the licences a template stands for; False where it is no licence template."""
     folded = name.casefold()
     if folded in SELF_LICENCE_WRAPPERS:
         for value in _positional(node):
-            licence = template_name(value)
+            licence = redirects.canonical(value)
             if licence and "{" not in value:
                 out.setdefault(licence.casefold(), Licence(licence.casefold(), value, "{{" + value + "}}"))
         return True
@@ -384,44 +466,49 @@ def _page_level_templates(code: Wikicode) -> list[Template]:
 
 
 def parse_wikitext(text: str, settings: DiffSettings) -> WikitextModel:
-    """The model of one revision's wikitext; ``parsed=False`` where its info template is broken."""
+    """The model of one revision's wikitext; ``parsed=False`` where its info template is broken or the
+    page nests deeper than the parser follows."""
     code = parse_wikicode(text)
     if code is None:
         return WikitextModel(text, False, problem="the parser gave up on this page")
+    redirects = settings.redirects
     info_names = info_template_names(settings)
     info: list[InfoTemplate] = []
     licences: dict[str, Licence] = {}
     locations: list[Coordinates] = []
     templates: list[PageTemplate] = []
     for node in _page_level_templates(code):
-        name = template_name(str(node.name))
+        name = redirects.canonical(str(node.name))
         if name is None:
             continue
         folded = name.casefold()
         if folded in info_names:
-            template = _info_template(node, info_names[folded])
+            template = _info_template(node, info_names[folded], redirects)
             info.append(template)
             for param in node.params:
                 if param_name(str(param.name)) in LICENCE_PARAMS:
                     for inner in param.value.nodes:
                         if isinstance(inner, Template):
-                            inner_name = template_name(str(inner.name))
+                            inner_name = redirects.canonical(str(inner.name))
                             if inner_name:
-                                _licences(inner, inner_name, licences)
+                                _licences(inner, inner_name, licences, redirects)
         elif folded in LOCATION_TEMPLATES:
             point = parse_coordinates(_positional(node))
             lat, lon = point if point else (None, None)
             raw = collapse_spaces(str(node))
             locations.append(Coordinates(LOCATION_TEMPLATES[folded], name, lat, lon, raw))
-        elif not _licences(node, name, licences):
+        elif folded not in INVISIBLE_TEMPLATES and not _licences(node, name, licences, redirects):
             templates.append(PageTemplate(name, str(node).strip()))
-    clean = remove_comments(text)  # what was parsed: str(code) would build it again, slowly
-    expected = len(_info_call_pattern(tuple(info_names)).findall(blank_verbatim(clean)))
+    clean = blank_verbatim(remove_comments(text))  # what was parsed: str(code) would build it again
+    if too_deep(clean, code):
+        return WikitextModel(text, False, problem="templates nest deeper than the parser follows")
+    spellings = _info_spellings(tuple(info_names), redirects)
+    expected = len(_info_call_pattern(spellings).findall(clean))
     if expected > len(info):
         nested = sum(
             1
             for t in code.filter_templates(recursive=True)
-            if (template_name(str(t.name)) or "").casefold() in info_names
+            if (redirects.canonical(str(t.name)) or "").casefold() in info_names
         )
         if expected > nested:
             return WikitextModel(text, False, problem="an information template is not closed")
