@@ -177,3 +177,10 @@ async def test_status_updates_survive_a_failing_text(listener: NotifyListener) -
 def test_extend_timeout(listener: NotifyListener) -> None:
     assert systemd.extend_timeout(90)
     assert listener.drain() == ["EXTEND_TIMEOUT_USEC=90000000"]
+
+
+def test_a_manager_that_stops_reading_never_blocks_the_caller(listener: NotifyListener) -> None:
+    # Nobody reads the socket: its queue fills up. A blocking send would stall the event loop (and
+    # with it the watchdog and the stop on SIGTERM); the notifications are dropped instead.
+    sent = [systemd.status(f"line {n} " + "x" * 1000) for n in range(2000)]
+    assert sent[0] and not all(sent)

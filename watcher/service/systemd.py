@@ -38,9 +38,16 @@ def notify(*lines: str) -> bool:
         return False
     message = "\n".join(lines).encode("utf-8")
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        # Non-blocking: a manager that stops reading (a full socket queue) must never stall the
+        # event loop, which would also stop the watchdog pings and the stop on SIGTERM.
+        with socket.socket(
+            socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+        ) as sock:
             sock.connect(address)
-            sock.sendall(message)
+            sock.send(message)
+    except BlockingIOError:
+        log.debug("systemd's notify socket is full; dropped: %s", message[:80])
+        return False
     except OSError as exc:
         log.debug("cannot notify systemd at %s: %s", os.environ.get("NOTIFY_SOCKET"), exc)
         return False
