@@ -27,19 +27,36 @@ from watcher.store import Database
 TRACKING = 'files = ["File:Example.jpg"]'
 
 
-async def receive(sock: socket.socket, want: str, within: float = 20.0) -> list[str]:
-    """Datagrams until one contains ``want`` (all of them, in order)."""
-    received: list[str] = []
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            received.append(sock.recv(4096).decode())
-        except BlockingIOError:
+class Datagrams:
+    """Drains the notify socket as systemd does (at once, always), so that the daemon's sends never
+    find it full; :meth:`until` hands out what arrived, in order, up to a wanted line."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.arrived: list[str] = []
+        self.handed_out = 0
+        self.task = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self.arrived.append((await loop.sock_recv(self.sock, 4096)).decode())
+
+    async def until(self, want: str, within: float = 20.0) -> list[str]:
+        """Datagrams since the last call until one contains ``want`` (all of them, in order)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for index in range(self.handed_out, len(self.arrived)):
+                if want in self.arrived[index]:
+                    batch = self.arrived[self.handed_out : index + 1]
+                    self.handed_out = index + 1
+                    return batch
             await asyncio.sleep(0.02)
-            continue
-        if want in received[-1]:
-            return received
-    raise AssertionError(f"no {want!r} within {within} s; got {received}")
+        raise AssertionError(f"no {want!r} within {within} s; got {self.arrived[self.handed_out :]}")
+
+    def close(self) -> None:
+        self.task.cancel()
+        self.sock.close()
 
 
 async def test_daemon_reports_to_systemd_and_to_status(
@@ -57,21 +74,22 @@ async def test_daemon_reports_to_systemd_and_to_status(
             tmp_path / "config.toml",
         )
         daemon = Daemon(config, daemon_hooks())
+        datagrams = Datagrams(sock)
         running = asyncio.create_task(daemon.run())
         try:
-            before_ready = await receive(sock, "READY=1")
+            before_ready = await datagrams.until("READY=1")
             assert before_ready[-1] == "READY=1\nSTATUS=connected to the stream"
             # The status task's first line goes out at start-up: before the stream connects, or just
             # after where the connection is quicker than the first status query (both are fine).
             status_lines = [line for line in before_ready if line.startswith("STATUS=") and "events" in line]
             if not status_lines:
-                status_lines = (await receive(sock, "events seen"))[-1:]
+                status_lines = (await datagrams.until("events seen"))[-1:]
             assert status_lines[0].startswith(
                 ("STATUS=starting; 0 events", "STATUS=connecting to the stream; 0 events",
                  "STATUS=following the stream; 0 events")
             ), status_lines  # fmt: skip
-            await receive(sock, "WATCHDOG=1")
-            await receive(sock, "WATCHDOG=1")
+            await datagrams.until("WATCHDOG=1")
+            await datagrams.until("WATCHDOG=1")
 
             # `watcher status`, from its own connection, sees the running daemon and its stream.
             deadline = time.monotonic() + 20
@@ -88,12 +106,12 @@ async def test_daemon_reports_to_systemd_and_to_status(
             daemon.stop()
             exit_code = await asyncio.wait_for(running, timeout=15)
     assert exit_code == 0
-    assert "STOPPING=1\nSTATUS=stopping" in await receive(sock, "STOPPING=1")
+    assert "STOPPING=1\nSTATUS=stopping" in await datagrams.until("STOPPING=1")
     async with Database.open(config.database) as reader:
         status = await collect_status(reader, config)
     assert status["daemon_pid"] is None  # a clean stop
     assert status["stream_connected"] is False
-    sock.close()
+    datagrams.close()
 
 
 async def test_daemon_serves_healthz_and_metrics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
