@@ -464,7 +464,7 @@ def test_load_config_of_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "nope.toml")
     (problem,) = caught.value.problems
-    assert problem.message == "config file not found" and problem.line is None
+    assert problem.message.startswith("config file not found: ") and problem.line is None
     assert caught.value.source == tmp_path / "nope.toml"
 
 
@@ -502,7 +502,7 @@ def test_check_accepts_a_good_config(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", "-c", str(path)])
     assert result.exit_code == 0, result.output
     assert f"{path}: OK" in result.stdout
-    assert "1 categories (depth 2)" in result.stdout
+    assert "1 category (depth 2)" in result.stdout
 
 
 def test_check_accepts_the_shipped_example() -> None:
@@ -532,7 +532,9 @@ def test_check_lists_every_problem_with_its_line(tmp_path: Path) -> None:
     for key, line in expected.items():
         assert f"{path}: line {line}: {key}: " in result.stderr, result.stderr
     listed = [line for line in result.stderr.splitlines() if line.startswith(f"{path}: line ")]
-    assert f"{path}: {len(listed)} problem(s); nothing was started." in result.stderr
+    assert (
+        f"{path}: {len(listed)} problems; correct the config and run `watcher check` again." in result.stderr
+    )
     # The invalid categories also leave no tracking source, a problem of the [tracking] table.
     assert f"{path}: line 3: tracking: names no tracking source" in result.stderr
 

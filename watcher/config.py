@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from watcher.base.values import ExportLayout, KindChoice, NotifyMode
+from watcher.base.values import ExportLayout, KindChoice, NotifyMode, WebOnBusy
 
 DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recentchange"
 DEFAULT_API_URL = "https://commons.wikimedia.org/w/api.php"
@@ -82,6 +82,9 @@ class FiltersSection:
     ignore_bots: bool = True
     ignore_users: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
+    # A quiet period: immediate alerts wait this long after a change is queued and go out only if it is
+    # still pending then (vandalism reverted within the hour never reaches an inbox). 0: off.
+    hold_minutes: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class WebSection:
     listen: str = "127.0.0.1:8750"
     # The address curators use, for links in notifications; default http://<listen>.
     public_url: str = ""
+    # `watcher run` when `listen` cannot be had at start (the port in use): "stop" (one line, exit 78)
+    # or "disable" (one warning, then run without the page, /healthz and /metrics).
+    on_busy: WebOnBusy = "stop"
 
     @property
     def host(self) -> str:
@@ -148,6 +154,10 @@ class NotifyChannel:
     categories: tuple[str, ...] = ()
     kind: KindChoice = "content"
     send_empty: bool = False
+    # Only changes by accounts with at least this many edits (IP and temporary editors count 0).
+    min_editor_edits: int = 0
+    # Leave out changes that Commons itself undid (withdrawn, or reverted after a decision).
+    exclude_reverted: bool = False
 
 
 @dataclass(frozen=True)
@@ -491,6 +501,10 @@ def _check_semantics(config: Config, builder: _Builder, check_files: bool) -> No
             problem((*where, "timezone"), f"unknown time zone {channel.timezone!r} (e.g. 'Europe/Stockholm')")
         if channel.coalesce_seconds < 0:
             problem((*where, "coalesce_seconds"), "must be 0 or more")
+        if channel.min_editor_edits < 0:
+            problem((*where, "min_editor_edits"), "must be 0 or more")
+    if config.filters.hold_minutes < 0:
+        problem(("filters", "hold_minutes"), "must be 0 or more (0: alerts go out at once)")
     _check_export(config.export, builder, check_files)
 
 
@@ -540,7 +554,17 @@ def load_config(path: str | os.PathLike[str] | None = None, *, check_files: bool
     try:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(source, [ConfigProblem("", None, "config file not found")]) from exc
+        if path:
+            how = "named with -c/--config"
+        elif os.environ.get("WATCHER_CONFIG"):
+            how = "named by $WATCHER_CONFIG"
+        else:
+            how = "the default, ./config.toml in the current folder"
+        message = (
+            f"config file not found: {source.absolute()} ({how}); name the config with -c PATH "
+            "(after the command) or set $WATCHER_CONFIG"
+        )
+        raise ConfigError(source, [ConfigProblem("", None, message)]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, [ConfigProblem("", None, f"cannot read config file: {exc}")]) from exc
     return parse_config(text, source, check_files=check_files)

@@ -38,6 +38,11 @@ def noise(count: int) -> list[dict[str, object]]:
 
 
 @pytest.mark.slow
+def queued_more(database: Path, before: int, everything: int) -> Callable[[], bool]:
+    """True once more records than ``before`` are queued, or all of them."""
+    return lambda: (count := len(records(database))) > before or count >= everything
+
+
 async def test_random_kills_lose_and_repeat_nothing(
     tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
 ) -> None:
@@ -97,7 +102,15 @@ async def test_random_kills_lose_and_repeat_nothing(
 
         queued_at_kill: list[int] = []
         for _ in range(KILLS):
-            await asyncio.sleep(rng.uniform(0.05, 1.2))
+            # A random moment after this run has queued something (or once everything is queued):
+            # kills land mid-work by construction, however long a start takes on a busy machine.
+            await wait_for(
+                queued_more(database, len(records(database)), len(expected)),
+                60,
+                "this run to queue something",
+                daemon,
+            )
+            await asyncio.sleep(rng.uniform(0.0, 0.6))
             await daemon.kill()
             queued_at_kill.append(len(records(database)))
             await daemon.start()

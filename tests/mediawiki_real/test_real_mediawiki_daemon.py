@@ -194,8 +194,8 @@ async def test_daemon_follows_a_real_mediawiki(
         (title(1), "date", None, "changed", "001"),
         (title(2), "description", "de", "added", "002"),
         (title(9), "description", "en", "changed", "009"),
+        # Added, then removed again: the removal undoes the addition, which is withdrawn (issue 14).
         (title(5), "category", None, "added", "005"),
-        (title(5), "category", None, "removed", "005"),
         ("File:Silver cup - EXM 006.jpg", "description", "sv", "added", "006"),
         ("File:Newcomer - EXM 900.jpg", "description", "sv", "added", "900"),
         ("File:Museum chair - EXM 950.png", "date", None, "changed", "950"),
@@ -223,6 +223,8 @@ async def test_daemon_follows_a_real_mediawiki(
     assert sorted(got(), key=str) == sorted(expected, key=str)  # each once, nothing for the noise
     assert query(database, "SELECT state FROM tracked_files WHERE title = ?", (title(7),))[0][0] == "deleted"
     assert "File:Silver cup - EXM 006.jpg" in tracked() and title(6) not in tracked()
+    (undone,) = [r for r in records(database) if r["file"] == title(5) and r["field"] == "category"]
+    assert undone["status"] == "withdrawn" and undone["reverted_by"] > undone["revision"]
     first = next(r for r in records(database) if r["file"] == ARTWORK_TITLE)
     assert first["user"] == "Admin" and first["new"] == "Danse de la Saint-Jean à Mora."
     assert first["old_revision"] and first["revision"] > first["old_revision"]

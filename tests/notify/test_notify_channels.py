@@ -51,8 +51,10 @@ urls = ["mailtos://curator:hunter2@smtp.example.org"]
     )
     problems = check_channels(config)
     text = "\n".join(problems)
-    assert any(p.startswith("notify 'chat': cannot use URL slak://") for p in problems)
-    assert any("notify 'chat'" in p and "Slack" in p for p in problems)
+    assert any(
+        p.startswith("notify[0] 'chat': URL slak://") and "did you mean slack://" in p for p in problems
+    )
+    assert any("notify[0] 'chat'" in p and "Slack" in p for p in problems)
     assert "SECRETTOKEN" not in text and "hunter2" not in text
 
 
@@ -67,7 +69,8 @@ def test_urls_from_yaml_loads_the_good_and_reports_the_bad(
     config = make_config('[[notify]]\nname = "ops"\nurls_from = "apprise.yml"\n')
     channels, problems = build_channels(config)
     assert len(channels[0].targets) == 2
-    assert len(problems) == 1 and "urls_from" in problems[0] and "notify 'ops'" in problems[0]
+    assert len(problems) == 1 and "urls_from" in problems[0] and "notify[0] 'ops'" in problems[0]
+    assert "line 3: URL slak://" in problems[0] and "did you mean slack://?" in problems[0]
     assert "SECRETTOKEN" not in problems[0]
     assert all("hunter2" not in t.label for t in channels[0].targets)
 

@@ -63,7 +63,8 @@ async def test_edits_are_fetched_together_and_queued_with_provenance(
     async with ActionApi(wiki.url, UA, sleep=no_wait) as api:
         before = len(wiki.requests)
         assert await Worker(db, api, config).process_due() == 2
-        assert len(wiki.requests) - before == 1  # four revisions in one request
+        # Four revisions in one request, and the editor's account (list=users) in one more.
+        assert len(wiki.requests) - before == 2
     assert sorted(await rows(db)) == [
         (A, "description", "fr", "added", None, "Chose", r1, "1"),
         (B, "date", None, "changed", "1890", "circa 1890", r2, "2"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import email
 import itertools
+import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -155,3 +157,21 @@ async def wait_for_state(db: Database, channel: str, state: str, within: float =
 
 def statuses(posts: Sequence[Post]) -> list[int]:
     return [p.status for p in posts]
+
+
+async def run_watcher(*args: str, within: float = 60.0) -> tuple[int, str, str]:
+    """``python -m watcher ARGS`` as a user runs it, from a test whose loop serves the sinks meanwhile
+    (click's CliRunner would run the command's own event loop inside the test's); (code, out, err)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "watcher", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), within)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

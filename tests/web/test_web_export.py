@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from tests.support.web import CONFIG_TEXT, csrf_of, queue, sign_in
 from watcher.config import Config, parse_config
 from watcher.diff.model import FieldChange
+from watcher.export.csvfile import cell
 from watcher.export.writers import CSV_HEADER, EXPORT_COLUMNS, LABEL_COLUMNS, index_url, write_records
 from watcher.store.db import Database
 from watcher.store.queue import ChangeFilter, ChangeRecord, list_changes
@@ -46,7 +47,7 @@ def record(n: int, old: str | None, new: str | None, **extra: Any) -> ChangeReco
 def expected_row(r: ChangeRecord, config: Config) -> list[str]:
     contract = r.as_contract(index_url(config))
     columns = (*EXPORT_COLUMNS, *LABEL_COLUMNS)
-    return [*("" if contract[c] is None else str(contract[c]) for c in columns), str(r.id)]
+    return [*(str(cell(contract[c])) for c in columns), str(r.id)]
 
 
 def parse_csv(text: str) -> list[list[str]]:

@@ -34,3 +34,13 @@ def strip_controls(value: str) -> str:
 def one_line(value: str) -> str:
     """``value`` safe for a terminal or a message line: :func:`strip_controls`, white space collapsed."""
     return " ".join(strip_controls(value).split())
+
+
+def plural(count: int, word: str, many: str | None = None, *, thousands: str = ",") -> str:
+    """``1 category``, ``2 categories``: the count and the word, singular only for exactly one.
+
+    ``many`` is the plural where adding an ``s`` is wrong (``category`` → ``categories``);
+    ``thousands`` separates the count's groups (``1,280``; the status page writes ``1 280``).
+    """
+    number = f"{count:,}".replace(",", thousands)
+    return f"{number} {word if count == 1 else many or word + 's'}"

@@ -66,10 +66,20 @@ EXPORT_LAYOUTS: tuple[ExportLayout, ...] = get_args(ExportLayout)
 NotifyMode = Literal["immediate", "digest", "both"]
 NOTIFY_MODES: tuple[NotifyMode, ...] = get_args(NotifyMode)
 
+# `[web] on_busy`: what `watcher run` does when the review page's address cannot be had at start
+# (a port in use): stop with exit 78, or run without the page (one warning).
+WebOnBusy = Literal["stop", "disable"]
+WEB_ON_BUSY: tuple[WebOnBusy, ...] = get_args(WebOnBusy)
+
 # Why a file is tracked (`watcher tracked`): in a tracked category, uploaded by a tracked account, using
 # a tracked template, or named in the config's list (`files`, `files_from`).
 TrackedReason = Literal["category", "uploader", "template", "list"]
 TRACKED_REASONS: tuple[TrackedReason, ...] = get_args(TrackedReason)
+
+# The review page's editor filter: new accounts (and IP addresses and temporary accounts) only, or
+# everyone else (watcher.store.editors says what "new" is).
+EditorChoice = Literal["new", "established"]
+EDITOR_CHOICES: tuple[EditorChoice, ...] = get_args(EditorChoice)
 
 
 def choice(value: str, allowed: tuple[T, ...]) -> T:

@@ -10,13 +10,15 @@ from typing import Any
 import click
 
 from watcher import __version__
+from watcher.base.text import plural
 from watcher.base.values import KindChoice, LogLevel, StatusChoice
 from watcher.cli.demo import demo
 from watcher.cli.export import export, raw_option
 from watcher.cli.history import history
 from watcher.cli.inbox import retry
-from watcher.cli.notify import digest
+from watcher.cli.notify import digest, notify
 from watcher.cli.options import (
+    CHECK_AGAIN,
     check_channels_or_exit,
     config_option,
     kind_option,
@@ -28,6 +30,7 @@ from watcher.cli.options import (
     status_option,
 )
 from watcher.cli.review import REVIEW_COMMANDS
+from watcher.cli.tracked import tracked
 from watcher.cli.web import serve, user
 from watcher.export.formats import DEFAULT_LISTING
 from watcher.export.writers import write_records
@@ -36,6 +39,7 @@ from watcher.service.status import collect_status, render_status_text
 from watcher.service.wiring import run_daemon
 from watcher.store import queue as store_queue
 from watcher.store.queue import ChangeFilter, ChangeRecord
+from watcher.tracking.objectids import rule_label
 from watcher.tracking.resolver import canonical_title
 
 
@@ -63,18 +67,26 @@ def run(config_path: str | None, log_level: LogLevel) -> None:
 @config_option
 def check(config_path: str | None) -> None:
     """Validate the config; list every problem with its line. Exits non-zero where it is wrong."""
-    config = load_or_exit(config_path)
-    check_channels_or_exit(config)
+    config = load_or_exit(config_path, verdict=CHECK_AGAIN)
+    check_channels_or_exit(config, verdict=CHECK_AGAIN)
     click.echo(f"{config.path}: OK")
     t = config.tracking
     sources = [
-        f"{len(t.categories)} categories (depth {t.category_depth})" if t.categories else "",
-        f"{len(t.uploaders)} uploaders" if t.uploaders else "",
-        f"{len(t.templates)} templates" if t.templates else "",
-        f"{len(t.files)} files" if t.files else "",
+        f"{plural(len(t.categories), 'category', 'categories')} (depth {t.category_depth})"
+        if t.categories
+        else "",
+        plural(len(t.uploaders), "uploader") if t.uploaders else "",
+        plural(len(t.templates), "template") if t.templates else "",
+        plural(len(t.files), "file") if t.files else "",
         f"files from {t.files_from}" if t.files_from else "",
     ]
     click.echo("tracking: " + ", ".join(s for s in sources if s))
+    if t.object_id:
+        click.echo("object id rules (the first that matches wins; `watcher tracked` shows what each finds):")
+        for number, rule in enumerate(t.object_id, 1):
+            click.echo(f"  {number}. {rule_label(rule)}")
+    else:
+        click.echo("object id rules: none (records will have no object_id; see [[tracking.object_id]])")
     click.echo(f"database: {config.database}")
     click.echo(f"stream: {config.stream.url} (wiki {config.wiki.name})")
     click.echo(
@@ -133,7 +145,7 @@ def status(config_path: str | None, fmt: str) -> None:
     )
 
 
-for command in (*REVIEW_COMMANDS, digest, export, history, retry, serve, user, demo):
+for command in (*REVIEW_COMMANDS, digest, export, history, notify, retry, serve, tracked, user, demo):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from watcher.base.text import plural
 from watcher.base.values import (
     KIND_CHOICES,
     LOG_LEVELS,
@@ -84,25 +85,29 @@ def role_option(default: Role = "reviewer") -> Decorator:
     return click.option("--role", type=click.Choice(ROLES), default=default, show_default=True)
 
 
-def check_channels_or_exit(config: Config) -> None:
+NOTHING_STARTED = "nothing was started"
+CHECK_AGAIN = "correct the config and run `watcher check` again"  # check starts nothing anyway
+
+
+def check_channels_or_exit(config: Config, *, verdict: str = NOTHING_STARTED) -> None:
     """Bad notification URLs are reported at start, not at 3 a.m."""
     problems = check_channels(config)
     for problem in problems:
         click.echo(f"{config.path}: {problem}", err=True)
     if problems:
-        click.echo(
-            f"{config.path}: {len(problems)} problem(s) with [[notify]]; nothing was started.", err=True
-        )
+        click.echo(f"{config.path}: {plural(len(problems), 'problem')} with [[notify]]; {verdict}.", err=True)
         sys.exit(EX_CONFIG)
 
 
-def load_or_exit(config_path: str | None, *, check_files: bool = True) -> Config:
+def load_or_exit(
+    config_path: str | None, *, check_files: bool = True, verdict: str = NOTHING_STARTED
+) -> Config:
     try:
         return load_config(config_path, check_files=check_files)
     except ConfigError as exc:
         for problem in sorted(exc.problems, key=lambda p: p.line or 0):
             click.echo(f"{exc.source}: {problem}", err=True)
-        click.echo(f"{exc.source}: {len(exc.problems)} problem(s); nothing was started.", err=True)
+        click.echo(f"{exc.source}: {plural(len(exc.problems), 'problem')}; {verdict}.", err=True)
         sys.exit(EX_CONFIG)
 
 

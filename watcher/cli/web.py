@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 from dataclasses import replace
 
@@ -12,10 +13,10 @@ import click
 
 from watcher.base.values import LogLevel, Role
 from watcher.cli.options import config_option, load_or_exit, log_option, open_database, role_option, run_async
-from watcher.config import Config, WebSection
+from watcher.config import EX_CONFIG, Config, WebSection
 from watcher.service.logs import setup_logging
 from watcher.web import auth
-from watcher.web.app import run_web
+from watcher.web.app import PortUnavailable, bind_or_explain, run_web
 
 
 def _load(config_path: str | None) -> Config:
@@ -42,18 +43,23 @@ def serve(config_path: str | None, listen: str | None, log_level: LogLevel) -> N
                 "must be host:port, e.g. 127.0.0.1:8750", param_hint="--listen"
             ) from None
     config = replace(config, web=web_section)
+    try:  # the port first, as `watcher run` does: one line and exit 78 where it cannot be had
+        sockets = bind_or_explain(web_section, listen=False)
+    except PortUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EX_CONFIG)
     try:
-        run_async(_serve(config))
-    except OSError as exc:  # the address is taken or not ours
-        click.echo(f"error: cannot serve the review page on {web_section.listen}: {exc}", err=True)
-        sys.exit(1)
+        run_async(_serve(config, sockets))
+    finally:
+        for sock in sockets:
+            sock.close()
     sys.exit(0)
 
 
-async def _serve(config: Config) -> None:
+async def _serve(config: Config, sockets: list[socket.socket]) -> None:
     loop = asyncio.get_running_loop()
     async with open_database(config) as db:  # the page has nothing to show before `watcher run`
-        task = asyncio.create_task(run_web(db, config))
+        task = asyncio.create_task(run_web(db, config, sockets=sockets))
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, task.cancel)

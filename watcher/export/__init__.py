@@ -7,6 +7,7 @@ importer reads with ``fgetcsv``), ``wide`` (one row per object in the museum's c
 ``profiles`` (import-ready files for a spreadsheet, CollectiveAccess and Omeka S), ``writers``
 (``render_export``: the one way records become a file), ``routine`` (which export marks what it
 wrote, and the retractions it carries: decided once for the CLI and the review page), ``push``
-(the webhook: each accept and retraction from the review history, signed, in order).
+(the webhook: each accept and retraction from the review history, signed, in order), ``trust``
+(a change's trust signals in words, for the review page and the messages alike).
 May import: ``store``, ``diff``, ``config``, ``base``.
 """

@@ -28,6 +28,7 @@ from watcher.store.queue import ChangeRecord
 EXPORT_COLUMNS = (
     "object_id", "file", "field", "template", "property", "language", "action", "old", "new", "user",
     "timestamp", "revision", "diff_url", "status", "reviewer", "reviewed_at", "note", "retracts",
+    "reverted_by", "superseded_by", "tags", "tools", "editor_edits", "editor_registered",
 )  # fmt: skip
 # The CSV header: the export columns, Wikidata labels of item values, then the queue id (for
 # `watcher accept`/`reject` round trips).
@@ -47,9 +48,16 @@ def guard_formula(value: str) -> str:
     return "'" + value if needs_guard(value) else value
 
 
+def cell(value: Any) -> Any:
+    """A contract value as a CSV cell: null empty, a list (tags, tools) joined with "; "."""
+    if value is None:
+        return ""
+    return "; ".join(str(v) for v in value) if isinstance(value, list) else value
+
+
 def csv_row(record: ChangeRecord, index: str, *, formula_guard: bool = True) -> list[Any]:
     row = record.as_contract(index)
-    cells: list[Any] = ["" if row.get(c) is None else row[c] for c in (*EXPORT_COLUMNS, *LABEL_COLUMNS)]
+    cells: list[Any] = [cell(row.get(c)) for c in (*EXPORT_COLUMNS, *LABEL_COLUMNS)]
     if formula_guard:
         cells = [guard_formula(c) if isinstance(c, str) else c for c in cells]
     return [*cells, record.id]

@@ -64,14 +64,14 @@ from watcher.mediawiki.bulk import (
     latest_by_titles,
     latest_embedding,
     latest_in_category,
-    user_groups,
 )
 from watcher.mediawiki.client import ActionApi, Revision
 from watcher.mediawiki.types import RevisionMeta, Unanswered, unanswered_message
+from watcher.pipeline.editors import EditorFacts, covered_tags
 from watcher.pipeline.labels import LabelResolver
+from watcher.pipeline.queueing import queue_changes
 from watcher.pipeline.records import RecordMaker, incomparable
 from watcher.store import Database
-from watcher.store import queue as store_queue
 from watcher.tracking.resolver import TrackedSet, TrackingResolver, canonical_title
 
 __all__ = ["HistoryOptions", "HistoryReport", "HistoryRun", "ProgressSink", "run_history"]
@@ -150,6 +150,7 @@ class HistoryRun:
         self.config = config
         self.options = options
         self.records = RecordMaker(config, labels)
+        self.editors = EditorFacts(db, api)  # who made the edits: one list=users per 50 new editors
         self.progress: ProgressSink = progress or _Silent()
         self.accounts = frozenset(_account(a) for a in config.tracking.museum_accounts)
         self.ignored = frozenset(_account(u) for u in config.filters.ignore_users)
@@ -419,12 +420,20 @@ class HistoryRun:
         users = {r.user for row in rows for r in row.chain[:-1] if r.user} - self._groups_known
         if not users:
             return
-        groups = await user_groups(self.api, sorted(users))
+        # The same list=users answers (cached) give the records' editor facts later: no second request.
+        await self.editors.learn(sorted(users))
         self._groups_known |= users
-        self.bots |= {canonical_title(name) for name, g in groups.items() if "bot" in g}
+        self.bots |= {
+            canonical_title(n) for n in users if "bot" in ((self.editors.editor(n) or {}).get("groups") or ())
+        }
 
     async def _diff_batch(self, rows: Sequence[FileProgress]) -> None:
         revisions = await self.api.revisions([r for row in rows if row.plan for r in row.plan])
+        planned = [plan for plan in (self._plan(row) for row in rows) if isinstance(plan, Plan)]
+        await self.editors.learn(
+            (name for plan in planned for name in plan.editors()),
+            (tag for plan in planned for tag in covered_tags(plan.revisions)),
+        )
         outcomes: list[tuple[FileProgress, Plan | str, list[FieldChange]]] = []
         for row in rows:
             plan = self._plan(row)
@@ -482,7 +491,10 @@ class HistoryRun:
             comment=planned.comment(),
             source="history",
         )
-        row.records = await store_queue.insert_changes(conn, provenance, changes)
+        # Every covered revision's tags; the facts of the least established of their editors.
+        provenance = self.editors.stamp(provenance, covered_tags(planned.revisions), planned.editors())
+        # Reverts and later edits as on the live path: a change that undoes a live one is no record.
+        row.records = (await queue_changes(conn, provenance, changes)).added
         row.state, row.note = "done", None
 
 

@@ -41,13 +41,16 @@ from watcher.mediawiki.wire import (
     revision_head,
 )
 
-META_PROPS = "ids|timestamp|user"
+META_PROPS = "ids|timestamp|user|tags"  # tags cost no request: history records carry them
 
 
 def _meta(page: Mapping[str, Any], raw: Mapping[str, Any]) -> RevisionMeta:
     user = raw.get("user")
+    tags = raw.get("tags")
     return RevisionMeta(
-        *revision_head(page, raw), user=user if isinstance(user, str) and not raw.get("userhidden") else None
+        *revision_head(page, raw),
+        user=user if isinstance(user, str) and not raw.get("userhidden") else None,
+        tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
     )
 
 

@@ -117,9 +117,11 @@ def unanswered_message(revids: Iterable[int]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RevisionMeta:
-    """A revision without content (``rvprop=ids|timestamp|user``): enough to walk a page's history.
+    """A revision without content (``rvprop=ids|timestamp|user|tags``): enough to walk a page's history.
 
     ``user`` is None where the name was revision-deleted. ``parentid`` is 0 for a page's first revision.
+    ``tags`` are its change tags (what history mode's records carry); a walk stored before they were
+    asked for reads back without them.
     """
 
     revid: int
@@ -128,14 +130,17 @@ class RevisionMeta:
     title: str
     timestamp: str
     user: str | None
+    tags: tuple[str, ...] = ()
 
     def as_json(self) -> list[Any]:
-        return [self.revid, self.parentid, self.pageid, self.title, self.timestamp, self.user]
+        head = [self.revid, self.parentid, self.pageid, self.title, self.timestamp, self.user]
+        return [*head, list(self.tags)] if self.tags else head
 
     @classmethod
     def from_json(cls, value: list[Any]) -> RevisionMeta:
-        revid, parentid, pageid, title, timestamp, user = value
-        return cls(int(revid), int(parentid), int(pageid), str(title), str(timestamp), user)
+        revid, parentid, pageid, title, timestamp, user = value[:6]
+        tags = tuple(str(t) for t in value[6]) if len(value) > 6 and isinstance(value[6], list) else ()
+        return cls(int(revid), int(parentid), int(pageid), str(title), str(timestamp), user, tags)
 
 
 @dataclass(frozen=True, slots=True)

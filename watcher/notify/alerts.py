@@ -6,6 +6,10 @@ once however the daemon stops. Only live records alert: ``watcher history`` can 
 old edits at once, which belong in the digest (summarised there), not in a flood of alerts. A channel
 seen for the first time starts at the newest record, so adding a channel does not replay the queue.
 
+A quiet period (``[filters] hold_minutes``) holds every record back until that long after it was
+queued, and then alerts it only where it is still pending: vandalism reverted within the hour (the
+change withdrawn) never reaches an inbox. The cursor never passes a record still held.
+
 Reads that lead to moving the cursor happen inside ``Database.transaction()``: the daemon shares one
 connection, and only under its write lock is no other task's uncommitted insert visible.
 """
@@ -16,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
@@ -76,6 +80,13 @@ class AlertWatcher:
         self.presenter = Presenter(config, channel.digest_time.zone)
         condition, self.params = filter_sql(channel.config)
         self.condition = f"source = 'live' AND ({condition})"
+        self.hold = timedelta(minutes=config.filters.hold_minutes)
+        if self.hold:
+            self.condition += " AND status = 'pending'"
+
+    def _ripe(self) -> str:
+        """Queue times at or before this have waited out the quiet period."""
+        return iso_utc(self.clock() - self.hold)
 
     async def cursor(self) -> int:
         """The channel's cursor; a new channel starts at the newest record."""
@@ -101,8 +112,10 @@ class AlertWatcher:
 
     async def has_pending(self, after: int) -> bool:
         """A cheap look outside any transaction; a false positive only starts a coalescing window."""
+        ripe, params = ("queued_at <= ? AND ", [self._ripe()]) if self.hold else ("", [])
         row = await self.db.fetchone(
-            f"SELECT 1 FROM changes WHERE id > ? AND {self.condition} LIMIT 1", [after, *self.params]
+            f"SELECT 1 FROM changes WHERE id > ? AND {ripe}{self.condition} LIMIT 1",
+            [after, *params, *self.params],
         )
         return row is not None
 
@@ -111,6 +124,12 @@ class AlertWatcher:
         async with self.db.transaction() as conn:
             cursor = await conn.execute("SELECT coalesce(max(id), 0) FROM changes")
             upto = int((await cursor.fetchone() or [0])[0])
+            if self.hold:  # up to the first record still held back, whatever the order of queue times
+                cursor = await conn.execute(
+                    "SELECT min(id) FROM changes WHERE id > ? AND queued_at > ?", (after, self._ripe())
+                )
+                held = (await cursor.fetchone() or [None])[0]
+                upto = upto if held is None else max(after, int(held) - 1)
             window = f"id > ? AND id <= ? AND {self.condition}"
             params = [after, upto, *self.params]
             cursor = await conn.execute(

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import apprise
 from apprise.plugins.email import NotifyEmail
@@ -20,6 +21,7 @@ from apprise.plugins.email import NotifyEmail
 from watcher.base.masking import mask_secrets, register_url_secrets
 from watcher.base.values import BodyFormat
 from watcher.config import Config, NotifyChannel
+from watcher.notify.diagnose import NotifyLines, email_problem, explain_unloadable, unknown_scheme, where
 from watcher.notify.schedule import DigestTime
 
 log = logging.getLogger("watcher.notify")
@@ -47,6 +49,23 @@ def _privacy_url(service: Any) -> Any:
     return service.url(privacy=True)
 
 
+# Arguments apprise adds to every service's own URL (delivery and logging settings): left out where a
+# URL is shown to the person who wrote it, so it reads like what they wrote.
+_GENERIC_ARGS = frozenset(
+    {"overflow", "retry", "wait", "optional", "cto", "rto", "emojis", "store", "tz", "verify"}
+)
+
+
+def _readable(label: str) -> str:
+    """A masked apprise URL of a service without apprise's generic arguments (for display only)."""
+    parts = urlsplit(label)
+    if not parts.query:
+        return label
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _GENERIC_ARGS]
+    query = "&".join(f"{k}={v}" for k, v in kept)  # masked already: shown, never parsed again
+    return urlunsplit(parts._replace(query=query))
+
+
 def _names(value: object) -> set[str]:
     """A plugin's protocol names (a string, or a tuple of them)."""
     if isinstance(value, str):
@@ -68,9 +87,17 @@ class Target:
     is_email: bool
     limit: int | None
     rate_seconds: float
+    # The URL as the config writes it, masked (``watcher notify test`` shows it); else ``label``.
+    written: str = ""
+
+    @property
+    def shown(self) -> str:
+        return self.written or self.label
 
     @classmethod
-    def from_service(cls, channel: str, index: int, service: Any, asset: Any) -> Target:
+    def from_service(
+        cls, channel: str, index: int, service: Any, asset: Any, written: str | None = None
+    ) -> Target:
         label = mask_url(str(_privacy_url(service)))
         key = hashlib.sha256(f"{channel}\x1f{index}\x1f{label}".encode()).hexdigest()[:20]
         is_email = isinstance(service, NotifyEmail)
@@ -94,7 +121,8 @@ class Target:
         holder = apprise.Apprise(asset=asset)
         holder.add(service)
         rate = float(getattr(service, "request_rate_per_sec", 0.0) or 0.0)
-        return cls(key, label, holder, service, body_format, is_email, limit, rate)
+        shown = mask_url(written) if written else _readable(label)
+        return cls(key, label, holder, service, body_format, is_email, limit, rate, shown)
 
 
 @dataclass(frozen=True)
@@ -172,31 +200,39 @@ def _captured(text: str, raw: Sequence[str], tokens: Sequence[str] = ()) -> list
     return lines
 
 
-def _load_services(channel: NotifyChannel, asset: Any) -> tuple[list[Any], list[str]]:
-    where = f"notify {channel.name!r}"
-    services: list[Any] = []
+def _load_services(
+    channel: NotifyChannel, asset: Any, index: int, lines: NotifyLines
+) -> tuple[list[tuple[Any, str | None]], list[str]]:
+    """The channel's apprise services (each with its URL as written, None from urls_from), and its
+    problems, each naming the entry and line it is about."""
+    services: list[tuple[Any, str | None]] = []
     problems: list[str] = []
     for url in channel.urls:
         register_url_secrets(url)  # hidden in every log line from now on, request lines included
+        at = where(index, channel.name, lines.url(index, url))
         if "://" not in url:
-            problems.append(f"{where}: {mask_url(url)} is not an apprise URL (scheme://…)")
+            problems.append(f"{at}: {mask_url(url)} is not an apprise URL (scheme://…)")
             continue
         holder = apprise.Apprise(asset=asset)
         with _log_capture() as out:
             added = holder.add(url)
         warnings = _captured(out.getvalue(), [url])
         if not added or len(holder) == 0:
-            reason = "; ".join(warnings) or "apprise does not understand it"
-            problems.append(f"{where}: cannot use URL {mask_url(url)}: {reason}")
+            problems.append(f"{at}: URL {mask_url(url)}: {explain_unloadable(url, warnings)}")
             continue
-        problems.extend(f"{where}: URL {mask_url(url)}: {w}" for w in warnings)
-        services.extend(holder)
+        problems.extend(f"{at}: URL {mask_url(url)}: {w}" for w in warnings)
+        for service in holder:
+            email = email_problem(service, url)
+            if email is not None:
+                problems.append(f"{at}: URL {mask_url(url)} {email}")
+        services.extend((service, url) for service in holder)
     if channel.urls_from is not None:
         path = channel.urls_from
+        at = where(index, channel.name, lines.urls_from(index))
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{where}: cannot read urls_from {path}: {exc.__class__.__name__}: {exc}")
+            problems.append(f"{at}: cannot read urls_from {path}: {exc.__class__.__name__}: {exc}")
             return services, problems
         fmt = "yaml" if path.suffix.lower() in (".yml", ".yaml") else None
         config = apprise.AppriseConfig(asset=asset)
@@ -206,33 +242,58 @@ def _load_services(channel: NotifyChannel, asset: Any) -> tuple[list[Any], list[
         raw_urls = re.findall(r"[a-z][a-z0-9+.-]*://[^\s'\"]+", text, re.I)
         for raw_url in raw_urls:
             register_url_secrets(raw_url)
-        for warning in _captured(out.getvalue(), raw_urls, _file_tokens(text)):
-            problems.append(f"{where}: urls_from {path}: {warning}")
+        # A misspelt scheme: the entry's line in the file and the scheme meant, not apprise's bare
+        # "Unparseable URL …" (left out below for exactly those URLs).
+        warnings = _captured(out.getvalue(), raw_urls, _file_tokens(text))
+        for raw_url in raw_urls:
+            unknown = unknown_scheme(raw_url)
+            said = f"Unparseable URL {mask_url(raw_url)}"
+            if unknown is None or not any(w.startswith(said) for w in warnings):
+                continue  # apprise took it (a native https:// webhook URL, say)
+            warnings = [w for w in warnings if not w.startswith(said)]
+            line = next((n for n, row in enumerate(text.splitlines(), 1) if raw_url in row), None)
+            place = f", line {line}" if line else ""
+            problems.append(f"{at}: urls_from {path}{place}: URL {mask_url(raw_url)}: {unknown}")
+        problems.extend(f"{at}: urls_from {path}: {warning}" for warning in warnings)
         if not loaded:
-            problems.append(f"{where}: urls_from {path} holds no usable apprise URL")
-        services.extend(loaded)
-    for service in services:
+            problems.append(f"{at}: urls_from {path} holds no usable apprise URL")
+        for service in loaded:
+            email = email_problem(service, None)
+            if email is not None:
+                label = mask_url(str(_privacy_url(service)))
+                problems.append(f"{at}: urls_from {path}: URL {label} {email}")
+        services.extend((service, None) for service in loaded)
+    for service, _ in services:
         with contextlib.suppress(Exception):  # apprise's url() is plugin code: never let it stop us
             register_url_secrets(str(service.url(privacy=False)))
         if isinstance(service, NotifyEmail) and not service.targets:
             label = mask_url(str(_privacy_url(service)))
-            problems.append(f"{where}: {label} names no recipient (to=…)")
+            problems.append(
+                f"{where(index, channel.name, lines.entry(index))}: {label} names no recipient (to=…)"
+            )
     return services, problems
 
 
 def build_channels(config: Config) -> tuple[list[Channel], list[str]]:
-    """Build every channel's apprise objects; returns the channels and plain, masked problems."""
+    """Build every channel's apprise objects; returns the channels and plain, masked problems.
+
+    Each problem starts with the entry it is about and, where the config file can be read, its line
+    (``line 14: notify[1] 'registrar': …``), as ``watcher check`` shows config problems.
+    """
     asset = make_asset()
+    lines = NotifyLines(config.path)
     channels: list[Channel] = []
     problems: list[str] = []
-    for channel_config in config.notify:
-        services, found = _load_services(channel_config, asset)
+    for index, channel_config in enumerate(config.notify):
+        services, found = _load_services(channel_config, asset, index, lines)
         problems.extend(found)
         targets = tuple(
-            Target.from_service(channel_config.name, i, service, asset) for i, service in enumerate(services)
+            Target.from_service(channel_config.name, i, service, asset, written)
+            for i, (service, written) in enumerate(services)
         )
         if not targets and not found:
-            problems.append(f"notify {channel_config.name!r}: no apprise URL to send to")
+            at = where(index, channel_config.name, lines.entry(index))
+            problems.append(f"{at}: no apprise URL to send to")
         digest_time = DigestTime.parse(channel_config.digest_at, channel_config.timezone)
         channels.append(Channel(channel_config, targets, digest_time, complete=not found))
     return channels, problems

@@ -5,6 +5,16 @@
   ended, so every change is in exactly one digest of a channel. Queue time, not edit time, because
   ``watcher history`` queues old edits. A channel's first digest starts at the fire instant before its
   first due one: records older than that are not announced again.
+- **The first digest** is the first one due after the database began watching (the daemon's first
+  start, or the first change `watcher history` queued, whichever came first): a first start at 10:00
+  composes no digest for the 07:30 that passed before the database existed, which would hold nothing
+  and use up the day's period; the changes of the first day go out with the next morning's digest.
+- **One window for preview and send** (:func:`plan_window`): ``watcher digest`` shows the digest due
+  now and not composed yet, exactly as ``--send`` composes it; where none is due, the next one as it
+  stands (changes queued since the last one ended, until now). Both print the window
+  (:func:`period_text`). ``--send --since DATE`` (:func:`send_digest_since`) sends now what the
+  preview with the same ``--since`` shows, as an extra digest: the ledger and the schedule stay as
+  they are.
 - **Ledger.** ``notify_digests`` gets its row in the same transaction that queues the outbox rows. The
   row makes the period done whatever happens later; the outbox makes the sending at-least-once with at
   most one repeat per target after a crash. A digest that was due while the daemon was down is
@@ -25,9 +35,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
@@ -37,8 +48,10 @@ from watcher.notify.channels import Channel
 from watcher.notify.filters import filter_sql
 from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, count_label, fit, render_template
+from watcher.notify.schedule import DigestTime
 from watcher.store.db import Database, iso_utc
 from watcher.store.queue import ChangeRecord
+from watcher.store.state import FIRST_START
 
 log = logging.getLogger("watcher.notify")
 
@@ -84,6 +97,7 @@ class DigestContent:
     missed: int
     review_url: str | None
     group_count: int  # files with listed changes in the window, shown or not
+    withdrawn: int = 0  # changes of the window that Commons undid: one line, not listed
 
     def render(self, fmt: BodyFormat, limit: int | None = None) -> str:
         def body(shown: int) -> str:
@@ -94,7 +108,7 @@ class DigestContent:
                 files=self.files, field_counts=self.field_counts, groups=groups,
                 more_groups=self.group_count - shown, more_changes=self.listed_total - listed,
                 more_url=self.review_url, history=self.history, missed=self.missed,
-                review_url=self.review_url,
+                review_url=self.review_url, withdrawn=self.withdrawn,
             )  # fmt: skip
 
         return fit(body, len(self.groups), limit)
@@ -105,6 +119,11 @@ async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> l
     rows = await cursor.fetchall()
     await cursor.close()
     return list(rows)
+
+
+def period_label(period: date) -> str:
+    """``Monday 2 March 2026``: the local date a digest is for, as its title says it."""
+    return f"{period:%A} {period.day} {period:%B %Y}"
 
 
 def _label(field_name: str, language: str | None) -> str:
@@ -124,8 +143,16 @@ async def compose(
 ) -> DigestContent:
     """Read the window's changes (inside the caller's transaction, or a reader's connection)."""
     condition, params = filter_sql(filters)
-    where = f"queued_at >= ? AND queued_at < ? AND ({condition})"
+    # Withdrawn changes (Commons undid them before anyone decided) are counted in one line, not listed.
+    where = f"queued_at >= ? AND queued_at < ? AND status != 'withdrawn' AND ({condition})"
     base = [iso_utc(start), iso_utc(end), *params]
+    undone_condition, undone_params = filter_sql(replace(filters, exclude_reverted=False))
+    undone = await _all(
+        conn,
+        f"SELECT count(*) FROM changes WHERE queued_at >= ? AND queued_at < ? AND status = 'withdrawn' "
+        f"AND ({undone_condition})",
+        [iso_utc(start), iso_utc(end), *undone_params],
+    )
     by_source = {
         row[0]: row[1]
         for row in await _all(
@@ -185,7 +212,7 @@ async def compose(
         )
         for file_title, items in grouped.items()
     )
-    label = f"{period:%A} {period.day} {period:%B %Y}" if period else presenter.local_time(end)[:10]
+    label = period_label(period) if period else presenter.local_time(end)[:10]
     title = f"Commons Watcher digest, {label}: " + (
         f"{total} change{'s' if total != 1 else ''} on {files} file{'s' if files != 1 else ''}"
         if total
@@ -204,6 +231,7 @@ async def compose(
         missed=missed,
         review_url=presenter.review_url(),
         group_count=len(group_counts),
+        withdrawn=int(undone[0][0]),
     )
 
 
@@ -215,6 +243,44 @@ class DigestOutcome:
     messages: int
     missed: int
     content: DigestContent | None = field(default=None, compare=False)
+    window: str = field(default="", compare=False)  # period_text of what it covers
+
+
+def _utc(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def period_text(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """``changes queued 2026-03-01 07:30 – 2026-03-02 07:30 Europe/Stockholm``: what preview and send print."""
+    shown = [moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") for moment in (start, end)]
+    return f"changes queued {shown[0]} – {shown[1]} {zone.key}"
+
+
+def window_now(now: datetime) -> datetime:
+    """The end of a window that runs until ``now``: queue times have whole seconds, so after this one."""
+    return now.replace(microsecond=0) + timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class DigestWindow:
+    """Which changes a channel's digest covers: queued in ``[start, end)``.
+
+    ``due``: the scheduled digest of ``period`` is due (its ``fire`` instant has passed) and not composed
+    yet; ``end`` is then ``fire``, and ``--send`` composes exactly this. Otherwise ``period`` is the next
+    digest, going out at ``fire``, and ``end`` is now: the digest as it stands so far.
+    """
+
+    period: date
+    start: datetime
+    end: datetime
+    fire: datetime
+    due: bool
+    missed: int = 0
+    composed: date | None = None  # the latest period in the ledger; None: no digest yet
+
+    def text(self, zone: ZoneInfo) -> str:
+        return period_text(self.start, self.end, zone)
 
 
 async def _last_entry(conn: aiosqlite.Connection, channel: str) -> tuple[date, datetime] | None:
@@ -225,26 +291,55 @@ async def _last_entry(conn: aiosqlite.Connection, channel: str) -> tuple[date, d
     )
     if not rows:
         return None
-    return date.fromisoformat(rows[0][0]), datetime.fromisoformat(rows[0][1].replace("Z", "+00:00"))
+    return date.fromisoformat(rows[0][0]), _utc(rows[0][1])
+
+
+async def watching_since(conn: aiosqlite.Connection) -> datetime | None:
+    """When the database began watching: the daemon's first start or the first change queued (by
+    `watcher history`), whichever came first; None where neither is recorded (nothing to misplace)."""
+    moments: list[datetime] = []
+    for sql, params in (
+        ("SELECT value FROM state WHERE key = ?", [FIRST_START]),
+        ("SELECT min(queued_at) FROM changes", []),
+    ):
+        rows = await _all(conn, sql, params)
+        if rows and rows[0][0]:
+            with contextlib.suppress(ValueError):
+                moments.append(_utc(str(rows[0][0])))
+    return min(moments, default=None)
+
+
+async def plan_window(
+    conn: aiosqlite.Connection, channel: str, timing: DigestTime, now: datetime
+) -> DigestWindow:
+    """The digest ``--send`` composes now (``due``), or else the next one so far: one rule for both."""
+    period, fire = timing.latest_due(now)
+    last = await _last_entry(conn, channel)
+    upcoming = period + timedelta(days=1)
+    if last is not None and last[0] >= period:
+        return DigestWindow(upcoming, last[1], window_now(now), timing.fire_instant(upcoming), False,
+                            composed=last[0])  # fmt: skip
+    if last is not None:
+        missed = max((period - last[0]).days - 1, 0)
+        return DigestWindow(period, last[1], fire, fire, True, missed, composed=last[0])
+    origin = await watching_since(conn)
+    if origin is not None and fire <= origin:
+        # The 07:30 that passed before the database began watching: the first digest is the next one.
+        return DigestWindow(upcoming, fire, window_now(now), timing.fire_instant(upcoming), False)
+    return DigestWindow(period, timing.fire_instant(period - timedelta(days=1)), fire, fire, True)
 
 
 async def send_due_digest(
-    db: Database, config: Config, channel: Channel, now: datetime, *, since: datetime | None = None
+    db: Database, config: Config, channel: Channel, now: datetime
 ) -> DigestOutcome | None:
-    """Compose and queue the channel's latest due digest unless the ledger has it; None when it has."""
+    """Compose and queue the channel's due digest (:func:`plan_window`); None when none is due."""
     timing = channel.digest_time
-    period, fire = timing.latest_due(now)
     presenter = Presenter(config, timing.zone)
     async with db.transaction() as conn:
-        last = await _last_entry(conn, channel.name)
-        if last is not None and last[0] >= period:
+        plan = await plan_window(conn, channel.name, timing, now)
+        if not plan.due:
             return None
-        if last is not None:
-            start, missed = last[1], max((period - last[0]).days - 1, 0)
-        else:
-            start, missed = timing.fire_instant(period - timedelta(days=1)), 0
-        if since is not None:
-            start = since
+        period, start, fire, missed = plan.period, plan.start, plan.fire, plan.missed
         content = await compose(
             conn, config, channel.config, presenter, start, fire, period=period, missed=missed
         )
@@ -258,23 +353,50 @@ async def send_due_digest(
             (channel.name, period.isoformat(), iso_utc(start), iso_utc(fire), content.total, missed, messages,
              iso_utc(now)),
         )  # fmt: skip
+    window = plan.text(timing.zone)
     log.info(
-        "notify %s: digest for %s composed: %d change(s), %d message(s)%s",
-        channel.name, period, content.total, messages, f", catching up {missed} missed" if missed else "",
+        "notify %s: digest for %s composed (%s): %d change(s), %d message(s)%s",
+        channel.name, period, window, content.total, messages,
+        f", catching up {missed} missed" if missed else "",
     )  # fmt: skip
-    return DigestOutcome(channel.name, period, content.total, messages, missed, content)
+    return DigestOutcome(channel.name, period, content.total, messages, missed, content, window)
 
 
 async def send_due_digests(
-    db: Database, config: Config, channels: Sequence[Channel], now: datetime, *, since: datetime | None = None
+    db: Database, config: Config, channels: Sequence[Channel], now: datetime
 ) -> list[DigestOutcome]:
     outcomes = []
     for channel in channels:
         if channel.wants_digest:
-            outcome = await send_due_digest(db, config, channel, now, since=since)
+            outcome = await send_due_digest(db, config, channel, now)
             if outcome is not None:
                 outcomes.append(outcome)
     return outcomes
+
+
+async def send_digest_since(
+    db: Database, config: Config, channel: Channel, since: datetime, now: datetime
+) -> DigestOutcome:
+    """Queue now, as an extra digest, the changes queued from ``since`` until now: exactly what
+    ``watcher digest --since`` shows. Each run sends again; the ledger and the schedule are untouched."""
+    timing = channel.digest_time
+    presenter = Presenter(config, timing.zone)
+    end = window_now(now)
+    async with db.transaction() as conn:
+        content = await compose(conn, config, channel.config, presenter, since, end)
+        messages = 0
+        if content.total or channel.config.send_empty:
+            ref = f"digest:since:{iso_utc(since)}:{iso_utc(end)}"
+            messages = await enqueue(
+                conn, channel, Message("digest", ref, content.title, content.render), now
+            )
+    window = period_text(since, end, timing.zone)
+    log.info(
+        "notify %s: extra digest composed (%s): %d change(s), %d message(s)",
+        channel.name, window, content.total, messages,
+    )  # fmt: skip
+    return DigestOutcome(channel.name, end.astimezone(timing.zone).date(), content.total, messages, 0,
+                         content, window)  # fmt: skip
 
 
 async def run_scheduler(
@@ -293,12 +415,22 @@ async def run_scheduler(
     digest_channels = [c for c in channels if c.wants_digest]
     if not digest_channels:
         return
+    announced: dict[str, datetime] = {}
     while True:
         wake.clear()  # before looking, so a wake-up during the look is not lost
         now = clock()
         outcomes = await send_due_digests(db, config, digest_channels, now)
         if any(o.messages for o in outcomes):
             on_queued()
+        for channel in digest_channels:  # nothing is due now: the next fire time is the next digest
+            fire = channel.digest_time.next_fire(now)
+            if announced.get(channel.name) != fire:
+                announced[channel.name] = fire
+                local = channel.digest_time.local(fire)
+                log.info(
+                    "notify %s: next digest, for %s, at %s %s", channel.name, period_label(local.date()),
+                    local.strftime("%Y-%m-%d %H:%M"), channel.digest_time.zone.key,
+                )  # fmt: skip
         upcoming = min(c.digest_time.next_fire(now) for c in digest_channels)
         timeout = min(SCHEDULER_CHUNK, max(0.01, (upcoming - clock()).total_seconds()))
         with contextlib.suppress(TimeoutError):

@@ -60,12 +60,29 @@ def by_category(channel: NotifyChannel) -> Condition | None:
     )
 
 
+def by_editor_edits(channel: NotifyChannel) -> Condition | None:
+    """``min_editor_edits``: accounts with at least that many edits when the change was queued; IP
+    addresses, temporary accounts and records without editor facts count as 0."""
+    if channel.min_editor_edits <= 0:
+        return None
+    return "coalesce(json_extract(editor, '$.edits'), 0) >= ?", [channel.min_editor_edits]
+
+
+def by_reverted(channel: NotifyChannel) -> Condition | None:
+    """``exclude_reverted``: leave out what Commons undid (withdrawn, or reverted after a decision)."""
+    if not channel.exclude_reverted:
+        return None
+    return "(status != 'withdrawn' AND reverted_by IS NULL)", []
+
+
 FILTERS: tuple[Callable[[NotifyChannel], Condition | None], ...] = (
     by_kind,
     by_field,
     by_language,
     by_file,
     by_category,
+    by_editor_edits,
+    by_reverted,
 )
 
 

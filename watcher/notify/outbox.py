@@ -149,6 +149,36 @@ def _describe(result: Any, seen: hooks.Observation) -> str:
     return mask_secrets("; ".join(parts) or "failed")[:500]
 
 
+async def send_once(
+    target: Target, title: str, render: Callable[[BodyFormat], str], *, limit: float
+) -> tuple[bool, str]:
+    """One message to one target now, outside the queue (``watcher notify test``): was it delivered,
+    and if not, why (masked). The body is rendered for the target's format, an e-mail with our own
+    text part, as the outbox sends; ``limit`` is apprise's time limit for the send, in seconds."""
+    body = render(target.body_format)
+    text_body = render("text") if target.is_email else None
+    with hooks.observing(email_html=body if target.is_email else None, email_text=text_body) as seen:
+        sending = asyncio.ensure_future(  # made here: the send's context holds the observation
+            target.apprise.async_notify(
+                body=body,
+                title=title,
+                body_format=_FORMATS[target.body_format],
+                timeout=limit,
+                log_level=logging.WARNING,
+            )
+        )
+    try:
+        result: Any = await sending
+    except Exception as exc:  # plugin code: any failure is the target's, reported, not raised
+        result = exc
+    ok = not isinstance(result, BaseException) and bool(result)
+    error = "" if ok else _describe(result, seen)
+    if not isinstance(result, BaseException):
+        with contextlib.suppress(Exception):
+            result.close()
+    return ok, error
+
+
 class Outbox:
     """Sends due outbox rows; one task per target, all targets concurrently."""
 

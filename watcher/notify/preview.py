@@ -1,39 +1,108 @@
-"""The digest a reader would get now: what ``watcher digest`` prints and the demo shows.
+"""The digest a reader would get: what ``watcher digest`` prints and the demo shows.
 
-Everything since the last digest sent (to one channel, or to any) or since a given time, up to now.
+For a digest channel the window is :func:`watcher.notify.digest.plan_window`'s, the one ``--send``
+uses: the digest due now and not composed yet, exactly as ``--send`` composes it; where none is due,
+the next one as it stands (since the last one ended, until now). With ``since``, everything queued
+from then until now, which ``--send --since`` sends as it is shown. Each preview says which digest it
+is and its window, in the channel's time zone.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from watcher.base.values import BodyFormat
 from watcher.config import Config, NotifyChannel
-from watcher.notify.digest import compose
+from watcher.notify.digest import DigestContent, compose, period_label, period_text, plan_window, window_now
 from watcher.notify.render import Presenter
-from watcher.store.db import Database
+from watcher.notify.schedule import DigestTime
+from watcher.store.db import Database, iso_utc
+
+
+@dataclass(frozen=True)
+class DigestPreview:
+    channel: str | None
+    heading: str  # one line: which digest, and its window
+    window: str  # period_text, as `--send` prints it for the same digest
+    content: DigestContent
+    due: bool = False  # the scheduled digest due now: `watcher digest --send` sends exactly this
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+async def _channel_preview(
+    db: Database, config: Config, channel: NotifyChannel, since: datetime | None, now: datetime
+) -> DigestPreview:
+    timing = DigestTime.parse(channel.digest_at, channel.timezone)
+    presenter = Presenter(config, timing.zone)
+    name = channel.name
+    if since is not None:
+        end = window_now(now)
+        content = await compose(db.conn, config, channel, presenter, since, end)
+        window = period_text(since, end, timing.zone)
+        heading = f"{name}: {window}; `watcher digest --send --since {iso_utc(since)}` sends these now"
+        return DigestPreview(name, heading, window, content)
+    if channel.mode == "immediate":
+        last = await db.scalar("SELECT max(window_end) FROM notify_digests WHERE channel = ?", (name,))
+        start = datetime.fromisoformat(str(last).replace("Z", "+00:00")) if last else now - timedelta(days=1)
+        end = window_now(now)
+        content = await compose(db.conn, config, channel, presenter, start, end)
+        window = period_text(start, end, timing.zone)
+        return DigestPreview(
+            name, f"{name}: {window} (this channel gets alerts, not digests)", window, content
+        )
+    plan = await plan_window(db.conn, name, timing, now)
+    content = await compose(
+        db.conn, config, channel, presenter, plan.start, plan.end, period=plan.period, missed=plan.missed
+    )
+    window = plan.text(timing.zone)
+    label = period_label(plan.period)
+    if plan.due:
+        heading = (
+            f"{name}: the digest for {label}, due since {_local(plan.fire, timing.zone)} and not sent yet: "
+            f"{window}; `watcher digest --send` sends exactly this"
+        )
+    else:
+        first = " first" if plan.composed is None else " next"
+        heading = (
+            f"{name}: the{first} digest, for {label}, goes out {_local(plan.fire, timing.zone)}; "
+            f"so far: {window}"
+        )
+    return DigestPreview(name, heading, window, content, due=plan.due)
+
+
+async def preview_digests(
+    config: Config, channel: NotifyChannel | None, since: datetime | None, *, now: datetime | None = None
+) -> list[DigestPreview]:
+    """One preview for ``channel``, else one per digest channel (each with its own filters, time zone
+    and schedule), else one of every change (no digest channel: nothing would send it)."""
+    now = now or datetime.now(UTC)
+    selected = [channel] if channel else [c for c in config.notify if c.mode in ("digest", "both")]
+    async with Database.open(config.database) as db:
+        if selected:
+            return [await _channel_preview(db, config, c, since, now) for c in selected]
+        zone = ZoneInfo(next((c.timezone for c in config.notify), "UTC"))
+        if since is None:
+            last = await db.scalar("SELECT max(window_end) FROM notify_digests")
+            since = (
+                datetime.fromisoformat(str(last).replace("Z", "+00:00")) if last else now - timedelta(days=1)
+            )
+        end = window_now(now)
+        content = await compose(
+            db.conn, config, NotifyChannel(name="preview"), Presenter(config, zone), since, end
+        )
+        window = period_text(since, end, zone)
+        heading = f"{window} (no [[notify]] channel has mode digest or both: nothing sends a digest)"
+        return [DigestPreview(None, heading, window, content)]
 
 
 async def preview_digest(
     config: Config, channel: NotifyChannel | None, since: datetime | None, fmt: BodyFormat
 ) -> str:
-    """The digest of everything since the last digest (or ``since``) up to now, from a reader's view."""
-    # Queue times have whole seconds: the window ends after the current second, so it holds them all.
-    now = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-    filters = channel or NotifyChannel(name="preview")
-    zone_name = channel.timezone if channel else next((c.timezone for c in config.notify), "UTC")
-    presenter = Presenter(config, ZoneInfo(zone_name))
-    async with Database.open(config.database) as db:
-        if since is None:
-            sql = "SELECT max(window_end) FROM notify_digests"
-            params: list[str] = []
-            if channel is not None:
-                sql += " WHERE channel = ?"
-                params.append(channel.name)
-            last = await db.scalar(sql, params)
-            since = (
-                datetime.fromisoformat(str(last).replace("Z", "+00:00")) if last else now - timedelta(days=1)
-            )
-        content = await compose(db.conn, config, filters, presenter, since, now)
-    return content.render(fmt)
+    """The previews' bodies in ``fmt``, one after another (the demo's view)."""
+    previews = await preview_digests(config, channel, since)
+    return "\n".join(p.content.render(fmt) for p in previews)

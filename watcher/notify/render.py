@@ -21,6 +21,7 @@ import jinja2
 from watcher.base.text import one_line
 from watcher.base.values import BodyFormat
 from watcher.config import Config
+from watcher.export.trust import trust_signals
 from watcher.export.writers import index_url
 from watcher.store.queue import ChangeRecord
 
@@ -65,6 +66,8 @@ class ChangeView:
     diff_url: str
     review_url: str | None
     source: str
+    # How far the editor can be trusted, in words (watcher.export.trust): "new account (3 days, 12 edits)".
+    signals: tuple[str, ...] = ()
 
 
 class Presenter:
@@ -121,6 +124,7 @@ class Presenter:
             diff_url=record.diff_url(self.index),
             review_url=self.review_url(record.id),
             source=record.source,
+            signals=tuple(clean(s, 160) or "" for s in trust_signals(record)),
         )
 
 

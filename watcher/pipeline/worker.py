@@ -22,8 +22,11 @@ from watcher.diff import find_object_id
 from watcher.diff.model import FieldChange
 from watcher.mediawiki.client import ActionApi, ApiError, Revision
 from watcher.mediawiki.types import Revisions, Unanswered, unanswered_message
+from watcher.pipeline.editors import EditorFacts
 from watcher.pipeline.labels import LabelResolver
+from watcher.pipeline.queueing import Queued, queue_changes
 from watcher.pipeline.records import RecordMaker, incomparable
+from watcher.pipeline.revdel import withdraw_hidden_revisions
 from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state
@@ -51,6 +54,7 @@ class Worker:
         self.api = api
         self.config = config
         self.records = RecordMaker(config, labels)
+        self.editors = EditorFacts(db, api)  # who made each edit: one list=users per 50 new editors
         self.on_queued = on_queued
         self._wake = asyncio.Event()
         self.api_errors = 0
@@ -96,19 +100,35 @@ class Worker:
             revids += [int(r) for r in (raw.get("old"), raw.get("new")) if isinstance(r, int) and r > 0]
         try:
             revisions = await self.api.revisions(sorted(set(revids)))
+            # The editors of the edits the answer holds (the rest make no records now).
+            found = [i for i in items if (i.event.get("revision") or {}).get("new") in revisions]
+            tags = (tag for revision in revisions.values() for tag in revision.tags)
+            await self.editors.learn((item.event.get("user") for item in found), tags, inbox_ahead=True)
         except (ApiError, aiohttp.ClientError, TimeoutError) as exc:
             await self._retry(items, f"cannot fetch revisions: {exc}")
             return 0
+        await withdraw_hidden_revisions(self.db, self.api, self.config.wiki.name, revisions)
         settled = 0
         for item in items:
             try:
                 changes, provenance = await self._diff_edit(item, revisions)
+                if provenance is not None:
+                    provenance = self.editors.stamp(provenance, revisions[provenance.revision].tags)
+                queued = Queued()
                 async with self.db.transaction() as conn:
                     added = 0
                     if provenance is not None:
-                        added = await store_queue.insert_changes(conn, provenance, changes)
-                        await store_state.add_counters(conn, {"changes_queued": added})
+                        queued = await queue_changes(conn, provenance, changes)
+                        added = queued.added
+                        await store_state.add_counters(
+                            conn, {"changes_queued": added, "changes_withdrawn": len(queued.withdrawn)}
+                        )
                     await store_state.finish_item(conn, item.id)
+                if provenance is not None and queued.reverted:
+                    log.info(
+                        "%s: r%d undid %d queued change(s) (%s withdrawn)", item.title, provenance.revision,
+                        len(queued.reverted), len(queued.withdrawn) or "none",
+                    )  # fmt: skip
             except (ApiError, aiohttp.ClientError, TimeoutError) as exc:
                 await self._retry([item], str(exc))
                 continue
@@ -174,9 +194,12 @@ class Worker:
             info = (await self.api.page_info([item.title])).get(item.title)
             revision = info.lastrevid if info is not None else None
             wikitext = None
+            tags: tuple[str, ...] = ()
             if revision:
                 current = (await self.api.revisions([revision])).get(revision)
                 wikitext = current.wikitext if current else None
+                tags = current.tags if current else ()
+            await self.editors.learn([change.user], tags)
         except (ApiError, aiohttp.ClientError, TimeoutError) as exc:
             await self._retry([item], f"cannot fetch the new file version: {exc}")
             return 0
@@ -192,6 +215,7 @@ class Worker:
                     comment=change.comment,
                     object_id=find_object_id(item.title, wikitext, None, self.config.tracking.object_id),
                 )
+                provenance = self.editors.stamp(provenance, tags)
                 record = FieldChange("file", "changed", None, sha1, detail={"upload": change.log_action})
                 added = await store_queue.insert_changes(conn, provenance, [record])
                 await store_state.add_counters(conn, {"changes_queued": added})

@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ import aiohttp
 from aiohttp import web
 
 from watcher.base.retry import Backoff, supervise
-from watcher.config import Config
+from watcher.config import EX_CONFIG, Config
 from watcher.export.push import WebhookPusher
 from watcher.history.run import HistoryOptions, run_history
 from watcher.mediawiki.client import ActionApi, ApiError
@@ -41,7 +42,7 @@ from watcher.stream.client import EventStream
 from watcher.tracking.catchup import RECENT_CHANGES_KEEP, catch_up, needs_catch_up, parse_time
 from watcher.tracking.ingest import Ingest
 from watcher.tracking.resolver import TrackedSet, TrackingResolver
-from watcher.web.app import run_web
+from watcher.web.app import PortUnavailable, bind_or_explain, run_web
 
 log = logging.getLogger("watcher.daemon")
 
@@ -78,6 +79,10 @@ class Daemon:
         # Set when the daemon stops because its database was deleted or replaced under it: why, and
         # the exit code (/healthz notices the same on its own, through Database.check_still_there).
         self.failure: DatabaseError | None = None
+        # The review page's listening sockets, taken at start (run); web_off: the port was busy and
+        # [web] on_busy = "disable" said to run without the page.
+        self.web_sockets: list[socket.socket] | None = None
+        self.web_off = False
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -87,7 +92,8 @@ class Daemon:
 
         Raises :class:`~watcher.store.db.DatabaseLocked` (another daemon runs on the database) or
         another :class:`~watcher.store.db.DatabaseError` (missing folder, damaged file) before any
-        task starts.
+        task starts. Returns 78 (EX_CONFIG) at once, after one error line, where the review page's
+        address cannot be had (``[web] on_busy = "stop"``, the default).
         """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -95,8 +101,37 @@ class Daemon:
                 loop.add_signal_handler(sig, self.stop)
         # The lock comes first: a second daemon must not even open (or migrate) the database.
         with DaemonLock.acquire(self.config.database):
-            self.db = await Database.connect(self.config.database, verify=True)
-            return await self._run_open(self.db)
+            # The review page's port next, before the database and the stream: a port that cannot be
+            # had stops the start here in one line (exit 78), not a web task restarted forever.
+            try:
+                self.web_sockets = self._take_web_port()
+            except PortUnavailable as exc:
+                log.error(
+                    '%s; free it, set [web] listen to another port, or set [web] on_busy = "disable" '
+                    "to run without the page",
+                    exc,
+                )
+                return EX_CONFIG
+            try:
+                self.db = await Database.connect(self.config.database, verify=True)
+                return await self._run_open(self.db)
+            finally:
+                for sock in self.web_sockets or ():
+                    sock.close()
+
+    def _take_web_port(self) -> list[socket.socket] | None:
+        """The review page's sockets; None without [web], or when busy and ``on_busy = "disable"``."""
+        section = self.config.web
+        if section is None:
+            return None
+        try:
+            return bind_or_explain(section)
+        except PortUnavailable as exc:
+            if section.on_busy != "disable":
+                raise
+            log.warning('%s; running without the review page ([web] on_busy = "disable")', exc)
+            self.web_off = True
+            return None
 
     def _database_lost(self, failure: DatabaseError) -> None:
         """Stop because the database file is gone (logged here, once); :meth:`run` returns its exit code."""
@@ -138,7 +173,7 @@ class Daemon:
             ]
             if config.notify:
                 parts.append(("notify", self._notify))
-            if config.web is not None:
+            if config.web is not None and not self.web_off:
                 parts.append(("web", self._serve_web))
             if config.export.webhook:
                 parts.append(("webhook", self._push_webhook))
@@ -320,7 +355,7 @@ class Daemon:
     async def _serve_web(self) -> None:
         assert self.db is not None
         routes = self.hooks.web_routes(self) if self.hooks.web_routes is not None else None
-        await run_web(self.db, self.config, extra_routes=routes)
+        await run_web(self.db, self.config, extra_routes=routes, sockets=self.web_sockets or ())
 
     async def _housekeeping(self) -> None:
         assert self.db is not None

@@ -18,10 +18,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from watcher.base.text import one_line
+from watcher.base.text import one_line, plural
 from watcher.config import Config
 from watcher.export.push import webhook_status
 from watcher.mediawiki.types import ApiStats
+from watcher.service.tracked_status import api_error_line, tracked_lines, tracked_snapshot
 from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state
@@ -39,6 +40,9 @@ STATE_STREAM_LAST_DATA = "stream_last_data_at"
 # Names in the `counters` table, besides the ingest's events_* and the worker's changes_queued.
 COUNTER_RECONNECTS = "stream_reconnects"
 COUNTER_API_ERRORS = "api_errors"
+# The text and time of the latest Action API error any of the daemon's clients met (not only a count).
+STATE_API_LAST_ERROR = "api_last_error"
+STATE_API_LAST_ERROR_AT = "api_last_error_at"
 
 PERSIST_SECONDS = 5.0
 
@@ -211,6 +215,8 @@ async def database_snapshot(db: Database, *, now: datetime | None = None) -> dic
         "stream_last_data_at": states.get(STATE_STREAM_LAST_DATA),
         "stream_reconnects": counters.get(COUNTER_RECONNECTS, 0),
         "api_errors": counters.get(COUNTER_API_ERRORS, 0),
+        "api_last_error": states.get(STATE_API_LAST_ERROR),
+        "api_last_error_at": states.get(STATE_API_LAST_ERROR_AT),
         "tracked_files": files["active"],
         "tracked_files_deleted": files["deleted"],
         "tracked_categories": len(await store_tracked.categories(db)),
@@ -246,6 +252,7 @@ async def collect_status(
     status["inbox"]["give_up_after_seconds"] = config.stream.retention_days * 86400
     status["inbox"]["problem"] = "; ".join(text for _, text in _inbox_problems(status["inbox"])) or None
     status["history"] = await _history_snapshot(db)
+    status["tracked_summary"] = await tracked_snapshot(db, config)
     status["webhook"] = await _webhook_snapshot(db, config)
     status["database"] = str(config.database)
     status["schema_version"] = await db.user_version()
@@ -282,7 +289,7 @@ def _webhook_line(webhook: dict[str, Any]) -> str:
     )
     if webhook.get("last_error"):
         what = "refused (fix the receiver; retried, nothing skipped)" if webhook.get("refused") else "failing"
-        text += f"; {what}: {_n(webhook.get('failed_attempts'))} failed attempt(s), the latest at "
+        text += f"; {what}: {plural(webhook.get('failed_attempts') or 0, 'failed attempt', thousands=' ')}, the latest at "
         text += f"{_optional(webhook.get('last_error_at'))}: {webhook['last_error']}"
     return text
 
@@ -359,15 +366,18 @@ def render_status_text(status: dict[str, Any]) -> str:
         ),
         (
             "tracked",
-            f"{_n(status.get('tracked_files'))} files ({_n(status.get('tracked_files_deleted'))} deleted), "
-            f"{_n(status.get('tracked_categories'))} categories",
+            f"{plural(status.get('tracked_files') or 0, 'file', thousands=' ')} "
+            f"({_n(status.get('tracked_files_deleted'))} deleted), "
+            f"{plural(status.get('tracked_categories') or 0, 'category', 'categories', thousands=' ')}",
         ),
+        *tracked_lines(status.get("tracked_summary")),
         (
             "changes",
             f"{_n(status.get('changes_queued'))} queued in all; "
             + ", ".join(f"{_n(count)} {name}" for name, count in queue.items()),
         ),
         ("fetch work", _fetch_work_line(status)),
+        *filter(None, [api_error_line(status)]),
     ]
     lines += _inbox_problems(status.get("inbox") or {})
     if status.get("outbox_pending") is not None or status.get("last_digest_at") is not None:
@@ -454,6 +464,12 @@ class LiveStatePersister:
             self._saved_reconnects = 0  # a new client counts from zero
         reconnects = stream.reconnects if stream else 0
         errors = [api.errors for api in self.apis]
+        # The latest error of a client whose count grew since the last save (the last one listed wins).
+        new_error = next(
+            (api.last_error for api, then in reversed(list(zip(self.apis, self._saved_errors, strict=True)))
+             if api.errors > then and api.last_error),
+            None,
+        )  # fmt: skip
         last_data: str | None = None
         if stream is not None and stream.last_data_monotonic:
             age = max(0.0, self._monotonic() - stream.last_data_monotonic)
@@ -464,6 +480,9 @@ class LiveStatePersister:
             )
             if last_data is not None:
                 await store_state.set_state(conn, STATE_STREAM_LAST_DATA, last_data)
+            if new_error is not None:
+                await store_state.set_state(conn, STATE_API_LAST_ERROR, new_error)
+                await store_state.set_state(conn, STATE_API_LAST_ERROR_AT, iso_utc(self._wall()))
             await store_state.add_counters(
                 conn,
                 {

@@ -10,17 +10,27 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 import aiosqlite
 
-from watcher.base.values import STATUSES, KindChoice, Source, Status, StatusChoice
+from watcher.base.values import STATUSES, EditorChoice, KindChoice, Source, Status, StatusChoice
 from watcher.diff.model import FieldChange
 from watcher.store import reviews
 from watcher.store.db import Database, utcnow
+from watcher.store.editors import (
+    NEW_EDITOR_SQL,
+    UNREGISTERED_SQL,
+    decode_list,
+    decode_object,
+    edit_count,
+    encode,
+)
+
+_DECODED = frozenset({"detail", "tags", "editor", "tools"})  # JSON columns, read by from_row itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +46,12 @@ class Provenance:
     comment: str | None
     object_id: str | None
     source: Source = "live"
+    # Who made the change (contract "Who made the change"), as the Action API said when it was queued:
+    # the revision's change tags, the account's facts (None for IPs and temporary accounts, see
+    # watcher.mediawiki.accounts) and the tags in words (watcher.base.tags).
+    tags: tuple[str, ...] = ()
+    editor: Mapping[str, Any] | None = None
+    tools: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +86,25 @@ class ChangeRecord:
     retracted_at: str | None = None
     # Set on a retraction row of the routine export only: when the export it retracts was made.
     retracts: str | None = None
+    # Who made the change (JSON columns of watcher.store.provenance_tables); None before they existed.
+    tags: tuple[str, ...] | None = None
+    editor: dict[str, Any] | None = None
+    tools: tuple[str, ...] | None = None
+    # Contract "Reverts and later edits" (watcher.pipeline.reverts): the revision of the later edit
+    # that put the field back to its value before this change, or that changed it again.
+    reverted_by: int | None = None
+    superseded_by: int | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ChangeRecord:
         columns = set(row.keys())
-        values = {f.name: row[f.name] for f in fields(cls) if f.name in columns and f.name != "detail"}
+        values = {f.name: row[f.name] for f in fields(cls) if f.name in columns and f.name not in _DECODED}
         detail = json.loads(row["detail"]) if row["detail"] else None
+        if "tags" in columns:
+            values["tags"] = decode_list(row["tags"])
+            values["tools"] = decode_list(row["tools"]) if "tools" in columns else None
+        if "editor" in columns:
+            values["editor"] = decode_object(row["editor"])
         return cls(detail=detail, **values)
 
     def as_retraction(self) -> ChangeRecord:
@@ -97,6 +126,11 @@ class ChangeRecord:
         # Wikidata labels of item values, where [labels] is configured: for people, not for matching.
         detail = self.detail or {}
         out["old_label"], out["new_label"] = detail.get("old_label"), detail.get("new_label")
+        out["tags"], out["tools"] = list(self.tags or ()), list(self.tools or ())
+        out["editor"] = dict(self.editor) if self.editor is not None else None
+        # The editor in two flat values, for the CSV columns of the same names.
+        out["editor_edits"] = edit_count(self.editor) if self.editor is not None else None
+        out["editor_registered"] = self.editor.get("registered") if self.editor is not None else None
         return out
 
 
@@ -107,8 +141,9 @@ def unique_key(wiki: str, revision: int, change: FieldChange) -> str:
 
 _INSERT = """
 INSERT INTO changes (wiki, file, object_id, revision, old_revision, timestamp, user, comment, field,
-    template, property, language, action, kind, old, new, detail, source, queued_at, unique_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    template, property, language, action, kind, old, new, detail, source, queued_at, unique_key,
+    tags, editor, tools)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(unique_key) DO NOTHING
 """
 
@@ -143,6 +178,9 @@ async def insert_changes(
                 provenance.source,
                 queued_at,
                 unique_key(provenance.wiki, provenance.revision, change),
+                encode(provenance.tags),
+                encode(provenance.editor),
+                encode(provenance.tools),
             ),
         )
         added += max(cursor.rowcount, 0)
@@ -165,6 +203,8 @@ class ChangeFilter:
     # Exported, and no longer accepted: the collection system must be told to take it back.
     retraction_due: bool = False
     ids: Sequence[int] | None = None
+    # "new": new accounts, IP addresses and temporary accounts; "established": everyone else.
+    editor: EditorChoice | None = None
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -199,6 +239,10 @@ class ChangeFilter:
         if self.ids is not None:
             clauses.append(f"id IN ({','.join('?' * len(self.ids))})" if self.ids else "0")
             params.extend(self.ids)
+        if self.editor == "new":
+            clauses.append(f"({NEW_EDITOR_SQL} OR {UNREGISTERED_SQL})")
+        elif self.editor == "established":
+            clauses.append(f"NOT ({NEW_EDITOR_SQL} OR {UNREGISTERED_SQL})")
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 

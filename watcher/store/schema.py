@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from watcher.store.history_tables import HISTORY_TABLES
 from watcher.store.notify_tables import NOTIFY_TABLES
+from watcher.store.provenance_tables import PROVENANCE_TABLES
 from watcher.store.review_tables import RETRACTION_COLUMNS, REVIEW_TABLES
+from watcher.store.tracked_tables import TRACKED_OBJECT_ID_COLUMNS
+from watcher.store.trust_tables import TRUST_COLUMNS
 from watcher.store.web_tables import WEB_TABLES
 
 MIGRATIONS: list[tuple[str, ...]] = [
@@ -125,6 +128,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
     REVIEW_TABLES,
     # 6: retractions of exported changes whose decision changed.
     RETRACTION_COLUMNS,
+    # 7: each tracked file's object id as `watcher tracked` last looked it up, and by which rule.
+    TRACKED_OBJECT_ID_COLUMNS,
+    # 8: who made each change: tags, editor facts and tools on changes; the editor and tag caches.
+    PROVENANCE_TABLES,
+    # 9: reverts and later edits: reverted_by, superseded_by, and the changes of edits that undid others.
+    TRUST_COLUMNS,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

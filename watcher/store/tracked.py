@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import aiosqlite
 
+from watcher.base.values import TrackedReason
 from watcher.store.db import Database, utcnow
+
+# The `tracked_reasons.source` of each reason `watcher tracked` names: files from the config's own
+# list (`files`, `files_from`) are stored as source "file", detail "config".
+REASON_OF_SOURCE: dict[str, TrackedReason] = {
+    "category": "category",
+    "uploader": "uploader",
+    "template": "template",
+    "file": "list",
+}
 
 
 async def add_file(
@@ -220,3 +231,132 @@ async def newer_categorisation(
         (title, category, timestamp, int(added)),
     )
     return True
+
+
+# -- what `watcher tracked` and `watcher status` show ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedFile:
+    """One tracked file, why it is tracked, and its object id as last looked up (migration 7)."""
+
+    title: str
+    pageid: int | None
+    reasons: tuple[tuple[TrackedReason, str], ...]  # (reason, detail): ("category", "Category:X")
+    object_id: str | None
+    object_id_rule: str | None  # the rule that found it, as text; None where none matched
+    object_id_revision: int | None  # the revision read; None where the file name alone decided
+    object_id_checked_at: str | None  # None: never looked up
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectIdLookup:
+    """What a look-up found for one file, to store (:func:`set_object_ids`)."""
+
+    title: str
+    object_id: str | None
+    rule: str | None
+    revision: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedSummary:
+    """Counts for the summary lines of `watcher tracked` and for `watcher status`."""
+
+    files: int
+    by_reason: dict[TrackedReason, int]  # files per kind of reason (a file may have several)
+    by_detail: tuple[tuple[TrackedReason, str, int], ...]  # files per configured source
+    with_object_id: int
+    by_rule: dict[str, int]  # files per rule (as text) that found their object id
+    without_object_id: int  # looked up, no rule matched
+    never_checked: int
+    oldest_check: str | None
+    newest_check: str | None
+
+
+def _reason(source: str) -> TrackedReason:
+    return REASON_OF_SOURCE.get(source, "list")
+
+
+async def tracked_files(db: Database, titles: Sequence[str] | None = None) -> list[TrackedFile]:
+    """The active files (or those of ``titles`` that are active) in title order, with their reasons."""
+    rows = await db.fetchall(
+        "SELECT title, pageid, object_id, object_id_rule, object_id_revision, object_id_checked_at "
+        "FROM tracked_files WHERE state = 'active' ORDER BY title"
+    )
+    wanted = None if titles is None else set(titles)
+    reasons: dict[str, list[tuple[TrackedReason, str]]] = {}
+    for row in await db.fetchall(
+        "SELECT r.title, r.source, r.detail FROM tracked_reasons r JOIN tracked_files f ON f.title = r.title "
+        "WHERE f.state = 'active' ORDER BY r.source, r.detail"
+    ):
+        reasons.setdefault(row[0], []).append((_reason(row[1]), row[2]))
+    return [
+        TrackedFile(
+            title=row[0],
+            pageid=row[1],
+            reasons=tuple(reasons.get(row[0], ())),
+            object_id=row[2],
+            object_id_rule=row[3],
+            object_id_revision=row[4],
+            object_id_checked_at=row[5],
+        )
+        for row in rows
+        if wanted is None or row[0] in wanted
+    ]
+
+
+async def set_object_ids(conn: aiosqlite.Connection, found: Iterable[ObjectIdLookup]) -> int:
+    """Store what a look-up found (a file moved or dropped meanwhile is skipped); returns rows written."""
+    now = utcnow()
+    written = 0
+    for item in found:
+        cursor = await conn.execute(
+            "UPDATE tracked_files SET object_id = ?, object_id_rule = ?, object_id_revision = ?, "
+            "object_id_checked_at = ? WHERE title = ?",
+            (item.object_id, item.rule, item.revision, now, item.title),
+        )
+        written += cursor.rowcount
+    return written
+
+
+async def tracked_summary(db: Database) -> TrackedSummary:
+    """Files per reason and per configured source, and how many have an object id by which rule."""
+    by_detail: list[tuple[TrackedReason, str, int]] = []
+    by_reason: dict[TrackedReason, int] = {}
+    for row in await db.fetchall(
+        "SELECT r.source, r.detail, count(*) FROM tracked_reasons r JOIN tracked_files f ON f.title = r.title "
+        "WHERE f.state = 'active' GROUP BY r.source, r.detail ORDER BY r.source, r.detail"
+    ):
+        by_detail.append((_reason(row[0]), row[1], row[2]))
+    for row in await db.fetchall(
+        "SELECT r.source, count(DISTINCT r.title) FROM tracked_reasons r "
+        "JOIN tracked_files f ON f.title = r.title WHERE f.state = 'active' GROUP BY r.source"
+    ):
+        reason = _reason(row[0])
+        by_reason[reason] = by_reason.get(reason, 0) + row[1]
+    by_rule = {
+        row[0]: row[1]
+        for row in await db.fetchall(
+            "SELECT object_id_rule, count(*) FROM tracked_files WHERE state = 'active' "
+            "AND object_id IS NOT NULL GROUP BY object_id_rule ORDER BY count(*) DESC, object_id_rule"
+        )
+    }
+    totals = await db.fetchone(
+        "SELECT count(*), count(object_id), "
+        "sum(CASE WHEN object_id_checked_at IS NOT NULL AND object_id IS NULL THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN object_id_checked_at IS NULL THEN 1 ELSE 0 END), "
+        "min(object_id_checked_at), max(object_id_checked_at) FROM tracked_files WHERE state = 'active'"
+    )
+    assert totals is not None
+    return TrackedSummary(
+        files=int(totals[0]),
+        by_reason=by_reason,
+        by_detail=tuple(by_detail),
+        with_object_id=int(totals[1]),
+        by_rule=by_rule,
+        without_object_id=int(totals[2] or 0),
+        never_checked=int(totals[3] or 0),
+        oldest_check=totals[4],
+        newest_check=totals[5],
+    )

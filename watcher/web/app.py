@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -150,17 +152,86 @@ async def _reader_connection(app: web.Application) -> Any:
         await reader.close()
 
 
+class PortUnavailable(Exception):
+    """The review page's address cannot be had (in use, not ours, not allowed): one line saying which."""
+
+    def __init__(self, listen: str, reason: str) -> None:
+        self.listen = listen
+        self.reason = reason
+        super().__init__(f"cannot serve the review page on {listen}: {reason}")
+
+
+def _reason(exc: OSError, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"the port is in use (another watcher, or another program: `ss -ltnp 'sport = :{port}'` "
+            "shows which)"
+        )
+    if exc.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need privileges)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "that address is not one of this machine's"
+    return exc.strerror or str(exc)
+
+
+def bind_or_explain(section: WebSection, *, listen: bool = True, backlog: int = 128) -> list[socket.socket]:
+    """Sockets for ``[web] listen``, taken before anything else starts; raises
+    :class:`PortUnavailable` (one line, no traceback) where the address cannot be had.
+
+    One socket per address the host resolves to, bound as asyncio's ``create_server`` would
+    (``SO_REUSEADDR``, IPv6 sockets IPv6-only), so a busy port is found here and not by a web task
+    that would fail and be restarted forever. ``watcher run`` and ``watcher serve`` both use it.
+    ``listen`` holds the port at once (the daemon: nobody can take it between now and the page's
+    start); without it the page starts listening when it is up (``watcher serve``: a client that can
+    connect finds the page answering). The bind alone already fails where a program listens there.
+    """
+    try:
+        infos = socket.getaddrinfo(
+            section.host or None, section.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except (socket.gaierror, UnicodeError) as exc:
+        raise PortUnavailable(section.listen, f"cannot resolve {section.host!r} ({exc})") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            if listen:
+                sock.listen(backlog)
+            sock.setblocking(False)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise PortUnavailable(section.listen, _reason(exc, section.port)) from None
+    return sockets
+
+
 async def run_web(
-    db: Database, config: Config, *, extra_routes: Callable[[web.Application], None] | None = None
+    db: Database,
+    config: Config,
+    *,
+    extra_routes: Callable[[web.Application], None] | None = None,
+    sockets: Sequence[socket.socket] = (),
 ) -> None:
-    """Serve the review page on [web] listen until cancelled, then close every connection within 2 s."""
+    """Serve the review page until cancelled, then close every connection within 2 s.
+
+    ``sockets`` (from :func:`bind_or_explain`) are served on copies, so the caller keeps the port for
+    a restart of this task; without them the page binds [web] listen itself.
+    """
     section = config.web or WebSection()
     app = create_app(db, config, extra_routes=extra_routes)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, section.host or None, section.port)
-        await site.start()
+        if sockets:
+            for sock in sockets:
+                await web.SockSite(runner, sock.dup()).start()
+        else:
+            await web.TCPSite(runner, section.host or None, section.port).start()
         log.info("review page at %s (listening on %s)", section.base_url, section.listen)
         if not await auth.count_users(db):
             log.warning(

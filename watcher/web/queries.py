@@ -11,7 +11,16 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from watcher.base.values import KIND_CHOICES, SOURCES, STATUS_CHOICES, STATUSES, StatusChoice, choice
+from watcher.base.values import (
+    EDITOR_CHOICES,
+    KIND_CHOICES,
+    SOURCES,
+    STATUS_CHOICES,
+    STATUSES,
+    EditorChoice,
+    StatusChoice,
+    choice,
+)
 from watcher.store.db import Database
 from watcher.store.queue import ChangeFilter, ChangeRecord
 
@@ -20,8 +29,15 @@ DEFAULT_PAGE_SIZE = 50
 SOURCE_CHOICES = SOURCES  # the old name; the lists live in base.values
 NO_LANGUAGE = "none"
 # The query-string keys of the filters, in the order the form shows them.
-FILTER_KEYS = ("status", "kind", "source", "field", "language", "user", "file", "object", "since", "until")
+FILTER_KEYS = (
+    "status", "kind", "source", "field", "language", "user", "file", "object", "since", "until", "editor",
+)  # fmt: skip
 MAX_TEXT = 300
+# The editor filter's choices as the form names them (watcher.store.editors says what "new" is).
+EDITOR_LABELS: dict[EditorChoice, str] = {
+    "new": "new accounts and IP editors only",
+    "established": "no new accounts or IP editors",
+}
 
 T = TypeVar("T", bound=str)
 
@@ -105,6 +121,7 @@ def parse_query(
     status = pick("status", STATUS_CHOICES, default_status)
     kind = pick("kind", KIND_CHOICES, "content")
     source = pick_optional("source", SOURCES)
+    editor = pick_optional("editor", EDITOR_CHOICES)  # new accounts only, or none of them
     field_name = text("field")
     language = text("language")
     user = text("user")
@@ -134,6 +151,7 @@ def parse_query(
         object_id=object_id,
         since=since,
         until=until,
+        editor=editor,
     )
     per_page = _int(query.get("per_page"), DEFAULT_PAGE_SIZE)
     if per_page not in PAGE_SIZES:

@@ -11,9 +11,11 @@ from urllib.parse import urlencode
 from aiohttp import web
 from markupsafe import Markup
 
+from watcher.base.text import plural
 from watcher.base.values import EXPORT_LAYOUTS, KIND_CHOICES, SOURCES, STATUS_CHOICES, STATUSES, ReviewAction
 from watcher.export.formats import EXPORT_STATUS_CHOICES, EXPORTS
 from watcher.export.profiles import REGISTRY as PROFILES
+from watcher.export.trust import trust_signals
 from watcher.store import reviews
 from watcher.store.queue import ChangeRecord
 from watcher.web import auth, queries
@@ -47,16 +49,14 @@ def when(stamp: str | None) -> str:
     return stamp[:16].replace("T", " ") + " UTC"
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count:,} {word}" + ("" if count == 1 else "s")
-
-
 def pretty_json(value: Any) -> str:
     """Readable JSON for a <pre>; a plain string, so autoescaping still applies."""
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
-TEMPLATE_FILTERS: dict[str, Callable[..., Any]] = {"when": when, "plural": plural, "pretty_json": pretty_json}
+TEMPLATE_FILTERS: dict[str, Callable[..., Any]] = {
+    "when": when, "plural": plural, "pretty_json": pretty_json, "trust": trust_signals,
+}  # fmt: skip
 # The value lists the templates offer (status tabs, filter and export selects), from their one place.
 TEMPLATE_GLOBALS: dict[str, Any] = {
     "statuses": STATUSES,
@@ -67,6 +67,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "export_formats": EXPORTS,
     "export_layouts": EXPORT_LAYOUTS,
     "export_profiles": PROFILES,
+    "editor_choices": queries.EDITOR_LABELS,
 }
 
 

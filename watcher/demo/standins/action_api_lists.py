@@ -1,5 +1,5 @@
 """``list=`` modules of the Action API stand-in: categorymembers, logevents, embeddedin, recentchanges,
-usercontribs and users.
+usercontribs, users and tags.
 
 Listings are sorted the way MediaWiki sorts them and cut into pages of ``limit`` items with
 an opaque continuation token that names the first item of the next page, so that a client
@@ -14,6 +14,7 @@ from typing import Any
 
 from watcher.demo.standins.action_api_context import Context, UsageError, title_out, token, window
 from watcher.demo.standins.action_api_wiki import (
+    FakeAccount,
     FakePage,
     FakeRevision,
     InvalidTitle,
@@ -22,6 +23,7 @@ from watcher.demo.standins.action_api_wiki import (
     compact,
     namespace_of,
     normalize_title,
+    parse_timestamp,
     text_of,
 )
 
@@ -340,9 +342,16 @@ def _user_id(name: str) -> int:
     return sum(map(ord, name)) % 100000  # stable, as prop=revisions' userid in the stand-in
 
 
+USER_PROPS = ("groups", "editcount", "registration", "blockinfo", "implicitgroups", "rights", "gender")
+
+
 def _list_users(ctx: Context) -> list[dict[str, Any]]:
-    """``list=users``: groups of up to 50 named users; IPs are ``invalid``, unknown names ``missing``."""
-    props = set(ctx.multi("usprop", ("groups", "editcount", "registration"), "", "users"))
+    """``list=users``: groups of up to 50 named users; IPs are ``invalid``, unknown names ``missing``.
+
+    As MediaWiki 1.39 answers (checked in tests/mediawiki_real): ``registration`` an ISO time (null for
+    accounts from before 2005), ``editcount`` an integer, the block's fields only where blocked.
+    """
+    props = set(ctx.multi("usprop", USER_PROPS, "", "users"))
     known = ctx.wiki.known_users()
     out: list[dict[str, Any]] = []
     for raw in ctx.values("ususers"):
@@ -365,6 +374,55 @@ def _list_users(ctx: Context) -> list[dict[str, Any]]:
             item["groups"] = [*sorted(ctx.wiki.user_groups.get(name, set())), "*", "user"]
         if "editcount" in props:
             item["editcount"] = known[name]
+        account = ctx.wiki.accounts.get(name)
+        if "registration" in props:
+            item["registration"] = account.registered if account is not None else "2020-01-01T00:00:00Z"
+        if "blockinfo" in props and account is not None and account.blocked_since is not None:
+            item.update(_block_out(account))
+        out.append(item)
+    return out
+
+
+def _block_out(account: FakeAccount) -> dict[str, Any]:
+    """The block's fields of a ``list=users`` entry, as MediaWiki 1.39 gives them (blockinfo)."""
+    return {
+        "blockid": 1, "blockedby": "Admin", "blockedbyid": 1, "blockreason": "Vandalism",
+        "blockedtimestamp": account.blocked_since, "blockexpiry": account.block_expiry,
+        "blockpartial": account.block_partial, "blocknocreate": True, "blockanononly": False,
+        "blockedtimestampformatted": _formatted(account.blocked_since),
+        "blockexpiryformatted": _formatted(account.block_expiry),
+        "blockexpiryrelative": _formatted(account.block_expiry),
+    }  # fmt: skip
+
+
+def _formatted(stamp: str | None) -> str:
+    """``14:44, 2 December 2026``: a time as the wiki's user interface writes it."""
+    try:
+        moment = parse_timestamp(stamp or "")
+    except ValueError:
+        return stamp or ""
+    return f"{moment:%H:%M}, {moment.day} {moment:%B %Y}"
+
+
+def _list_tags(ctx: Context) -> list[dict[str, Any]]:
+    """``list=tags``: every tag set up (:meth:`Wiki.set_tag`) or on a revision, by name, continued."""
+    props = set(ctx.multi("tgprop", ("displayname", "description", "hitcount", "defined", "source",
+                                     "active"), "", "tags"))  # fmt: skip
+    limit = ctx.limit("tglimit", 10, ctx.max_limit, "tags")
+    names = set(ctx.wiki.tag_messages)
+    for revision in ctx.wiki.revisions.values():
+        names.update(revision.tags)
+    chosen, following = window(sorted(names), lambda n: (n,), token(ctx, "tgcontinue", (str,)), limit)
+    if following is not None:
+        ctx.continue_with("tgcontinue", following)
+    out: list[dict[str, Any]] = []
+    for name in chosen:
+        shown, about = ctx.wiki.tag_messages.get(name, (name, ""))
+        item: dict[str, Any] = {"name": name}
+        if "displayname" in props:
+            item["displayname"] = shown if shown is not None else False
+        if "description" in props:
+            item["description"] = about
         out.append(item)
     return out
 
@@ -376,4 +434,5 @@ LISTERS: dict[str, tuple[str, Callable[[Context], list[dict[str, Any]]]]] = {
     "recentchanges": ("rc", _list_recentchanges),
     "usercontribs": ("uc", _list_usercontribs),
     "users": ("us", _list_users),
+    "tags": ("tg", _list_tags),
 }

@@ -316,6 +316,8 @@ def _revision_out(revision: FakeRevision, props: set[str], slots: list[str] | No
                 out["parsedcomment"] = revision.comment
     if "tags" in props:
         out["tags"] = list(revision.tags)
+    if revision.suppressed:
+        out["suppressed"] = True
     return out
 
 

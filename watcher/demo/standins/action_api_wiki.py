@@ -10,6 +10,7 @@ stand for memberships added through templates.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -124,6 +125,25 @@ def parse_links(wikitext: str) -> tuple[tuple[tuple[str, str], ...], frozenset[s
 
 
 @dataclass
+class FakeAccount:
+    """What the wiki knows of an account beyond its groups (see :meth:`Wiki.set_account`)."""
+
+    registered: str | None
+    edits: int | None
+    blocked_since: str | None
+    block_expiry: str
+    block_partial: bool
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
 class FakeRevision:
     revid: int
     pageid: int
@@ -139,6 +159,7 @@ class FakeRevision:
     texthidden: bool = False
     userhidden: bool = False
     commenthidden: bool = False
+    suppressed: bool = False  # hidden from administrators too (watcher.demo.standins.action_api_reverts)
 
     @property
     def main_sha1(self) -> str:
@@ -251,6 +272,8 @@ class Wiki:
         self.changes: list[RecentChange] = []
         self.entities: dict[str, dict[str, Any]] = {}
         self.user_groups: dict[str, set[str]] = {}  # beyond "*" and "user"; bot-flagged edits add "bot"
+        self.accounts: dict[str, FakeAccount] = {}  # registration, edit count and block, where set
+        self.tag_messages: dict[str, tuple[str | None, str]] = {}  # tag → (display name HTML, description)
         self._clock = start or datetime(2026, 1, 1, tzinfo=UTC)
         self._ids = {"page": 0, "rev": 1000, "log": 0, "rc": 0}
         self._by_id: dict[int, FakePage] = {}
@@ -282,11 +305,37 @@ class Wiki:
         return page
 
     def known_users(self) -> dict[str, int]:
-        """Every account that edited (with its edit count) or belongs to a group."""
-        counts: dict[str, int] = dict.fromkeys(self.user_groups, 0)
+        """Every account that edited (with its edit count), belongs to a group or was set up; IP
+        addresses are no account however much they edited."""
+        counts: dict[str, int] = dict.fromkeys([*self.user_groups, *self.accounts], 0)
         for revision in self.revisions.values():
-            counts[revision.user] = counts.get(revision.user, 0) + 1
+            if not _is_ip(revision.user):
+                counts[revision.user] = counts.get(revision.user, 0) + 1
+        for name, account in self.accounts.items():
+            if account.edits is not None:
+                counts[name] = account.edits
         return counts
+
+    def set_account(
+        self,
+        user: str,
+        *,
+        registered: str | None = "2020-01-01T00:00:00Z",
+        edits: int | None = None,
+        groups: Iterable[str] = (),
+        blocked_since: str | None = None,
+        block_expiry: str = "infinite",
+        block_partial: bool = False,
+    ) -> None:
+        """An account as ``list=users&usprop=registration|editcount|groups|blockinfo`` reports it:
+        ``edits`` None counts its revisions here; ``registered`` None is an account older than 2005."""
+        self.accounts[user] = FakeAccount(registered, edits, blocked_since, block_expiry, block_partial)
+        if groups:
+            self.user_groups[user] = set(groups)
+
+    def set_tag(self, tag: str, displayname: str | None, description: str = "") -> None:
+        """A tag as ``list=tags`` gives it: its display name (HTML; None: hidden) and description."""
+        self.tag_messages[tag] = (displayname, description)
 
     def set_groups(self, user: str, *groups: str) -> None:
         """The user's groups as ``list=users&usprop=groups`` reports them (besides ``*`` and ``user``)."""

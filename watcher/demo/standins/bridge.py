@@ -85,6 +85,13 @@ def _log_params(kind: str, params: dict[str, Any]) -> Any:
             "target": params.get("target_title", ""),
             "noredir": "1" if params.get("suppressredirect") else "0",
         }
+    if kind == "delete" and params.get("type") == "revision":  # revision deletion: the bitmasks
+        return {
+            "type": "revision",
+            "ids": list(params.get("ids", [])),
+            "ofield": params.get("old", {}).get("bitmask", 0),
+            "nfield": params.get("new", {}).get("bitmask", 0),
+        }
     return dict(params) if params else []
 
 

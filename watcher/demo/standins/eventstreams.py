@@ -4,7 +4,9 @@ It replays recorded ``recentchange`` events the way the real service (KafkaSSE) 
 first, then ``event: message`` / ``id:`` / ``data:`` records whose id is the JSON array of topic
 partitions, ``meta.offset`` assigned in order. It honours ``Last-Event-ID`` (by offset if the entry has
 one, else by timestamp, like ``offsetsForTimes``) and ``since`` (epoch ms or ISO 8601), answers 400 to
-ones it cannot parse, keeps the connection open for events published later, forgets events older
+ones it cannot parse, keeps the connection open for events published later (sending a keep-alive
+comment after ``keepalive`` idle seconds, where set, as a proxy in front of a quiet stream might: the
+client's read timeout counts bytes, so an idle demo is not taken for dead), forgets events older
 than an optional retention window, and can misbehave on purpose (:class:`Faults`) in every way the
 client must survive. It records every request (User-Agent, Last-Event-ID, since) and counts open
 connections, so a test can check that the client holds one.
@@ -43,6 +45,7 @@ __all__ = ["EventStreamsStandIn", "Faults", "RequestRecord", "main"]
 
 _UA_OK = (re.compile(r"\S+/\S+"), re.compile(r"@|https?://"))
 _POLL = 0.02  # seconds between checks for a vanished client while waiting
+KEEPALIVE = b": keep-alive\n\n"  # an SSE comment: bytes on the wire, no event
 
 
 @dataclass
@@ -98,6 +101,7 @@ class EventStreamsStandIn:
         require_user_agent: bool = True,
         max_connections: int | None = None,
         write_size: int = 1 << 16,
+        keepalive: float | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -113,6 +117,8 @@ class EventStreamsStandIn:
         self.require_user_agent = require_user_agent
         self.max_connections = max_connections
         self.write_size = write_size
+        self.keepalive = keepalive  # idle seconds before a keep-alive comment; None: never
+        self.keepalives = 0  # keep-alive comments sent, on every connection
         self.faults = Faults()  # for every connection without a planned one
         self.requests: list[RequestRecord] = []
         self.connections = 0  # stream responses started
@@ -308,7 +314,9 @@ class EventStreamsStandIn:
                         await asyncio.wait_for(self._stopping.wait(), _POLL)
                 return
             if pos >= len(frames):
-                await self._wait_for_more(request, pos)
+                if not await self._wait_for_more(request, pos, self.keepalive):
+                    await send(KEEPALIVE)
+                    self.keepalives += 1
                 continue
             limits = [n - sent for n in triggers if n > sent]
             if malformed_pending and f.malformed_after is not None and f.malformed_after > sent:
@@ -322,10 +330,17 @@ class EventStreamsStandIn:
             sent += end - pos
             pos = end
 
-    async def _wait_for_more(self, request: web.BaseRequest, pos: int) -> None:
+    async def _wait_for_more(
+        self, request: web.BaseRequest, pos: int, keepalive: float | None = None
+    ) -> bool:
+        """Wait for an event past ``pos`` (or the end); False where ``keepalive`` seconds passed first."""
+        deadline = None if keepalive is None else time.monotonic() + keepalive
         while pos >= len(self._log.frames) and not self._closing and _alive(request):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), _POLL)
+        return True
 
     def _wake(self) -> None:
         self._changed.set()
@@ -376,6 +391,7 @@ class EventStreamsStandIn:
                 "concurrent": self.concurrent,
                 "max_concurrent": self.max_concurrent,
                 "requests": len(self.requests),
+                "keepalives": self.keepalives,
             }
         )
 
@@ -452,6 +468,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chunk-sizes", default="", help="comma-separated write sizes, e.g. 7,13,1")
     ap.add_argument("--crlf", action="store_true")
     ap.add_argument("--max-connections", type=int, default=None)
+    ap.add_argument("--keepalive", type=float, default=None, help="idle seconds before a keep-alive comment")
     ap.add_argument("--no-user-agent-check", action="store_true")
     args = ap.parse_args(argv)
 
@@ -466,6 +483,7 @@ def main(argv: list[str] | None = None) -> None:
             retention=args.retention,
             write_size=args.write_size,
             max_connections=args.max_connections,
+            keepalive=args.keepalive,
             require_user_agent=not args.no_user_agent_check,
         )
         es.faults = Faults(
