@@ -9,7 +9,8 @@ import aiohttp
 import pytest
 
 from watcher.demo.standins.action_api import ActionApiPeer, UsageError
-from watcher.demo.standins.action_api_wiki import InvalidTitle, Wiki, base36, normalize_title
+from watcher.demo.standins.action_api_titles import InvalidTitle, base36, normalize_title
+from watcher.demo.standins.action_api_wiki import Wiki
 
 BASE = {"format": "json", "formatversion": "2"}
 

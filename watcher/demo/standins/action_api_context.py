@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from watcher.demo.standins.action_api_wiki import Wiki, compact, namespace_of
+from watcher.demo.standins.action_api_titles import compact, namespace_of
+from watcher.demo.standins.action_api_wiki import Wiki
 
 T = TypeVar("T")
 

@@ -13,19 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 from watcher.demo.standins.action_api_context import Context, UsageError, title_out, token, window
-from watcher.demo.standins.action_api_wiki import (
-    FakeAccount,
-    FakePage,
-    FakeRevision,
+from watcher.demo.standins.action_api_titles import (
     InvalidTitle,
-    LogEntry,
-    RecentChange,
     compact,
     namespace_of,
     normalize_title,
     parse_timestamp,
     text_of,
 )
+from watcher.demo.standins.action_api_wiki import FakeAccount, FakePage, FakeRevision, LogEntry, RecentChange
 
 _TYPE_ORDER = {"page": 0, "subcat": 1, "file": 2}
 

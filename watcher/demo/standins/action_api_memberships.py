@@ -13,7 +13,7 @@ from typing import Any
 
 from watcher.demo.standins.action_api_context import Context
 from watcher.demo.standins.action_api_queries import run_query
-from watcher.demo.standins.action_api_wiki import InvalidTitle, normalize_title
+from watcher.demo.standins.action_api_titles import InvalidTitle, normalize_title
 
 __all__ = ["run_query_with_memberships"]
 

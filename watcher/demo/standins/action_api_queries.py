@@ -18,14 +18,8 @@ from typing import Any
 
 from watcher.demo.standins.action_api_context import Context, UsageError, title_out, token, window
 from watcher.demo.standins.action_api_lists import LISTERS
-from watcher.demo.standins.action_api_wiki import (
-    FakePage,
-    FakeRevision,
-    InvalidTitle,
-    Wiki,
-    compact,
-    split_title,
-)
+from watcher.demo.standins.action_api_titles import InvalidTitle, compact, split_title
+from watcher.demo.standins.action_api_wiki import FakePage, FakeRevision, Wiki
 
 PROPS = ("revisions", "info", "imageinfo", "categoryinfo")
 GENERATORS = ("categorymembers", "embeddedin")

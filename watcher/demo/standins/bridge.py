@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from watcher.demo.standins.action_api_wiki import RecentChange, namespace_of
+from watcher.demo.standins.action_api_titles import namespace_of
+from watcher.demo.standins.action_api_wiki import RecentChange
 
 
 def rc_to_event(
