@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test browser office lint imports typecheck pytest bench demo clean
+.PHONY: run test browser office shell lint imports typecheck pytest bench demo clean
 
 # Two stamps: the daemon and the demo need only the runtime dependencies; the checks add the test
 # toolchain (pytest, playwright, mypy, ruff, hypothesis, import-linter) to the same venv.
@@ -29,7 +29,7 @@ run: $(RUNTIME)
 demo: $(RUNTIME)
 	$(BIN)/watcher demo
 
-test: $(TESTENV) browser office lint imports typecheck pytest
+test: $(TESTENV) browser office shell lint imports typecheck pytest
 
 # The browser tests drive Debian's chromium (Playwright's own browser download is not available).
 # As root (CI) it is installed when missing; elsewhere those tests skip with a reason.
@@ -49,6 +49,14 @@ office:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui php-cli >/dev/null) \
 	      || echo "could not install libreoffice-calc-nogui php-cli: the profile tests will skip"; \
 	  else echo "soffice or php is not installed: the profile tests will skip (apt-get install libreoffice-calc-nogui php-cli)"; fi; }
+
+# systemd/watcherctl is checked with shellcheck (Debian's package); installed as root (CI) when missing.
+shell:
+	@command -v shellcheck >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null) \
+	      || echo "could not install shellcheck: the watcherctl lint test will skip"; \
+	  else echo "shellcheck is not installed: the watcherctl lint test will skip (apt-get install shellcheck)"; fi; }
 
 lint: $(TESTENV)
 	$(BIN)/ruff check watcher tests bench
