@@ -71,6 +71,7 @@ from watcher.pipeline.editors import EditorFacts, covered_tags
 from watcher.pipeline.labels import LabelResolver
 from watcher.pipeline.queueing import queue_changes
 from watcher.pipeline.records import RecordMaker, incomparable
+from watcher.pipeline.redirects import stored_redirects
 from watcher.store import Database
 from watcher.tracking.resolver import TrackedSet, TrackingResolver, canonical_title
 
@@ -186,6 +187,7 @@ class HistoryRun:
     async def run(self) -> HistoryReport:
         started = time.monotonic()
         await ensure_tables(self.db)
+        self.records.use_redirects((await stored_redirects(self.db))[0])  # as the daemon last fetched them
         resolve_requests = await self._resolve_if_empty()
         options = run_identity(self.options, self.accounts, self.config.wiki.name)
         self.run_id, phase, resumed = await open_run(self.db, options, restart=self.options.restart)

@@ -7,6 +7,7 @@ revision of which file, when, and the file's object id) is made to go into the q
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from watcher.base.values import Source
@@ -50,6 +51,11 @@ class RecordMaker:
         self.object_id = config.tracking.object_id
         self.labels = labels
 
+    def use_redirects(self, redirects: Mapping[str, str]) -> None:
+        """Diff (and find object ids) with the wiki's own template redirects from now on."""
+        if dict(redirects) != dict(self.settings.template_redirects):
+            self.settings = self.settings.with_redirects(redirects)
+
     async def changes(self, old: Revision, new: Revision) -> list[FieldChange]:
         """What changed from ``old`` to ``new``, in the followed languages, with labels of item values."""
         changes = diff_revisions(
@@ -83,6 +89,8 @@ class RecordMaker:
             timestamp=timestamp,
             user=user,
             comment=comment,
-            object_id=find_object_id(file, new.wikitext, old.wikitext, self.object_id),
+            object_id=find_object_id(
+                file, new.wikitext, old.wikitext, self.object_id, self.settings.redirects
+            ),
             source=source,
         )

@@ -26,6 +26,7 @@ from watcher.pipeline.editors import EditorFacts
 from watcher.pipeline.labels import LabelResolver
 from watcher.pipeline.queueing import Queued, queue_changes
 from watcher.pipeline.records import RecordMaker, incomparable
+from watcher.pipeline.redirects import stored_redirects
 from watcher.pipeline.revdel import withdraw_hidden_revisions
 from watcher.store import Database
 from watcher.store import queue as store_queue
@@ -85,6 +86,7 @@ class Worker:
         if not items:
             return 0
         edits = [item for item in items if item.kind == "edit"]
+        self.records.use_redirects((await stored_redirects(self.db))[0])  # the daemon keeps them current
         settled = 0
         if edits:
             settled += await self._process_edits(edits)
@@ -213,7 +215,13 @@ class Worker:
                     timestamp=change.timestamp,
                     user=change.user,
                     comment=change.comment,
-                    object_id=find_object_id(item.title, wikitext, None, self.config.tracking.object_id),
+                    object_id=find_object_id(
+                        item.title,
+                        wikitext,
+                        None,
+                        self.config.tracking.object_id,
+                        self.records.settings.redirects,
+                    ),
                 )
                 provenance = self.editors.stamp(provenance, tags)
                 record = FieldChange("file", "changed", None, sha1, detail={"upload": change.log_action})

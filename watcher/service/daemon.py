@@ -33,6 +33,7 @@ from watcher.history.run import HistoryOptions, run_history
 from watcher.mediawiki.client import ActionApi, ApiError
 from watcher.notify.service import run_notifier
 from watcher.pipeline.labels import LabelResolver
+from watcher.pipeline.redirects import keep_redirects_current
 from watcher.pipeline.worker import Worker
 from watcher.store import DaemonLock, Database, DatabaseError, iso_utc, utcnow
 from watcher.store import state as store_state
@@ -168,6 +169,7 @@ class Daemon:
                 ("stream", self._follow_stream),
                 ("worker", self.worker.run),
                 ("tracking", self._tracking_loop),
+                ("template-redirects", self._keep_redirects),
                 ("housekeeping", self._housekeeping),
                 ("cursor", self.ingest.flush_periodically),
             ]
@@ -343,6 +345,10 @@ class Daemon:
             await resolver.resolve_category(root)
             async with self.db.transaction() as conn:
                 await store_state.finish_item(conn, item.id)
+
+    async def _keep_redirects(self) -> None:
+        assert self.db is not None and self.api is not None
+        await keep_redirects_current(self.db, self.api, self.config.diff.info_templates)
 
     async def _push_webhook(self) -> None:
         assert self.db is not None

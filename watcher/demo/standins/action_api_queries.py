@@ -21,7 +21,7 @@ from watcher.demo.standins.action_api_lists import LISTERS
 from watcher.demo.standins.action_api_titles import InvalidTitle, compact, split_title
 from watcher.demo.standins.action_api_wiki import FakePage, FakeRevision, Wiki
 
-PROPS = ("revisions", "info", "imageinfo", "categoryinfo")
+PROPS = ("revisions", "info", "imageinfo", "categoryinfo", "redirects")
 GENERATORS = ("categorymembers", "embeddedin")
 RV_PROPS = tuple(
     [
@@ -73,6 +73,10 @@ def run_query(ctx: Context) -> dict[str, Any]:
             _prop_info(entry)
         if "imageinfo" in props:
             _prop_imageinfo(ctx, entry)
+        if "redirects" in props:
+            _prop_redirects(ctx, entry)
+    if "redirects" in props:
+        ctx.recognise("rd")
     if not existing:  # the modules were asked for, so their parameters are not "unrecognized"
         ctx.recognise(*({"revisions": "rv", "info": "in", "imageinfo": "ii"}[p] for p in props))
     if "imageinfo" in props:  # missing file pages still say where their (absent) file would live
@@ -334,6 +338,21 @@ def _slot_out(revision: FakeRevision, role: str, props: set[str]) -> dict[str, A
         else:
             out.update({"contentmodel": model, "contentformat": fmt, "content": content})
     return out
+
+
+def _prop_redirects(ctx: Context, entry: _Entry) -> None:
+    """``prop=redirects``: the pages that redirect here (``rdnamespace`` filters; no continuation,
+    as the stand-in's wikis are small), shaped as MediaWiki answers with ``formatversion=2``."""
+    page = entry.page
+    assert page is not None
+    namespaces = {int(n) for n in ctx.values("rdnamespace") if n.lstrip("-").isdigit()}
+    found = [
+        {"pageid": other.pageid, "ns": other.ns, "title": other.title}
+        for other in ctx.wiki.pages.values()
+        if other.redirect_target == page.title and (not namespaces or other.ns in namespaces)
+    ]
+    if found:
+        entry.out["redirects"] = sorted(found, key=lambda r: r["pageid"])
 
 
 def _prop_info(entry: _Entry) -> None:
