@@ -15,6 +15,7 @@ from typing import Any
 
 from watcher.base.tags import describe, tool_words
 from watcher.base.text import plural
+from watcher.store.db import parse_utc
 from watcher.store.editors import (
     FEW_EDITS,
     LONG_STANDING_EDITS,
@@ -24,7 +25,6 @@ from watcher.store.editors import (
     edit_count,
     is_temporary,
     is_unregistered,
-    parse_time,
 )
 from watcher.store.queue import ChangeRecord
 
@@ -37,7 +37,7 @@ def _edits(editor: Mapping[str, Any]) -> str | None:
 
 
 def _day(value: str | None) -> str | None:
-    moment = parse_time(value)
+    moment = parse_utc(value)
     return moment.strftime("%Y-%m-%d") if moment is not None else None
 
 
@@ -45,7 +45,7 @@ def _experience(editor: Mapping[str, Any], timestamp: str) -> str:
     """new account / few edits / long-standing editor / editor since YEAR, with its numbers."""
     edits = _edits(editor)
     count = edit_count(editor) or 0
-    registered = parse_time(editor.get("registered"))
+    registered = parse_utc(editor.get("registered"))
     age = account_age(editor, timestamp)
     since = f"since {registered.year}" if registered is not None else None
     if age is not None and age.days < NEW_ACCOUNT_DAYS:

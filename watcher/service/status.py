@@ -27,7 +27,7 @@ from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
-from watcher.store.db import iso_utc
+from watcher.store.db import iso_utc, parse_utc
 from watcher.stream.client import StreamStats
 
 log = logging.getLogger("watcher.status")
@@ -47,18 +47,8 @@ STATE_API_LAST_ERROR_AT = "api_last_error_at"
 PERSIST_SECONDS = 5.0
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _seconds_since(value: str | None, now: datetime) -> float | None:
-    moment = _parse_time(value)
+    moment = parse_utc(value)
     return None if moment is None else round(max(0.0, (now - moment).total_seconds()), 1)
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
 from watcher.mediawiki.names import is_temporary as is_temporary  # re-exported for the pages
 from watcher.mediawiki.names import is_unregistered as is_unregistered
-from watcher.store.db import Database, iso_utc
+from watcher.store.db import Database, iso_utc, parse_utc
 from watcher.store.state import get_state, set_state
 
 EDITOR_MAX_AGE = timedelta(days=1)
@@ -45,19 +45,9 @@ UNREGISTERED_SQL = (
 )
 
 
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def account_age(editor: Mapping[str, Any], timestamp: str) -> timedelta | None:
     """How old the account was when it made the edit at ``timestamp``; None where unknown."""
-    registered, edited = parse_time(editor.get("registered")), parse_time(timestamp)
+    registered, edited = parse_utc(editor.get("registered")), parse_utc(timestamp)
     if registered is None or edited is None:
         return None
     return max(edited - registered, timedelta(0))
@@ -122,7 +112,7 @@ async def tag_descriptions(db: Database) -> dict[str, str]:
 
 
 async def tags_fetched_at(db: Database) -> datetime | None:
-    return parse_time(await get_state(db, TAGS_FETCHED))
+    return parse_utc(await get_state(db, TAGS_FETCHED))
 
 
 async def remember_tag_descriptions(
