@@ -17,6 +17,10 @@ $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e .
+	# The stream's compiled helper (Cython, from the package registry; docs/benchmarks.md): built where a
+	# C compiler is at hand, else the stream runs the same loops in pure Python, only slower.
+	($(BIN)/pip install -q cython && $(BIN)/python -m watcher.stream.build) \
+	  || echo "the compiled stream helper was not built: the stream runs in pure Python"
 	touch $@
 
 $(TESTENV): pyproject.toml $(RUNTIME)

@@ -50,6 +50,8 @@ log = logging.getLogger("watcher.daemon")
 SHUTDOWN_SECONDS = 8.0
 # How often the daemon makes sure its database file is still the one it opened (a few stats).
 DATABASE_CHECK_SECONDS = 2.0
+# A first start's resolution that takes longer than this tells systemd the service is up (READY=1).
+RESOLVE_READY_SECONDS = 30.0
 
 
 @dataclass
@@ -299,6 +301,20 @@ class Daemon:
 
     async def _follow_stream(self) -> None:
         assert self.ingest is not None
+        if not self.resolved.is_set():
+            # A first start resolves before it connects (issue 18): a connection left unread while
+            # thousands of files resolve only fills buffers. Nothing is missed: the stream is read from
+            # the stored first-start time. Like a long catch-up, a long one must not hit systemd's start
+            # timeout: past RESOLVE_READY_SECONDS the service says it is up, just not following yet.
+            log.info("resolving the tracked set before connecting to the stream")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.resolved.wait(), RESOLVE_READY_SECONDS)
+            if not self.resolved.is_set():
+                for callback in self.hooks.on_catching_up:
+                    callback()
+                await self.resolved.wait()
+        # Started again after a failure: whatever waited in memory comes again from the stored cursor.
+        await self.ingest.forget_pending()
         last_id, last_time = await self._catch_up_if_needed(*await self._stored_cursor())
         self.stream = self._make_stream(last_id, last_time)
         async for batch in self.stream.batches():

@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
-from watcher.stream.titleset import TitleSet
+from watcher.stream import native
+from watcher.stream.titleset import TitleSet, keyed_by_builtin_hash
 
-__all__ = ["Matcher", "Prefilter", "TitleSetMatcher"]
+__all__ = ["Matcher", "Prefilter", "SetMatcher", "TitleSetMatcher"]
 
 log = logging.getLogger("watcher.stream")
 
@@ -54,6 +56,20 @@ class Matcher(Protocol):
         ...
 
 
+@runtime_checkable
+class SetMatcher(Matcher, Protocol):
+    """A :class:`Matcher` that is a union of :class:`TitleSet` s, which the compiled helper can read
+    directly (fetched anew for every chunk: the sets may be replaced or grow between chunks)."""
+
+    def title_sets(self) -> tuple[TitleSet, ...]:
+        """The sets whose union :meth:`title_matches` answers for."""
+        ...
+
+    def user_sets(self) -> tuple[TitleSet, ...]:
+        """The sets whose union :meth:`user_matches` answers for."""
+        ...
+
+
 @dataclass(frozen=True)
 class TitleSetMatcher:
     """A :class:`Matcher` over two :class:`TitleSet` (changed in place, never replaced: the prefilter
@@ -68,6 +84,15 @@ class TitleSetMatcher:
     def user_matches(self, user_utf8: bytes) -> bool:
         return self.users.contains_utf8(user_utf8)
 
+    def title_sets(self) -> tuple[TitleSet, ...]:
+        return (self.titles,)
+
+    def user_sets(self) -> tuple[TitleSet, ...]:
+        return (self.users,)
+
+
+Tables: TypeAlias = "list[tuple[array[int], int]]"
+
 
 class Prefilter:
     """Per-event decision for one wiki: which events are candidates, parsed.
@@ -76,12 +101,23 @@ class Prefilter:
     ``meta.domain == "canary"`` events dropped), ``parsed`` (``json.loads`` calls, for benchmarks).
     """
 
-    __slots__ = ("_matcher", "_title_matches", "_wiki", "_wiki_value", "canary", "malformed", "parsed")
+    __slots__ = (
+        "_matcher",
+        "_sets",
+        "_title_matches",
+        "_wiki",
+        "_wiki_value",
+        "canary",
+        "malformed",
+        "parsed",
+    )
 
-    def __init__(self, wiki: str, matcher: Matcher) -> None:
+    def __init__(self, wiki: str, matcher: Matcher, *, compiled: bool = True) -> None:
         self._wiki = wiki
         self._wiki_value = wiki.encode() + b'"'
         self._matcher = matcher
+        # The compiled helper's byte checks, where it is built and the matcher is made of TitleSets.
+        self._sets = matcher if compiled and isinstance(matcher, SetMatcher) else None
         # One call level less on the hot path where the matcher is the plain TitleSet one.
         self._title_matches = (
             matcher.titles.contains_utf8 if type(matcher) is TitleSetMatcher else matcher.title_matches
@@ -96,7 +132,7 @@ class Prefilter:
         return hits[0][1] if hits else None
 
     def scan(
-        self, buf: bytes, spans: list[int], stop: Callable[[dict[str, Any]], bool] | None = None
+        self, buf: bytes, spans: Sequence[int], stop: Callable[[dict[str, Any]], bool] | None = None
     ) -> list[tuple[int, dict[str, Any]]]:
         """Candidates among the events ``buf[spans[2k]:spans[2k + 1]]``, as (start, parsed event).
 
@@ -104,6 +140,9 @@ class Prefilter:
         With ``stop``, the scan ends after the first candidate it accepts (events after it are left
         unread, counters included).
         """
+        fast = native.fastscan
+        if fast is not None and self._sets is not None and keyed_by_builtin_hash():
+            return self._scan_compiled(fast.scan, buf, spans, stop)
         out: list[tuple[int, dict[str, Any]]] = []
         find = buf.find
         rfind = buf.rfind
@@ -139,6 +178,29 @@ class Prefilter:
                     ):
                         continue
                     event = candidate(buf[ds:de])
+            if event is not None:
+                out.append((ds, event))
+                if stop is not None and stop(event):
+                    break
+        return out
+
+    def _scan_compiled(
+        self,
+        scan: Callable[[bytes, Sequence[int], bytes, Tables, Tables], list[int]],
+        buf: bytes,
+        spans: Sequence[int],
+        stop: Callable[[dict[str, Any]], bool] | None,
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """:meth:`scan` with the byte checks in C (the same checks: what they let through is parsed
+        and decided here exactly as in :meth:`scan`)."""
+        assert self._sets is not None
+        titles = [s.table() for s in self._sets.title_sets()]
+        users = [s.table() for s in self._sets.user_sets()]
+        out: list[tuple[int, dict[str, Any]]] = []
+        candidate = self._candidate
+        for k in scan(buf, spans, self._wiki_value, titles, users):
+            ds = spans[k]
+            event = candidate(buf[ds : spans[k + 1]])
             if event is not None:
                 out.append((ds, event))
                 if stop is not None and stop(event):

@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
-__all__ = ["DEFAULT_MAX_RECORD", "Run", "SSEEvent", "SSEParser", "record_id"]
+from watcher.stream import native
+
+__all__ = ["DEFAULT_MAX_RECORD", "Run", "SSEEvent", "SSEParser", "clean_of", "record_id", "run_of"]
 
 DEFAULT_MAX_RECORD = 512 * 1024
 log = logging.getLogger(__name__)
@@ -47,16 +50,46 @@ class SSEEvent(NamedTuple):
 
 class Run(NamedTuple):
     """Consecutive ``message`` records in EventStreams' shape, as spans of one buffer: the data of
-    record k is ``buf[spans[2k]:spans[2k + 1]]`` and its id is :func:`record_id` of its data start."""
+    record k is ``buf[spans[2k]:spans[2k + 1]]`` and its id is :func:`record_id` of its data start.
+    (A list from the Python loop, an ``array('q')`` from the compiled helper.)"""
 
     buf: bytes
-    spans: list[int]
+    spans: Sequence[int]
 
 
 def record_id(buf: bytes, data_start: int) -> bytes:
     """The id of the run record whose data starts at ``data_start`` (its own ``id:`` line)."""
     id_end = data_start - 7  # "\ndata: "
     return buf[buf.rfind(b"\nid: ", 0, id_end) + 5 : id_end]
+
+
+def clean_of(buf: bytes) -> bool:
+    """Whether ``buf`` holds neither CR nor NUL, the fast path's condition (two memchr passes; the
+    compiled helper's ``clean`` makes it one)."""
+    return b"\r" not in buf and b"\0" not in buf
+
+
+def run_of(buf: bytes, pos: int, limit: int) -> tuple[Sequence[int], int]:
+    """From ``pos``, the data spans of consecutive ``event: message\nid: X\ndata: Y\n\n`` records of at
+    most ``limit`` bytes each, and the position after them: the fast path's inner loop (the compiled
+    helper's ``walk`` is the same loop in C)."""
+    find = buf.find
+    starts_with = buf.startswith
+    head = _FAST_HEAD
+    n = len(buf)
+    spans: list[int] = []
+    append = spans.append
+    while starts_with(head, pos):
+        nl = find(b"\n", pos + 19)  # len(head)
+        if nl < 0 or not starts_with(b"data: ", nl + 1):
+            break
+        end = find(b"\n", nl + 7)
+        if end < 0 or end + 1 >= n or buf[end + 1] != 0x0A or end + 2 - pos > limit:
+            break
+        append(nl + 7)
+        append(end)
+        pos = end + 2
+    return spans, pos
 
 
 class SSEParser:
@@ -70,6 +103,7 @@ class SSEParser:
 
     __slots__ = (
         "_at_start",
+        "_clean_of",
         "_data",
         "_event",
         "_fast",
@@ -81,6 +115,7 @@ class SSEParser:
         "_mid_line",
         "_oversize",
         "_retry",
+        "_run_of",
         "_size",
         "_skip_lf",
         "_tail",
@@ -90,10 +125,19 @@ class SSEParser:
     )
 
     def __init__(
-        self, last_event_id: bytes = b"", *, fast: bool = True, max_record: int = DEFAULT_MAX_RECORD
+        self,
+        last_event_id: bytes = b"",
+        *,
+        fast: bool = True,
+        max_record: int = DEFAULT_MAX_RECORD,
+        compiled: bool = True,
     ) -> None:
         if max_record < 1:
             raise ValueError(f"max_record must be positive, not {max_record}")
+        # The fast path's inner loops: the compiled helper's where built (and not refused), else Python's.
+        helper = native.fastscan if compiled else None
+        self._run_of = helper.walk if helper is not None else run_of
+        self._clean_of = helper.clean if helper is not None else clean_of
         self.last_event_id = last_event_id
         self.dropped = 0
         self._max = max_record
@@ -171,12 +215,25 @@ class SSEParser:
                 return out
             # Only the new chunk can end the unfinished record: search it alone, and keep it aside
             # (no copy) unless the record ends here or the chunk needs the reference path.
-            ends = (self._tail[-1].endswith(b"\n") and chunk.startswith(b"\n")) or b"\n\n" in chunk
-            if not ends and b"\r" not in chunk and b"\0" not in chunk:
+            across = self._tail[-1].endswith(b"\n") and chunk.startswith(b"\n")
+            ends = across or b"\n\n" in chunk
+            clean = self._clean_of(chunk)
+            if not ends and clean:
                 self._tail.append(chunk)
                 self._tail_len += len(chunk)
                 if self._tail_len > self._max:
                     self._drop_tail(chunk.endswith(b"\n"))
+                return out
+            if clean:
+                # The unfinished record ends at the chunk's first blank line: join only up to there (the
+                # tail never holds one), then read the rest of the chunk in place, with no copy of it.
+                cut = 1 if across else chunk.find(b"\n\n") + 2
+                self._tail.append(chunk[:cut])
+                head = b"".join(self._tail)
+                self._tail = []
+                self._tail_len = 0
+                self._walk(head, out)
+                self._walk(chunk, out, cut)
                 return out
             self._tail.append(chunk)
             buf = b"".join(self._tail)
@@ -184,7 +241,7 @@ class SSEParser:
             self._tail_len = 0
         else:
             buf = chunk
-        if b"\r" in buf or b"\0" in buf:  # memchr: both are absent from EventStreams' output
+        if not self._clean_of(buf):  # CR and NUL are absent from EventStreams' output
             out.extend(self._feed_reference(buf))
             return out
         self._walk(buf, out)
@@ -231,28 +288,16 @@ class SSEParser:
 
     # -- fast path --------------------------------------------------------------------------------
 
-    def _walk(self, buf: bytes, out: list[SSEEvent | Run]) -> None:
+    def _walk(self, buf: bytes, out: list[SSEEvent | Run], pos: int = 0) -> None:
         """Collect runs of ``event: message\nid: X\ndata: Y\n\n`` records (X, Y without LF; the caller
-        has ruled out CR and NUL), handing anything else to the reference path record by record."""
+        has ruled out CR and NUL) from ``pos`` (a record boundary) on, handing anything else to the
+        reference path record by record."""
         find = buf.find
-        starts_with = buf.startswith
-        head = _FAST_HEAD
+        walk = self._run_of
         n = len(buf)
-        pos = 0
+        limit = self._max
         while pos < n:
-            spans: list[int] = []
-            append = spans.append
-            limit = self._max
-            while starts_with(head, pos):
-                nl = find(b"\n", pos + 19)  # len(head)
-                if nl < 0 or not starts_with(b"data: ", nl + 1):
-                    break
-                end = find(b"\n", nl + 7)
-                if end < 0 or end + 1 >= n or buf[end + 1] != 0x0A or end + 2 - pos > limit:
-                    break
-                append(nl + 7)
-                append(end)
-                pos = end + 2
+            spans, pos = walk(buf, pos, limit)
             if spans:
                 out.append(Run(buf, spans))
                 self.last_event_id = self._id_buf = record_id(buf, spans[-2])

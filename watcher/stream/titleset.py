@@ -20,7 +20,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator
 
-__all__ = ["TitleSet"]
+__all__ = ["TitleSet", "key_of", "keyed_by_builtin_hash"]
 
 _M64 = (1 << 64) - 1
 _MIN_CAPACITY = 8
@@ -31,6 +31,17 @@ _hash = hash
 def _key(b: bytes) -> int:
     """The table's key for some bytes: a non-zero 64-bit integer (zero marks an empty slot)."""
     return (_hash(b) & _M64) or 1
+
+
+def key_of(title_utf8: bytes) -> int:
+    """The key a table holds for these title bytes (what the compiled helper must compute too)."""
+    return _key(title_utf8)
+
+
+def keyed_by_builtin_hash() -> bool:
+    """Whether keys are Python's own ``hash()`` (the tests swap it to force collisions), which is
+    what the compiled helper computes; where not, the stream's byte checks stay in Python."""
+    return _hash is hash
 
 
 class TitleSet:
@@ -68,6 +79,11 @@ class TitleSet:
     def nbytes(self) -> int:
         """Bytes held by the table (what the set adds to resident memory, give or take a page)."""
         return len(self._table) * 8
+
+    def table(self) -> tuple[array[int], int]:
+        """The open-addressing table and its mask, for the compiled helper (which only reads them).
+        Fetch it anew for each use: the table is replaced whenever the set grows."""
+        return self._table, self._mask
 
     def contains(self, title: str) -> bool:
         return self.contains_utf8(title.encode())

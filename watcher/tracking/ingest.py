@@ -1,9 +1,18 @@
 """From stream batches to durable work: the filter stage of event → filter → fetch → diff → store.
 
-Each batch's effects (tracked-set updates, inbox rows for the fetch worker, counters) are committed in
+A batch's effects (tracked-set updates, inbox rows for the fetch worker, counters) are committed in
 ONE transaction together with the stream cursor, so a kill at any instant either keeps the batch and
 its cursor or neither. Batches with nothing for us only move the cursor in memory, flushed every few
 seconds: no per-event database write for the 99.9 % of events that do not match.
+
+While a backlog is caught up (:attr:`EventBatch.backlog`: a restart after hours, a firehose), the
+candidates of many batches wait in memory and are committed together, with the cursor of the last
+of them, at most :data:`GROUP_SECONDS` (or :data:`GROUP_EVENTS` candidates) later: one commit, one
+fsync, instead of one per batch, while the durability rule stays (a kill loses only uncommitted work,
+whose events come again from the stored cursor). A batch that may change the tracked set is applied
+at once, as is everything pending when the stream is followed live. Meanwhile the fetch worker, whose
+work waits durably in the inbox, is woken at most every :data:`WORKER_WAKE_SECONDS` and as soon as
+the stream goes quiet, so that it does not take the loop from the stream while the backlog comes in.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from watcher.config import Config
 from watcher.store import Database
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
-from watcher.stream.client import EventBatch
+from watcher.stream.client import EventBatch, StreamEvent
 from watcher.stream.events import (
     Categorized,
     Deleted,
@@ -37,6 +46,13 @@ from watcher.tracking.resolver import TrackedSet, canonical_title
 log = logging.getLogger("watcher.ingest")
 
 CURSOR_FLUSH_SECONDS = 2.0
+# While catching up a backlog: candidates wait at most this long, or this many, to be committed together.
+GROUP_SECONDS = 0.5
+GROUP_EVENTS = 500
+# ... and the fetch worker, whose work waits in the inbox, is woken at most this often (the stream takes
+# the loop first), and as soon as the stream has been quiet for QUIET_SECONDS.
+WORKER_WAKE_SECONDS = 5.0
+QUIET_SECONDS = 0.5
 
 
 @dataclass
@@ -72,43 +88,58 @@ class Ingest:
         self._pending_id: str | None = None
         self._pending_time: str | None = None
         self._pending_counts: dict[str, int] = {}
+        # Candidates of backlog batches waiting to be committed together, and since when.
+        self._group: list[StreamEvent] = []
+        self._group_since = 0.0
+        self._group_batches = 0
         self._last_flush = clock()
+        # When the worker was last woken, whether it is owed a wake-up, when the last batch came and
+        # whether it was the live stream's.
+        self._last_wake = clock()
+        self._worker_owed = False
+        self._last_batch = clock()
+        self._live = True
         # The stream consumer and the periodic flush share the pending position: one at a time.
         self._lock = asyncio.Lock()
 
     async def handle(self, batch: EventBatch) -> None:
+        """Take a batch; raises where its commit failed, and then forgets everything still waiting
+        (the caller starts again from the stored position, which was never moved past it)."""
         async with self._lock:
-            await self._handle(batch)
+            try:
+                await self._handle(batch)
+            except Exception:
+                self._clear_pending()
+                raise
 
     async def _handle(self, batch: EventBatch) -> None:
-        if not batch.events:
-            self._advance(batch)
-            if self.clock() - self._last_flush >= CURSOR_FLUSH_SECONDS:
+        self._last_batch = self.clock()
+        if batch.backlog and self._live:
+            self._last_wake = self._last_batch  # a backlog begins: the worker's first wake is due in 5 s
+        self._live = not batch.backlog
+        if self._live and self._worker_owed:
+            self._wake_worker()
+        self._advance(batch)
+        if batch.events:
+            if not self._group:
+                self._group_since = self.clock()
+                self._group_batches = 0
+            self._group.extend(batch.events)
+            self._group_batches += 1
+        if self._group:
+            if self._group_due(batch):
                 await self._flush()
-            return
-        outcome = _BatchOutcome()
-        async with self.db.transaction() as conn:
-            for event in batch.events:
-                await self._apply(conn, event.data, outcome)
-            counts = {
-                "events_seen": batch.seen,
-                "events_malformed": batch.malformed + outcome.malformed,
-                "events_matched": outcome.matched,
-                "events_duplicate": outcome.duplicates,
-            }
-            await self._write_pending(conn, batch, counts)
-        # Only after the commit: the cursor and the in-memory mirror follow the database, never lead it,
-        # so a batch whose transaction failed is taken again from the stored position.
-        self._clear_pending()
-        for title in outcome.drop_files:
-            self.tracked.files.discard(title)
-        for title in outcome.add_files:
-            self.tracked.files.add(title)
-        if outcome.queued:
-            self.wake_worker()
+        elif self.clock() - self._last_flush >= CURSOR_FLUSH_SECONDS:
+            await self._flush()
+
+    def _group_due(self, batch: EventBatch | None) -> bool:
+        """Whether the waiting candidates must be committed now (``batch``: the one just taken)."""
+        if batch is not None and (not batch.backlog or batch.changes_tracking):
+            return True
+        return len(self._group) >= GROUP_EVENTS or self.clock() - self._group_since >= GROUP_SECONDS
 
     def _advance(self, batch: EventBatch) -> None:
-        """A batch with nothing for us: its position and counts wait in memory for the next flush."""
+        """A batch's position and counts wait in memory for the next commit."""
         if batch.last_id is not None:
             self._pending_id = batch.last_id
         if batch.last_time is not None:
@@ -122,39 +153,92 @@ class Ingest:
             await self._flush()
 
     async def flush_periodically(self) -> None:
-        """Keep the stored position and counters at most a few seconds behind, even on a quiet stream."""
+        """Keep the stored position and counters at most a few seconds behind, even on a quiet stream,
+        and waiting candidates at most :data:`GROUP_SECONDS`."""
         while True:
-            await asyncio.sleep(CURSOR_FLUSH_SECONDS)
-            if self.clock() - self._last_flush >= CURSOR_FLUSH_SECONDS:
-                await self.flush()
+            await asyncio.sleep(GROUP_SECONDS)
+            await self.tick()
+
+    async def tick(self) -> None:
+        """What :meth:`flush_periodically` does every GROUP_SECONDS: commit what is due, wake the
+        worker where it is owed a wake-up."""
+        async with self._lock:
+            if (
+                self._group_due(None)
+                if self._group
+                else self.clock() - self._last_flush >= CURSOR_FLUSH_SECONDS
+            ):
+                await self._flush()
+            now = self.clock()
+            quiet = now - self._last_batch >= QUIET_SECONDS
+            if self._worker_owed and (quiet or now - self._last_wake >= WORKER_WAKE_SECONDS):
+                self._wake_worker()
+
+    async def forget_pending(self) -> None:
+        """The stream starts again from the stored position: what waits in memory will come again."""
+        async with self._lock:
+            self._clear_pending()
 
     async def _flush(self) -> None:
-        if self._pending_id is None and self._pending_time is None and not self._pending_counts:
+        """Commit the waiting candidates' work with the cursor and counters, in one transaction."""
+        if (
+            self._pending_id is None
+            and self._pending_time is None
+            and not self._pending_counts
+            and not self._group
+        ):
             return
+        outcome = _BatchOutcome()
         async with self.db.transaction() as conn:
-            await self._write_pending(conn, None, {})
+            for event in self._group:
+                await self._apply(conn, event.data, outcome)
+            await self._write_pending(
+                conn,
+                {
+                    "events_malformed": outcome.malformed,
+                    "events_matched": outcome.matched,
+                    "events_duplicate": outcome.duplicates,
+                },
+            )
+        if len(self._group) > 1:
+            log.debug(
+                "committed %d candidates of %d batches together, with the cursor %s",
+                len(self._group), self._group_batches, self._pending_id,
+            )  # fmt: skip
+        # Only after the commit: the cursor and the in-memory mirror follow the database, never lead it,
+        # so candidates whose transaction failed are taken again from the stored position.
         self._clear_pending()
+        for title in outcome.drop_files:
+            self.tracked.files.discard(title)
+        for title in outcome.add_files:
+            self.tracked.files.add(title)
+        if outcome.queued:
+            if self._live or self.clock() - self._last_wake >= WORKER_WAKE_SECONDS:
+                self._wake_worker()
+            else:
+                self._worker_owed = True  # a backlog is being taken: flush_periodically wakes it
 
-    async def _write_pending(
-        self, conn: aiosqlite.Connection, batch: EventBatch | None, counts: dict[str, int]
-    ) -> None:
-        last_id = batch.last_id if batch is not None and batch.last_id is not None else self._pending_id
-        last_time = (
-            batch.last_time if batch is not None and batch.last_time is not None else self._pending_time
-        )
-        if last_id is not None:
-            await store_state.set_state(conn, store_state.CURSOR_ID, last_id)
-        if last_time is not None:
-            await store_state.set_state(conn, store_state.CURSOR_TIME, last_time)
+    def _wake_worker(self) -> None:
+        self._worker_owed = False
+        self._last_wake = self.clock()
+        self.wake_worker()
+
+    async def _write_pending(self, conn: aiosqlite.Connection, counts: dict[str, int]) -> None:
+        if self._pending_id is not None:
+            await store_state.set_state(conn, store_state.CURSOR_ID, self._pending_id)
+        if self._pending_time is not None:
+            await store_state.set_state(conn, store_state.CURSOR_TIME, self._pending_time)
         totals = dict(self._pending_counts)
         for name, amount in counts.items():
-            totals[name] = totals.get(name, 0) + amount
+            if amount:
+                totals[name] = totals.get(name, 0) + amount
         await store_state.add_counters(conn, totals)
 
     def _clear_pending(self) -> None:
         self._pending_id = None
         self._pending_time = None
         self._pending_counts = {}
+        self._group = []
         self._last_flush = self.clock()
 
     def _count(self, name: str, amount: int) -> None:

@@ -24,8 +24,9 @@ import aiosqlite
 
 from watcher.config import TrackingSection
 from watcher.mediawiki.checks import Membership, memberships
-from watcher.mediawiki.client import ActionApi, ApiError, PageRef
-from watcher.mediawiki.wire import chunks
+from watcher.mediawiki.client import ActionApi, ApiError, PageInfo, PageRef
+from watcher.mediawiki.parse import page_info_of
+from watcher.mediawiki.wire import BATCH_SIZE, chunks, named_pages, query_part
 from watcher.store import Database
 from watcher.store import tracked as store
 from watcher.stream.titleset import TitleSet
@@ -33,6 +34,10 @@ from watcher.stream.titleset import TitleSet
 log = logging.getLogger("watcher.tracking")
 
 BATCH = 500
+# Listed titles per prop=info request where the account has apihighlimits (BATCH_SIZE, 50, otherwise).
+HIGH_BATCH = 500
+# How often a resolution says how far it is in the journal (on a terminal: a bar, several times a second).
+PROGRESS_LOG_SECONDS = 10.0
 # A resolution may drop more than DROP_MIN_FILES files and more than DROP_SHARE of the stored set only
 # where the API confirms each removal; below both, a listing is trusted as it is (files come and go).
 DROP_SHARE = 0.10
@@ -92,6 +97,13 @@ class TrackedSet:
     def user_matches(self, user_utf8: bytes) -> bool:
         return self.uploaders.contains_utf8(user_utf8)
 
+    # The prefilter's SetMatcher protocol: the same answers, for its compiled helper to read directly.
+    def title_sets(self) -> tuple[TitleSet, ...]:
+        return (self.files, self.categories)
+
+    def user_sets(self) -> tuple[TitleSet, ...]:
+        return (self.uploaders,)
+
     def has_file(self, title: str) -> bool:
         return title in self.files
 
@@ -130,25 +142,40 @@ class ResolveReport:
 
 
 class Progress:
-    """A one-line progress counter on a terminal; silent in the journal."""
+    """How far a resolution is: a one-line bar on a terminal, a line every few seconds in the journal.
+
+    ``total``, where known (a list of titles), makes it "n of total"; ``enabled`` forces the bar on or
+    off (None: on where stderr is a terminal).
+    """
 
     def __init__(self, label: str, enabled: bool | None = None) -> None:
         self.label = label
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.count = 0
+        self.total: int | None = None
         self._last = 0.0
+        self._logged = time.monotonic()
+
+    def _text(self) -> str:
+        if self.total:
+            return f"{self.label}: {self.count:,} of {self.total:,} ({self.count / self.total:.0%})"
+        return f"{self.label}: {self.count:,} files"
 
     def __call__(self, count: int) -> None:
         self.count = count
         now = time.monotonic()
-        if self.enabled and now - self._last > 0.2:
-            self._last = now
-            sys.stderr.write(f"\r{self.label}: {count:,} files")
-            sys.stderr.flush()
+        if self.enabled:
+            if now - self._last > 0.2:
+                self._last = now
+                sys.stderr.write(f"\r{self._text()}")
+                sys.stderr.flush()
+        elif now - self._logged >= PROGRESS_LOG_SECONDS:
+            self._logged = now
+            log.info("%s so far", self._text())
 
     def done(self) -> None:
         if self.enabled:
-            sys.stderr.write(f"\r{self.label}: {self.count:,} files\n")
+            sys.stderr.write(f"\r{self._text()}\n")
             sys.stderr.flush()
 
 
@@ -261,15 +288,26 @@ class TrackingResolver:
                 if line.strip() and not line.lstrip().startswith("#")
             ]
         found: list[PageRef] = []
-        for start in range(0, len(titles), 50):
-            chunk = titles[start : start + 50]
-            info = await self.api.page_info(chunk)
+        started, requests = time.monotonic(), self.api.stats.requests
+        size = await self._titles_per_request(len(titles))
+        meter = self.progress("resolving the listed files")
+        meter.total = len(titles)
+        for start in range(0, len(titles), size):
+            chunk = titles[start : start + size]
+            info = await self._page_info(chunk)
+            meter(start + len(chunk))
             for asked in chunk:
                 page = info.get(asked)
                 if page is None or page.missing:
                     report.missing.append(asked)
                     continue
                 found.append(PageRef(page.redirect_target or page.title, page.pageid))
+        meter.done()
+        if titles:
+            log.info(
+                "resolved %d listed titles in %d requests of up to %d titles (%.1f s)",
+                len(titles), self.api.stats.requests - requests, size, time.monotonic() - started,
+            )  # fmt: skip
         if report.missing:
             log.warning(
                 "%d explicitly listed files do not exist on the wiki, e.g. %s",
@@ -282,6 +320,46 @@ class TrackingResolver:
                 yield page
 
         await self._store_source("file", "config", listed(), report)
+
+    async def _titles_per_request(self, count: int) -> int:
+        """Titles a prop=info request takes: 50, or 500 where the account has ``apihighlimits``
+        (asked through ``meta=userinfo`` only where it matters; an answer without it means 50)."""
+        if count <= BATCH_SIZE:
+            return BATCH_SIZE
+        try:
+            data = await self.api.request({"action": "query", "meta": "userinfo", "uiprop": "rights"})
+        except ApiError as exc:
+            log.info(
+                "the API did not say what this account may ask (%s): %d titles a request", exc, BATCH_SIZE
+            )
+            return BATCH_SIZE
+        info = query_part(data).get("userinfo")
+        rights = info.get("rights") if isinstance(info, dict) else None
+        return HIGH_BATCH if isinstance(rights, list) and "apihighlimits" in rights else BATCH_SIZE
+
+    async def _page_info(self, titles: Sequence[str]) -> dict[str, PageInfo]:
+        """:meth:`ActionApi.page_info` (which asks 50 titles a request), or the same query with up to
+        :data:`HIGH_BATCH` titles in one request, read the same way."""
+        if len(titles) <= BATCH_SIZE:
+            return await self.api.page_info(titles)
+        params: dict[str, str | int] = {
+            "action": "query",
+            "prop": "info",
+            "titles": "|".join(titles),
+            "redirects": 1,
+        }
+        normalized: dict[str, str] = {}
+        redirects: dict[str, str] = {}
+        pages: dict[str, dict[str, object]] = {}
+        async for data in self.api.query_continue(params):
+            query = query_part(data)
+            normalized.update({n["from"]: n["to"] for n in query.get("normalized", [])})
+            redirects.update({r["from"]: r["to"] for r in query.get("redirects", [])})
+            pages.update({p["title"]: p for p in named_pages(data) if "title" in p})
+            for interwiki in query.get("interwiki", []):  # not a page here: missing, as named
+                if isinstance(interwiki, dict) and isinstance(interwiki.get("title"), str):
+                    pages.setdefault(interwiki["title"], {"title": interwiki["title"], "missing": True})
+        return {asked: page_info_of(asked, normalized, redirects, pages) for asked in titles}
 
     async def _store_source(
         self, source: str, detail: str, pages: AsyncIterator[PageRef], report: ResolveReport

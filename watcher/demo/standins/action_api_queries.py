@@ -349,7 +349,7 @@ def _prop_redirects(ctx: Context, entry: _Entry) -> None:
     found = [
         {"pageid": other.pageid, "ns": other.ns, "title": other.title}
         for other in ctx.wiki.pages.values()
-        if other.redirect_target == page.title and (not namespaces or other.ns in namespaces)
+        if (not namespaces or other.ns in namespaces) and other.redirect_target == page.title
     ]
     if found:
         entry.out["redirects"] = sorted(found, key=lambda r: r["pageid"])
