@@ -13,7 +13,7 @@ from watcher import __version__
 from watcher.base.text import plural
 from watcher.base.values import KindChoice, LogLevel, StatusChoice
 from watcher.cli.demo import demo
-from watcher.cli.export import export, raw_option
+from watcher.cli.export import export, file_option, raw_option, since_option
 from watcher.cli.history import history
 from watcher.cli.inbox import retry
 from watcher.cli.notify import digest, notify
@@ -40,7 +40,6 @@ from watcher.service.wiring import run_daemon
 from watcher.store import queue as store_queue
 from watcher.store.queue import ChangeFilter, ChangeRecord
 from watcher.tracking.objectids import rule_label
-from watcher.tracking.resolver import canonical_title
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,8 +98,8 @@ def check(config_path: str | None) -> None:
 @status_option("pending")
 @kind_option("content")
 @listing_format_option(DEFAULT_LISTING)
-@click.option("--file", "file_title", default=None, help="Only this file (title with or without File:).")
-@click.option("--since", default=None, help="Only edits at or after DATE (UTC), e.g. 2026-03-01.")
+@file_option
+@since_option
 @click.option("--limit", type=int, default=None, help="At most this many records.")
 @raw_option
 def changes(
@@ -113,13 +112,7 @@ def changes(
     unless --raw; JSON lines are as stored.
     """
     config = load_or_exit(config_path, check_files=False)
-    if file_title:
-        file_title = canonical_title(file_title, "File")
-    try:
-        since_at = store_queue.parse_since(since) if since else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from exc
-    selection = ChangeFilter(status=status, kind=kind, file=file_title, since=since_at)
+    selection = ChangeFilter(status=status, kind=kind, file=file_title, since=since)
 
     async def body() -> list[ChangeRecord]:
         async with open_database(config) as db:

@@ -32,7 +32,7 @@ from watcher.base.values import (
     StatusChoice,
 )
 from watcher.config import EX_CONFIG, Config, ConfigError, load_config
-from watcher.export.formats import EXPORT_FORMATS, LISTING_FORMATS
+from watcher.export.formats import LISTING_FORMATS
 from watcher.notify.channels import check_channels
 from watcher.store.db import Database, DatabaseError, explain_sqlite_error
 
@@ -73,11 +73,6 @@ def kind_option(default: KindChoice = "content") -> Decorator:
 def listing_format_option(default: str) -> Decorator:
     """``--format`` of a listing: every registered format (``watcher changes``)."""
     return click.option("--format", "fmt", type=click.Choice(LISTING_FORMATS), default=default)
-
-
-def export_format_option() -> Decorator:
-    """``--format`` of an export: the registered export formats, no default (``watcher export``)."""
-    return click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True)
 
 
 def role_option(default: Role = "reviewer") -> Decorator:
