@@ -24,9 +24,8 @@ import aiosqlite
 
 from watcher.config import TrackingSection
 from watcher.mediawiki.checks import Membership, memberships
-from watcher.mediawiki.client import ActionApi, ApiError, PageInfo, PageRef
-from watcher.mediawiki.parse import page_info_of
-from watcher.mediawiki.wire import BATCH_SIZE, chunks, named_pages, query_part
+from watcher.mediawiki.client import ActionApi, ApiError, PageRef
+from watcher.mediawiki.wire import BATCH_SIZE, chunks, query_part
 from watcher.store import Database
 from watcher.store import tracked as store
 from watcher.stream.titleset import TitleSet
@@ -294,7 +293,7 @@ class TrackingResolver:
         meter.total = len(titles)
         for start in range(0, len(titles), size):
             chunk = titles[start : start + size]
-            info = await self._page_info(chunk)
+            info = await self.api.page_info(chunk, batch_size=max(len(chunk), BATCH_SIZE))
             meter(start + len(chunk))
             for asked in chunk:
                 page = info.get(asked)
@@ -336,30 +335,6 @@ class TrackingResolver:
         info = query_part(data).get("userinfo")
         rights = info.get("rights") if isinstance(info, dict) else None
         return HIGH_BATCH if isinstance(rights, list) and "apihighlimits" in rights else BATCH_SIZE
-
-    async def _page_info(self, titles: Sequence[str]) -> dict[str, PageInfo]:
-        """:meth:`ActionApi.page_info` (which asks 50 titles a request), or the same query with up to
-        :data:`HIGH_BATCH` titles in one request, read the same way."""
-        if len(titles) <= BATCH_SIZE:
-            return await self.api.page_info(titles)
-        params: dict[str, str | int] = {
-            "action": "query",
-            "prop": "info",
-            "titles": "|".join(titles),
-            "redirects": 1,
-        }
-        normalized: dict[str, str] = {}
-        redirects: dict[str, str] = {}
-        pages: dict[str, dict[str, object]] = {}
-        async for data in self.api.query_continue(params):
-            query = query_part(data)
-            normalized.update({n["from"]: n["to"] for n in query.get("normalized", [])})
-            redirects.update({r["from"]: r["to"] for r in query.get("redirects", [])})
-            pages.update({p["title"]: p for p in named_pages(data) if "title" in p})
-            for interwiki in query.get("interwiki", []):  # not a page here: missing, as named
-                if isinstance(interwiki, dict) and isinstance(interwiki.get("title"), str):
-                    pages.setdefault(interwiki["title"], {"title": interwiki["title"], "missing": True})
-        return {asked: page_info_of(asked, normalized, redirects, pages) for asked in titles}
 
     async def _store_source(
         self, source: str, detail: str, pages: AsyncIterator[PageRef], report: ResolveReport
