@@ -23,12 +23,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
-from watcher.demo.standins import until_signalled
+from watcher.demo.standins import LoopbackSite, until_signalled
 from watcher.demo.standins.action_api_context import Context, UsageError
 from watcher.demo.standins.action_api_hostile import (
     BARE_BODY,
@@ -73,7 +72,7 @@ class Fault:
     size: int = 0  # oversize: bytes streamed
 
 
-class ActionApiPeer(Wiki):
+class ActionApiPeer(Wiki, LoopbackSite):
     """The wiki plus an aiohttp server at ``http://127.0.0.1:<port>/w/api.php``."""
 
     def __init__(
@@ -107,30 +106,9 @@ class ActionApiPeer(Wiki):
 
     # -- lifecycle --------------------------------------------------------------------------------
 
-    async def start(self) -> str:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("GET", self.path, self._handle)
         app.router.add_route("POST", self.path, self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}{self.path}"
-        return self.url
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     # -- faults -----------------------------------------------------------------------------------
 

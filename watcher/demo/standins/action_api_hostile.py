@@ -9,10 +9,10 @@ answer, streamed in chunks so the stand-in itself never holds it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
 from aiohttp import web
+
+from watcher.demo.standins import LoopbackSite
 
 __all__ = [
     "BARE_BODY",
@@ -63,7 +63,7 @@ async def stream_body(request: web.Request, size: int, sent: Callable[[int], Non
     return response
 
 
-class EmptyAnswerPeer:
+class EmptyAnswerPeer(LoopbackSite):
     """A second server (another loopback address or port) that answers ``{}`` to any path and method.
 
     Redirect targets point here; ``requests`` lists the paths asked for, so a test can tell that a
@@ -73,34 +73,12 @@ class EmptyAnswerPeer:
     def __init__(self, host: str = "127.0.0.2", port: int = 0) -> None:
         self.host = host
         self.port = port
-        self.url = ""
+        self.path = "/w/api.php"
         self.requests: list[str] = []
-        self._runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.requests.append(request.path_qs)
         return empty_response(EMPTY_BODY)
 
-    async def start(self) -> str:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}/w/api.php"
-        return self.url
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
