@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
+from tests.support.cli import CliShell
 from tests.support.config import USER_AGENT
 from watcher.cli.main import main
 from watcher.diff.model import FieldChange
@@ -77,27 +78,12 @@ async def fill(path: Path) -> list[int]:
         return [int(row[0]) for row in await db.fetchall("SELECT id FROM changes ORDER BY id")]
 
 
-class Shell:
+class Shell(CliShell):
     """A config and a filled database in a temporary folder, and `watcher` run against them."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.database = folder / "state" / "w.sqlite3"
-        self.config = folder / "config.toml"
-        self.config.write_text(
-            f'[watcher]\nuser_agent = "{USER_AGENT}"\ndatabase = "state/w.sqlite3"\n'
-            '[tracking]\ncategories = ["Category:X"]\n',
-            encoding="utf-8",
-        )
+        super().__init__(folder)
         self.ids = asyncio.run(fill(self.database))
-
-    def run(self, *args: str, code: int | None = 0) -> Result:
-        result = CliRunner().invoke(main, [args[0], "-c", str(self.config), *args[1:]])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        if code is not None:
-            assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
 
     def jsonl(self, *args: str) -> list[dict[str, Any]]:
         result = self.run(*args)
