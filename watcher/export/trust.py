@@ -15,7 +15,7 @@ from typing import Any
 
 from watcher.base.tags import describe, tool_words
 from watcher.base.text import plural
-from watcher.store.db import parse_utc
+from watcher.base.times import parse_utc
 from watcher.store.editors import (
     FEW_EDITS,
     LONG_STANDING_EDITS,

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from watcher.base.text import one_line, plural
+from watcher.base.times import parse_utc
 from watcher.config import Config
 from watcher.export.push import webhook_status
 from watcher.mediawiki.types import ApiStats
@@ -27,7 +28,7 @@ from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
-from watcher.store.db import iso_utc, parse_utc
+from watcher.store.db import iso_utc
 from watcher.stream.client import StreamStats
 
 log = logging.getLogger("watcher.status")

@@ -246,18 +246,6 @@ def utcnow() -> str:
     return iso_utc(datetime.now(UTC))
 
 
-def parse_utc(value: str | None) -> datetime | None:
-    """A stored ISO 8601 time (``…Z`` or with an offset; naive means UTC) as an aware datetime;
-    None where it is missing or not a time."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def iso_utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

@@ -18,9 +18,10 @@ from typing import Any
 
 import aiosqlite
 
+from watcher.base.times import parse_utc
 from watcher.mediawiki.names import is_temporary as is_temporary  # re-exported for the pages
 from watcher.mediawiki.names import is_unregistered as is_unregistered
-from watcher.store.db import Database, iso_utc, parse_utc
+from watcher.store.db import Database, iso_utc
 from watcher.store.state import get_state, set_state
 
 EDITOR_MAX_AGE = timedelta(days=1)

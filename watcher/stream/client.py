@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 
 from watcher.base.retry import FULL_JITTER, Backoff, parse_retry_after
+from watcher.base.times import parse_utc
 from watcher.stream.prefilter import Matcher, Prefilter
 from watcher.stream.sse import Run, SSEEvent, SSEParser, record_id
 
@@ -90,14 +91,6 @@ def _utcnow() -> datetime:
 
 def _iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse_time(value: str) -> datetime | None:
-    try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 _META = b'"meta":{'
@@ -382,7 +375,7 @@ class EventStream:
 
     def _behind(self, when: str | None) -> bool:
         """Whether an event of this time is a backlog's rather than the live stream's."""
-        t = _parse_time(when) if when else None
+        t = parse_utc(when) if when else None
         return t is not None and (self._now() - t).total_seconds() > BACKLOG_SECONDS
 
     def _keep(self, out: list[StreamEvent], sse_id: bytes, data: dict[str, Any]) -> None:
@@ -414,7 +407,7 @@ class EventStream:
 
     def _since_from_time(self) -> str:
         """``since`` for a resume by time: the last event's time less the margin, else now."""
-        t = _parse_time(self._resume_time) if self._resume_time else None
+        t = parse_utc(self._resume_time) if self._resume_time else None
         if t is None:
             return _iso(self._now())
         return _iso(t - timedelta(seconds=self.resume_margin))
