@@ -1,10 +1,13 @@
 """Cost of the semantic diff per revision pair, against the bare cost of parsing both texts.
 
-Target: the whole diff (both models and their comparison) at most 1.5× two ``mwparserfromhell.parse``
-calls, measured in the same run on the same pairs. The corpus: every real pair in
-tests/fixtures/wikitext, synthetic edits of every single sample, a ~100 KiB page, and edits that replace
-500 (and 200) categories at once: renamed, diffused and unrelated names mixed (issue 16; target: no
-edit over 50 ms to diff, and the time grows near-linearly with the number of categories).
+Targets (issue 16): no edit takes more than 50 ms to diff, and the time grows near-linearly with the
+number of categories an edit replaces; the whole diff (both models and their comparison) at most 1.5×
+two ``mwparserfromhell.parse`` calls, measured in the same run on the same pairs. The corpus: every real
+pair in tests/fixtures/wikitext, synthetic edits of every single sample, two edits of a ~100 KiB page
+(an upload log of about 490 rows and 120 categories after a real description), and edits that replace 500
+(and 200) categories at once: renamed, diffused and unrelated names mixed. Each call starts cold (no
+parse or value form cached from an earlier call), as the first edit of a page does; within one call the
+two revisions share what they share, as they do in the daemon.
 Run: ``python -m bench.bench_diff`` (or ``python -m bench diff``).
 """
 
@@ -114,6 +117,7 @@ def corpus() -> list[tuple[str, str, str]]:
 def _clear_caches() -> None:
     """Every call starts cold, as a fresh revision does: no parse tree or value form is reused."""
     wikitext.parse_wikicode.cache_clear()
+    wikitext._parse_prepared.cache_clear()
     wikitext.page_template_params.cache_clear()
     normalise.comparable.cache_clear()
     names.template_name.cache_clear()
@@ -207,8 +211,13 @@ def main() -> None:
     )
     slowest = max(rows, key=lambda r: r[2])
     print(
-        f"slowest edit: {slowest[0]}, {slowest[2] * 1e3:.1f} ms, of which parsing both texts alone takes"
-        f" {slowest[3] * 1e3:.1f} ms"
+        f"slowest edit: {slowest[0]}, {slowest[2] * 1e3:.1f} ms (the bare parse of both texts:"
+        f" {slowest[3] * 1e3:.1f} ms)"
+    )
+    over = [f"{name} ({diff * 1e3:.1f} ms)" for name, _, diff, _ in rows if diff * 1e3 > TARGET_EDIT_MS]
+    print(
+        f"every edit within {TARGET_EDIT_MS:.0f} ms: "
+        + ("yes" if not over else f"NO, OVER TARGET: {', '.join(over)}")
     )
     structured()
 

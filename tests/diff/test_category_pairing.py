@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import heapq
+import re
+import unicodedata
+from collections import Counter
 from itertools import product
 
 from hypothesis import given, settings
@@ -10,7 +13,18 @@ from hypothesis import strategies as st
 
 from tests.support.diff import diff_text
 from tests.support.fixtures import wikitext
-from watcher.diff.noise import _candidates, _folded, _words, pair_renames, rename_score
+from watcher.diff.names import category_name, upper_first
+from watcher.diff.noise import (
+    _candidates,
+    _folded,
+    _lcs,
+    _letter_counts,
+    _Scorer,
+    _shared_letters,
+    _words,
+    pair_renames,
+    rename_score,
+)
 
 SUBJECTS = ("Photographs", "Paintings", "Chairs", "Portraits", "Drawings", "Ceramics", "Maps")
 PLACES = ("Stockholm", "Uppsala", "Skokloster", "Göteborg", "Kalmar", "Visby", "Lund")
@@ -125,3 +139,64 @@ def test_a_real_page_with_its_categories_replaced_gives_changed_records() -> Non
     changes = diff_text(page, renamed)
     assert changes and all(c.field == "category" and c.action == "changed" for c in changes)
     assert all(c.new == f"Botany of {c.old}" for c in changes)
+
+
+def scored_candidates(removed: list[str], added: list[str]) -> list[tuple[str, str]]:
+    """The big edit's reference: every candidate the blocks propose scored exactly, best first."""
+    words = {n: _words(n) for n in (*removed, *added)}
+    scored = [
+        (-score, min(a, b), max(a, b), a, b)
+        for a, b in _candidates(removed, added, words)
+        if (score := rename_score(a, b)) > 0
+    ]
+    heapq.heapify(scored)
+    used: set[str] = set()
+    pairs: list[tuple[str, str]] = []
+    while scored:
+        *_, a, b = heapq.heappop(scored)
+        if a not in used and b not in used:
+            used.update((a, b))
+            pairs.append((a, b))
+    return pairs
+
+
+def test_a_big_edit_pairs_as_scoring_every_candidate_does() -> None:
+    """The lazy order (a bound from the lengths, then from the letters, then the exact score) takes the
+    pairs that scoring every candidate and taking them best first takes, in the same order."""
+    old, new = replaced(400)
+    old += ["Paintings by Carl Larsson", "Göteborgs konstmuseum", "Chairs", "x" * 300]
+    new += ["Paintings by Carl Larson", "Goteborgs Konstmuseum", "Chairs in Sweden", "x" * 299 + "y"]
+    assert len(old) * len(new) > 2500  # the blocked path
+    assert pair_renames(old, new) == scored_candidates(old, new)
+
+
+NAME_LETTERS = st.text(alphabet="abcdeéß .,-_0123456789ÅÄÖåäöΩω", max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NAME_LETTERS, NAME_LETTERS)
+def test_the_letter_bound_is_never_below_the_exact_score(a: str, b: str) -> None:
+    scorer = _Scorer()
+    assert scorer.letter_bound(a, b) >= rename_score(a, b)
+    counts_a, counts_b = _letter_counts(a), _letter_counts(b)
+    assert _shared_letters(counts_a, counts_b, len(a)) >= _lcs(a, b)
+    # the packed arithmetic is the plain count of letters per group
+    groups_a = Counter(ord(c) % 32 for c in a)
+    groups_b = Counter(ord(c) % 32 for c in b)
+    assert _shared_letters(counts_a, counts_b, len(a)) == sum((groups_a & groups_b).values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_the_fast_spellings_of_words_folding_and_category_names_are_the_expressions_ones(
+    text: str,
+) -> None:
+    """``_words``, ``_folded`` and ``category_name`` take shortcuts (``translate``, ``split``); they give
+    what the plain expressions gave, on any text."""
+    assert _words(text) == frozenset(re.findall(r"\w+", text.casefold()))
+    folded = text.casefold()
+    if not folded.isascii():
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    assert _folded(text) == " ".join(folded.replace(".", "").split())
+    assert category_name(text) == upper_first(re.sub(r"[\s_]+", " ", text).strip())

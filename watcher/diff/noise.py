@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from fnmatch import translate
 from functools import lru_cache
@@ -133,15 +134,27 @@ def matches_any(name: str, patterns: Sequence[str]) -> bool:
 
 
 def is_maintenance_template(name: str, settings: DiffSettings) -> bool:
-    return matches_any(name, DEFAULT_MAINTENANCE_TEMPLATES) or matches_any(
-        name, settings.maintenance_templates
-    )
+    return _matches(_maintenance_templates(tuple(settings.maintenance_templates)), name)
 
 
 def is_maintenance_category(name: str, settings: DiffSettings) -> bool:
-    return matches_any(name, DEFAULT_MAINTENANCE_CATEGORIES) or matches_any(
-        name, settings.maintenance_categories
-    )
+    return _matches(_maintenance_categories(tuple(settings.maintenance_categories)), name)
+
+
+@lru_cache(maxsize=16)
+def _maintenance_templates(extra: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The built-in and the configured patterns as one expression (one match a name: an edit may
+    touch hundreds of categories)."""
+    return _compiled(DEFAULT_MAINTENANCE_TEMPLATES + extra)
+
+
+@lru_cache(maxsize=16)
+def _maintenance_categories(extra: tuple[str, ...]) -> re.Pattern[str] | None:
+    return _compiled(DEFAULT_MAINTENANCE_CATEGORIES + extra)
+
+
+def _matches(compiled: re.Pattern[str] | None, name: str) -> bool:
+    return compiled is not None and compiled.match(name.casefold()) is not None
 
 
 def is_licence_template(name: str) -> bool:
@@ -159,8 +172,16 @@ _WINDOW = 2
 _EXHAUSTIVE_UP_TO = 2500
 
 
+# ASCII characters that are no part of a word (``\\w``), each as a space: ``translate`` and ``split``
+# find an ASCII name's words faster than the expression does.
+_ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
+
+
 def _words(name: str) -> frozenset[str]:
-    return frozenset(_WORD.findall(name.casefold()))
+    folded = name.casefold()
+    if folded.isascii():
+        return frozenset(folded.translate(_ASCII_NON_WORD).split())
+    return frozenset(_WORD.findall(folded))
 
 
 def rename_score(old: str, new: str) -> float:
@@ -174,13 +195,55 @@ def rename_score(old: str, new: str) -> float:
 
 
 class _Name:
-    """What scoring needs of one name, computed once: the folded form and its words."""
+    """What scoring needs of one name, computed once: the folded form, its words and (on first use)
+    its letter counts packed in one integer (:func:`_letter_counts`)."""
 
-    __slots__ = ("folded", "words")
+    __slots__ = ("_letters", "folded", "words")
 
     def __init__(self, name: str, words: frozenset[str] | None = None) -> None:
         self.folded = name.casefold()
         self.words = _words(name) if words is None else words
+        self._letters: int | None = None
+
+    @property
+    def letters(self) -> int:
+        if self._letters is None:
+            self._letters = _letter_counts(self.folded)
+        return self._letters
+
+
+# Letter counts packed in one integer: a 16-bit field per group of letters (code point modulo
+# _GROUPS), a count in its low byte (names longer than _LONGEST are not packed), bit 8 free for the
+# subtraction below. Letters sharing a group only weaken the bound; it stays a bound.
+_GROUPS = 32
+_LONGEST = 255
+_GUARDS = sum(1 << (16 * i + 8) for i in range(_GROUPS))
+
+
+class _LetterUnits(dict[str, int]):
+    """Letter → 1 in its group's field, filled as letters are met."""
+
+    def __missing__(self, letter: str) -> int:
+        unit = self[letter] = 1 << (16 * (ord(letter) % _GROUPS))
+        return unit
+
+
+_UNITS = _LetterUnits()
+
+
+def _letter_counts(text: str) -> int:
+    return sum(map(_UNITS.__getitem__, text)) if len(text) <= _LONGEST else -1
+
+
+def _shared_letters(a: int, b: int, length_a: int) -> int:
+    """At most how many letters a common subsequence of two packed names uses: each group as often as
+    the side with fewer of it has it, ``length_a - Σ max(0, a_i - b_i)``. All fields at once: with the
+    guard bit set in each of ``a``'s fields, ``b`` subtracts without borrowing across fields; the guard
+    survives where ``a_i ≥ b_i``, and there the low byte is ``a_i - b_i``."""
+    difference = (a | _GUARDS) - b
+    kept = difference & _GUARDS
+    excess = difference & (kept - (kept >> 8))
+    return length_a - sum(excess.to_bytes(2 * _GROUPS, "little"))
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -239,6 +302,37 @@ class _Scorer:
             return 0.0
         return self._value(2 * min(len(a.folded), len(b.folded)) / total, a, b)
 
+    def bounded(self, candidates: Iterable[tuple[str, str]]) -> list[tuple[float, str, str, int, str, str]]:
+        """The heap entries of :func:`pair_renames` for the pairs whose :meth:`bound` is above 0: the
+        same arithmetic in one loop (an edit of 500 categories has thousands of pairs)."""
+        entries: list[tuple[float, str, str, int, str, str]] = []
+        known, name_of, value = self._names, self._name, self._value
+        for old, new in candidates:
+            a = known.get(old) or name_of(old)
+            b = known.get(new) or name_of(new)
+            shorter, longer = len(a.folded), len(b.folded)
+            if shorter > longer:
+                shorter, longer = longer, shorter
+            if not longer:
+                continue
+            ratio = 2 * shorter / (shorter + longer)
+            bound = ratio if ratio >= RENAME_RATIO else value(ratio, a, b)
+            if bound > 0:
+                entries.append((-bound, min(old, new), max(old, new), 0, old, new))
+        return entries
+
+    def letter_bound(self, old: str, new: str) -> float:
+        """A tighter upper bound of :meth:`score`: a common subsequence uses each letter at most as
+        often as the side with fewer of it has it. It tells most unrelated names of like length apart
+        at a tenth of the cost of their LCS."""
+        a, b = self._name(old), self._name(new)
+        total = len(a.folded) + len(b.folded)
+        if not total:
+            return 0.0
+        if a.letters < 0 or b.letters < 0:
+            return self.score(old, new, checked=True)
+        return self._value(2 * _shared_letters(a.letters, b.letters, len(a.folded)) / total, a, b)
+
     def score(self, old: str, new: str, checked: bool = False) -> float:
         """The exact score; ``checked``: the bound is known to be above 0 already."""
         if not checked and self.bound(old, new) == 0.0:  # spares unrelated pairs the LCS
@@ -254,12 +348,24 @@ class _Scorer:
         return 0.5 + 0.25 * ratio if diffusion else 0.0
 
 
+class _CombiningMarks(dict[int, int | None]):
+    """A ``str.translate`` table that drops combining marks, filled as letters are met (the check of
+    each letter runs once, the translation in C)."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.combining(chr(code)) else code
+        self[code] = kept
+        return kept
+
+
+_WITHOUT_COMBINING = _CombiningMarks()
+
+
 def _folded(name: str) -> str:
     """The blocking key: case, accents, dots and spacing gone (``K.W. Gullers`` ~ ``kw  gullers``)."""
     folded = name.casefold()
     if not folded.isascii():
-        decomposed = unicodedata.normalize("NFKD", folded)
-        folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+        folded = unicodedata.normalize("NFKD", folded).translate(_WITHOUT_COMBINING)
     return " ".join(folded.replace(".", "").split())
 
 
@@ -276,17 +382,21 @@ def _candidates(
         by_key.setdefault(folded[new], []).append(new)
     for old in removed:
         pairs.update((old, new) for new in by_key.get(folded[old], ()))
-    holders: tuple[dict[str, set[str]], dict[str, set[str]]] = ({}, {})  # word → removed / added names
+    # word → removed / added names
+    holders: tuple[defaultdict[str, set[str]], defaultdict[str, set[str]]] = (
+        defaultdict(set),
+        defaultdict(set),
+    )
     for side, names in zip(holders, (removed, added), strict=True):
         for name in names:
             for word in words[name]:
-                side.setdefault(word, set()).add(name)
+                side[word].add(name)
     # One name's words all in the other's (diffusion), from the rarest word; both ways round.
     for name in removed:
-        for other in _holding_all(words[name], holders[1]):
+        for other in _holding_all(words[name], holders[1], words):
             pairs.add((name, other))
     for name in added:
-        for other in _holding_all(words[name], holders[0]):
+        for other in _holding_all(words[name], holders[0], words):
             pairs.add((other, name))
     # A shared word that few names hold.
     for word, olds in holders[0].items():
@@ -296,20 +406,33 @@ def _candidates(
     # Sorted neighbours: both sides in one list sorted by the folded name (and by its reverse, for
     # typos early in the name); names of different sides at most _WINDOW places apart are candidates.
     side_of = {name: 0 for name in removed} | {name: 1 for name in added}
-    for key in (folded.__getitem__, lambda n: folded[n][::-1]):
-        merged = sorted(side_of, key=lambda n: (key(n), n))
-        for i, name in enumerate(merged):
-            for other in merged[i + 1 : i + 1 + _WINDOW]:
-                if side_of[name] != side_of[other]:
-                    pairs.add((name, other) if side_of[name] == 0 else (other, name))
+    backwards = {name: key[::-1] for name, key in folded.items()}
+    for key in (folded, backwards):
+        merged = [name for _, name in sorted([(key[name], name) for name in side_of])]
+        for gap in range(1, _WINDOW + 1):
+            for name, other in zip(merged, merged[gap:], strict=False):
+                where = side_of[name]
+                if where != side_of[other]:
+                    pairs.add((name, other) if where == 0 else (other, name))
     return pairs
 
 
-def _holding_all(words: frozenset[str], postings: dict[str, set[str]]) -> set[str]:
+def _holding_all(
+    words: frozenset[str], postings: dict[str, set[str]], words_of: dict[str, frozenset[str]]
+) -> set[str]:
+    """The names (of ``postings``) that hold every one of ``words``: those of the rarest word's names
+    whose words include them all."""
     if not words:
         return set()
-    lists = sorted((postings.get(w, set()) for w in words), key=len)
-    return lists[0].intersection(*lists[1:]) if lists[0] else set()
+    rarest: set[str] | None = None
+    for word in words:
+        holders = postings.get(word)
+        if not holders:
+            return set()
+        if rarest is None or len(holders) < len(rarest):
+            rarest = holders
+    assert rarest is not None
+    return {name for name in rarest if words <= words_of[name]}
 
 
 def pair_renames(removed: Iterable[str], added: Iterable[str]) -> list[tuple[str, str]]:
@@ -333,11 +456,7 @@ def pair_renames(removed: Iterable[str], added: Iterable[str]) -> list[tuple[str
     # (-score or -bound, names for ties, stage, old, new); stage 0: a bound from the lengths, 1: from the
     # letters, 2: the exact score. A bound is never below the score, so a stage-2 entry on top of the
     # heap is the best of all that are left.
-    heap: list[tuple[float, str, str, int, str, str]] = []
-    for old, new in candidates:
-        bound = scorer.bound(old, new)
-        if bound > 0:
-            heap.append((-bound, min(old, new), max(old, new), 0, old, new))
+    heap = scorer.bounded(candidates)
     heapq.heapify(heap)
     used_old: set[str] = set()
     used_new: set[str] = set()
@@ -346,10 +465,10 @@ def pair_renames(removed: Iterable[str], added: Iterable[str]) -> list[tuple[str
         _, low, high, stage, old, new = heapq.heappop(heap)
         if old in used_old or new in used_new:
             continue
-        if stage == 0:
-            score = scorer.score(old, new, checked=True)
-            if score > 0:
-                heapq.heappush(heap, (-score, low, high, 1, old, new))
+        if stage < 2:
+            value = scorer.letter_bound(old, new) if stage == 0 else scorer.score(old, new, checked=True)
+            if value > 0:
+                heapq.heappush(heap, (-value, low, high, stage + 1, old, new))
             continue
         used_old.add(old)
         used_new.add(new)

@@ -26,7 +26,7 @@ from watcher.diff.names import (
     param_name,
     remove_comments,
 )
-from watcher.diff.nesting import too_deep
+from watcher.diff.nesting import too_deep, without_template_free_lines
 from watcher.diff.noise import SELF_LICENCE_WRAPPERS, is_licence_template
 from watcher.diff.normalise import comparable, is_blank
 from watcher.diff.redirects import BUILTIN_REDIRECTS, TemplateRedirects
@@ -84,7 +84,9 @@ _VERBATIM = re.compile(
     r".*?(?:</\2\s*>|\Z)",
     re.DOTALL | re.IGNORECASE,
 )
-_CATEGORY = re.compile(r"\[\[\s*category\s*:\s*([^\[\]|{}<>\n]+?)\s*(?:\|([^\]]*))?\]\]", re.IGNORECASE)
+# The name is taken greedily (trailing spaces and all: ``category_name`` strips them); a lazy ``+?``
+# tried the rest of the pattern after every letter.
+_CATEGORY = re.compile(r"\[\[\s*category\s*:\s*([^\[\]|{}<>\n]+)\s*(?:\|([^\]]*))?\]\]", re.IGNORECASE)
 # A line of nothing but category links (and spaces), and what changes template depth before it.
 _CATEGORY_LINE = re.compile(
     r"^[ \t]*(?:\[\[[ \t]*category[ \t]*:[^\[\]{}<>\n]*\]\][ \t]*)+$", re.IGNORECASE | re.MULTILINE
@@ -180,9 +182,17 @@ def parse_wikicode(text: str) -> Wikicode | None:
 
     Lines that hold only category links outside any template are left out of the tree: categories
     are read from the text (``categories_of``), and building a node for each of hundreds of them was
-    most of the parse of a category-heavy page."""
+    most of the parse of a category-heavy page. So are, on a long page, the stretches that hold no
+    template and that the parser reads on their own (``nesting.without_template_free_lines``)."""
+    return _parse_prepared(without_template_free_lines(without_category_lines(remove_comments(text))))
+
+
+@lru_cache(maxsize=8)
+def _parse_prepared(prepared: str) -> Wikicode | None:
+    """The parse of what is left of a page. Cached apart: two revisions whose edit fell in a stretch
+    the parser needs not see (a category, an upload-log row) leave the same text, parsed once."""
     try:
-        return mwparserfromhell.parse(without_category_lines(remove_comments(text)), skip_style_tags=True)
+        return mwparserfromhell.parse(prepared, skip_style_tags=True)
     except Exception:  # ParserError and, on pathological input, RecursionError
         return None
 
@@ -253,10 +263,11 @@ def blank_verbatim(text: str) -> str:
     return _VERBATIM.sub(" ", text)
 
 
-def categories_of(clean: str) -> tuple[Category, ...]:
-    """``[[Category:X|key]]`` anywhere (lower case too); ``[[:Category:X]]`` is a link, not membership."""
+def categories_of(clean: str, blanked: bool = False) -> tuple[Category, ...]:
+    """``[[Category:X|key]]`` anywhere (lower case too); ``[[:Category:X]]`` is a link, not membership.
+    ``blanked``: verbatim blocks are blanked already (``blank_verbatim``)."""
     seen: dict[str, Category] = {}
-    for match in _CATEGORY.finditer(blank_verbatim(clean)):
+    for match in _CATEGORY.finditer(clean if blanked else blank_verbatim(clean)):
         name = category_name(match.group(1))
         if name and name not in seen:
             key = match.group(2)
@@ -516,7 +527,7 @@ def parse_wikitext(text: str, settings: DiffSettings) -> WikitextModel:
         text,
         True,
         info=tuple(info),
-        categories=categories_of(clean),
+        categories=categories_of(clean, blanked=True),
         licences=tuple(licences.values()),
         locations=tuple(locations),
         templates=tuple(templates),
