@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.pipeline.test_revert_queueing import ROLLBACK, edits
 from tests.support.trust import EDIT_TIME, NEWBIE, VETERAN, facts, record
 from watcher.base.tags import describe, tag_word, tool_words
 from watcher.export.trust import trust_signals
+from watcher.pipeline.queueing import queue_changes
+from watcher.store import Database, reviews
 from watcher.store.editors import is_new_account
+from watcher.store.queue import ChangeFilter, ChangeRecord, list_changes, record_columns
 
 
 def test_a_new_account_says_how_new_and_how_many_edits() -> None:
@@ -92,7 +96,52 @@ def test_the_words_kept_with_the_record_win_over_the_built_in_table() -> None:
     assert signals == ["long-standing editor (since 2011, 45,000 edits)", "made with CropTool"]
 
 
-def test_a_reverted_change_says_by_which_edit() -> None:
+def test_a_reverted_change_says_by_whom_when_and_which_edit() -> None:
+    undone = record(
+        editor=NEWBIE, reverted_by=2002, reverted_by_user="Jane Doe", reverted_at="2026-03-02T11:30:00Z"
+    )
+    assert trust_signals(undone) == [
+        "new account (3 days, 12 edits)", "reverted on Commons by Jane Doe on 2026-03-02 (r2002)",
+    ]  # fmt: skip
+    # A hidden user name (revision deletion) leaves the time; a record loaded without them, the revision.
+    hidden = record(reverted_by=2002, reverted_at="2026-03-02T11:30:00Z")
+    assert trust_signals(hidden) == ["reverted on Commons on 2026-03-02 (r2002)"]
     assert trust_signals(record(editor=NEWBIE, reverted_by=2002)) == [
         "new account (3 days, 12 edits)", "reverted on Commons by r2002",
     ]  # fmt: skip
+    assert trust_signals(record(reverted_by_user="Jane Doe")) == []  # not reverted: nothing said
+
+
+@pytest.mark.parametrize(
+    ("never_queue", "decided_first"),
+    [(None, False), ("bot", False), (None, True)],
+    ids=["kept-undoing-change", "a-bots-revert", "undoing-change-decided-on-stays-queued"],
+)
+async def test_the_queue_loads_who_undid_a_change_and_when(
+    db: Database, never_queue: str | None, decided_first: bool
+) -> None:
+    """``reverted_by_user`` and ``reverted_at`` come with the records, from the undoing edit's
+    provenance wherever it is kept (``reverting_changes``, or the queue where a curator decided on it)."""
+    batch = edits(ROLLBACK, "File:Chair.jpg")  # revisions 101..104; 104 is Patroller's rollback
+    order = batch[3:] + batch[:3] if decided_first else batch
+    for n, (provenance, changes) in enumerate(order):
+        async with db.transaction() as conn:
+            await queue_changes(
+                conn, provenance, changes, never_queue=never_queue if provenance.revision == 104 else None
+            )
+        if decided_first and n == 0:  # the rollback met first looks like changes of its own: accepted
+            ids = [int(r[0]) for r in await db.fetchall("SELECT id FROM changes WHERE revision = 104")]
+            await reviews.review(db, ids, "accept", actor="curator")
+    withdrawn = await list_changes(db, ChangeFilter(status="withdrawn", kind="all"))
+    assert [(r.revision, r.reverted_by, r.reverted_by_user, r.reverted_at) for r in withdrawn] == [
+        (102, 104, "Patroller", "2026-03-01T10:04:00Z"),
+        (103, 104, "Patroller", "2026-03-01T10:04:00Z"),
+    ]
+    assert trust_signals(withdrawn[0]) == ["reverted on Commons by Patroller on 2026-03-01 (r104)"]
+    # The same columns under an alias, for queries that join the queue (the review page's).
+    aliased = await db.fetchall(
+        f"SELECT {record_columns('c')} FROM changes c WHERE c.status = 'withdrawn' ORDER BY c.id"
+    )
+    assert [ChangeRecord.from_row(r).reverted_by_user for r in aliased] == ["Patroller", "Patroller"]
+    standing = await list_changes(db, ChangeFilter(status="pending", kind="all"))
+    assert [(r.revision, r.reverted_by_user, r.reverted_at) for r in standing] == [(101, None, None)]

@@ -11,7 +11,9 @@ from watcher.config import Config
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.history.run import HistoryOptions, HistoryRun
 from watcher.mediawiki.client import ActionApi
+from watcher.pipeline.labels import LabelFetcher
 from watcher.store import Database
+from watcher.store.labels import cached_labels
 
 
 def _content_revids(peer: ActionApiPeer, since: int) -> set[int]:
@@ -163,7 +165,8 @@ async def test_only_the_files_named_with_files(
 async def test_item_values_get_wikidata_labels_as_live_records_do(
     peer: ActionApiPeer, collection: Collection, tmp_path: Path, db: Database
 ) -> None:
-    """run_history opens its own clients: the Commons one, and a Wikidata one where [labels] asks for it."""
+    """History mode never waits for Wikidata (issue 15): its records are queued at once, and the daemon's
+    labels task (here one round of it) fetches the labels of what they name, as for live records."""
     from watcher.history.run import run_history
 
     peer.add_entity("Q42", labels={"sv": "Douglas Adams (sv)", "en": "Douglas Adams"})
@@ -191,8 +194,11 @@ async def test_item_values_get_wikidata_labels_as_live_records_do(
     assert report.records == 2
     row = await db.fetchone("SELECT * FROM changes WHERE field = 'statement'")
     assert row is not None and row["new"] == "Q42" and row["user"] == f"{story.editors[0]}, Bob"
-    assert '"new_label": "Douglas Adams (sv)"' in row["detail"]
-    assert [r.params["ids"] for r in peer.requests_with(action="wbgetentities")] == ["Q42"]
+    assert not peer.requests_with(action="wbgetentities")
+    async with ActionApi(peer.url, config.user_agent) as wikidata:
+        assert await LabelFetcher(db, wikidata, config.labels.languages).refresh() == 2
+    assert await cached_labels(db, ["Q42"], config.labels.languages) == {"Q42": "Douglas Adams (sv)"}
+    assert [r.params["ids"] for r in peer.requests_with(action="wbgetentities")] == ["P180|Q42"]
 
 
 async def test_an_edit_and_its_revert_leave_nothing_to_report(

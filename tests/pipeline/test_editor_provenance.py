@@ -75,7 +75,8 @@ async def test_records_carry_tags_and_the_editors_account(
         await drain(db, Worker(db, api, make_config()))
         made = wiki.requests[before:]
     # One request for the revisions (tags included), one for the three accounts; the IP costs nothing.
-    assert [r.params.get("prop") or r.params.get("list") for r in made] == ["revisions", "users"]
+    # The edits' revisions (with the files' thumbnails, in the same request), then their editors.
+    assert [r.params.get("prop") or r.params.get("list") for r in made] == ["revisions|imageinfo", "users"]
     assert "tags" in made[0].params["rvprop"].split("|")
     assert sorted(made[1].params["ususers"].split("|")) == ["Newbie", "Vandal", "Veteran"]
 
@@ -112,7 +113,7 @@ async def test_editor_look_ups_cost_one_request_per_fifty_new_editors_and_none_p
         await drain(db, worker)
         made = wiki.requests[before:]
     users = [r for r in made if r.params.get("list") == "users"]
-    revisions = [r for r in made if r.params.get("prop") == "revisions"]
+    revisions = [r for r in made if "revisions" in r.params.get("prop", "").split("|")]
     asked = [name for r in users for name in r.params["ususers"].split("|")]
     assert sorted(asked) == sorted(editors)  # each editor once: later edits read the cache
     assert all(len(r.params["ususers"].split("|")) <= 50 for r in users)

@@ -20,6 +20,9 @@ from tests.support.core import (
     upload,
 )
 from tests.support.fixtures import EVENTS, load_events, sse_records
+from watcher.demo.standins.action_api import ActionApiPeer
+from watcher.demo.standins.action_api_reverts import revision_delete
+from watcher.demo.standins.bridge import rc_to_event
 from watcher.stream.events import (
     Categorized,
     Deleted,
@@ -27,13 +30,16 @@ from watcher.stream.events import (
     MalformedEvent,
     Moved,
     RecentChange,
+    RevisionsHidden,
     Uploaded,
     categorize_member,
     event_key,
+    hidden_revisions,
     interpret,
     move_target,
     parse_event,
 )
+from watcher.tracking.catchup import rc_row_to_event
 
 CAPTURES = sorted(p.name for p in EVENTS.iterdir() if p.suffix in (".json", ".jsonl", ".sse"))
 RC_FEED = "mediawiki-1.39_rcfeed_udp_json.jsonl"
@@ -258,7 +264,7 @@ def test_overwrite_and_revert_are_new_file_versions() -> None:
     "event",
     [
         log_event("File:A.jpg", "protect", "protect", {"details": []}),
-        log_event("File:A.jpg", "delete", "revision", {"type": "revision"}),
+        log_event("File:A.jpg", "delete", "revision", {"type": "oldimage", "ids": ["20260302101500"]}),
         log_event("File:A.jpg", "upload", "something", {}),
         log_event("User:X", "newusers", "create", {}),
         rc("external", "File:A.jpg"),
@@ -267,7 +273,7 @@ def test_overwrite_and_revert_are_new_file_versions() -> None:
     ],
     ids=[
         "protect",
-        "revision-delete",
+        "revision-delete-of-old-file-versions",
         "odd-upload",
         "newuser",
         "external",
@@ -487,3 +493,64 @@ def test_categorize_events_carry_category_and_member() -> None:
 )
 def test_move_target(params: Any, expected: str | None) -> None:
     assert move_target(params) == expected
+
+
+# -- revision deletion ---------------------------------------------------------------------------
+
+
+def revision_deletions(*, content: bool = True) -> tuple[dict[str, Any], dict[str, Any], int, int]:
+    """One revision deletion as the stream and as the catch-up path (``list=recentchanges``) carry it,
+    made on the stand-in wiki, whose log entries match MediaWiki 1.39's (tests/mediawiki_real); and
+    the two revisions hidden."""
+    wiki = ActionApiPeer()
+    title = "File:Chair - EXM 1.jpg"
+    wiki.add_page(title, "{{Information|description={{en|1=A chair}}}}", user="Example Museum")
+    first = wiki.edit(title, "{{Information|description={{en|1=Call 555-0100}}}}", user="Vandal")
+    second = wiki.edit(title, "{{Information|description={{en|1=Call 555-0100 now}}}}", user="Vandal")
+    wiki.edit(title, "{{Information|description={{en|1=A chair}}}}", user="Patroller")
+    revision_delete(wiki, title, [first, second], content=content, comment=not content, reason="RD1")
+    (change,) = [c for c in wiki.changes if c.log is not None and c.log.action == "revision"]
+    answer = wiki.answer(
+        {"action": "query", "list": "recentchanges", "rcprop": "title|ids|user|timestamp|comment|loginfo",
+         "rclimit": "50", "format": "json", "formatversion": "2"}
+    )  # fmt: skip
+    (row,) = [r for r in answer["query"]["recentchanges"] if r.get("logaction") == "revision"]
+    return rc_to_event(change), rc_row_to_event(row, "commonswiki"), first, second
+
+
+def test_a_revision_deletion_names_its_revisions_on_the_stream_and_in_catch_up() -> None:
+    streamed, caught_up, first, second = revision_deletions()
+    assert streamed["log_params"] == {"type": "revision", "ids": [first, second], "ofield": 0, "nfield": 1}
+    for event in (streamed, caught_up):
+        found = meaning(event)
+        assert isinstance(found, RevisionsHidden)
+        assert (found.title, found.revisions, found.content) == (
+            "File:Chair - EXM 1.jpg",
+            (first, second),
+            True,
+        )
+
+
+def test_hiding_only_a_summary_says_the_content_is_not_hidden() -> None:
+    streamed, caught_up, first, second = revision_deletions(content=False)
+    for event in (streamed, caught_up):
+        found = meaning(event)
+        assert isinstance(found, RevisionsHidden)
+        assert (found.revisions, found.content) == ((first, second), False)
+
+
+def test_suppression_and_loose_shapes_of_revision_deletion() -> None:
+    suppressed = meaning(
+        log_event("File:A.jpg", "suppress", "revision", {"type": "revision", "ids": ["17"], "nfield": "9"})
+    )
+    assert isinstance(suppressed, RevisionsHidden) and (suppressed.revisions, suppressed.content) == (
+        (17,),
+        True,
+    )
+    # Parameters nobody can read still ask for a look at the file (every pending change's revision).
+    unreadable: list[Any] = [[], "ids=17", {"type": "revision"}, {"ids": [True, None, "x", -3]}]
+    for params in unreadable:
+        found = meaning(log_event("File:A.jpg", "delete", "revision", params))
+        assert isinstance(found, RevisionsHidden) and (found.revisions, found.content) == ((), None)
+    assert hidden_revisions({"ids": {"17": 1, "18": 1}, "new": {"bitmask": 0}}) == ((17, 18), False)
+    assert hidden_revisions({"ids": [17, 17, 18], "nfield": 3}) == ((17, 18), True)

@@ -193,7 +193,10 @@ async def test_the_read_only_view_never_shows_a_pending_change_as_exported(
     accepted_page = await (await client.get("/?status=accepted&kind=all")).text()
     assert accepted_page.count('class="exported"') == 2
     detail = await (await client.get(f"/changes/{q.accepted}")).text()
-    assert re.search(r"<dt>Exported</dt><dd>\d{4}-\d\d-\d\d \d\d:\d\d UTC</dd>", detail)
+    assert re.search(
+        r"<dt>Exported</dt><dd><time datetime=\"[^\"]+\" title=\"[^\"]+\">\d{4}-\d\d-\d\d \d\d:\d\d UTC</time></dd>",
+        detail,
+    )
 
 
 async def test_nothing_new_is_a_message_not_a_header_only_file(client: Client, db: Database) -> None:

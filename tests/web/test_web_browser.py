@@ -9,126 +9,25 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import struct
-import zlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp import web
+from playwright.async_api import Page, expect
 
 from tests.support.queue_sample import HOSTILE_STRINGS, fill_queue
-from tests.support.web import PASSWORD, queue
-from watcher.config import Config
+from tests.support.web import queue
+from tests.web.browser import ARTIFACTS, Watch, needs_chromium
 from watcher.diff.model import FieldChange
 from watcher.store.db import Database
-from watcher.web.app import create_app
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
-
-pytestmark = [
-    pytest.mark.playwright,
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="chromium is not installed (apt-get install -y chromium); browser tests skipped",
-    ),
-]
+pytestmark = [pytest.mark.playwright, needs_chromium]
 
 
-def png(width: int = 120, height: int = 90) -> bytes:
-    """A small gradient PNG standing in for a Commons thumbnail."""
-    rows = b"".join(
-        b"\x00" + b"".join(bytes((40 + x, 90 + y, 140)) for x in range(width)) for y in range(height)
-    )
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
+async def flash(page: Page) -> str:
+    return str(await page.inner_text("#live .flash-text"))
 
 
-@pytest.fixture
-async def server(db: Database, config: Config, users: None) -> AsyncIterator[str]:
-    runner = web.AppRunner(create_app(db, config), shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield f"http://{host}:{port}"
-    await runner.cleanup()
-
-
-class Watch:
-    """What the page did that it must not: dialogs, page errors, CSP violations."""
-
-    def __init__(self) -> None:
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.csp: list[str] = []
-
-
-@pytest.fixture
-async def browser_page(server: str) -> AsyncIterator[tuple[Any, Watch]]:
-    from playwright.async_api import async_playwright
-
-    thumbnail = png()
-    watch = Watch()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = await browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-
-        async def route(request_route: Any) -> None:
-            url = request_route.request.url
-            if url.startswith(server):
-                await request_route.continue_()
-            elif "Special:FilePath" in url:
-                await request_route.fulfill(status=200, content_type="image/png", body=thumbnail)
-            else:
-                await request_route.abort()
-
-        await context.route("**/*", route)
-        page = await context.new_page()
-
-        async def on_dialog(dialog: Any) -> None:
-            watch.dialogs.append(dialog.message)
-            await dialog.dismiss()
-
-        page.on("dialog", on_dialog)
-        page.on("pageerror", lambda error: watch.errors.append(str(error)))
-        page.on(
-            "console",
-            lambda message: (
-                watch.csp.append(message.text) if "Content Security Policy" in message.text else None
-            ),
-        )
-        await page.goto(server + "/")
-        await page.fill("#name", "anna")
-        await page.fill("#password", PASSWORD)
-        await page.click("button:has-text('Sign in')")
-        await page.wait_for_url(server + "/")
-        yield page, watch
-        await context.close()
-        await browser.close()
-
-
-async def flash(page: Any) -> str:
-    return str(await page.inner_text(".flash"))
-
-
-async def test_review_scenario(browser_page: tuple[Any, Watch], db: Database) -> None:
+async def test_review_scenario(browser_page: tuple[Page, Watch], db: Database) -> None:
     page, watch = browser_page
     sv_ids: list[int] = []
     for n in range(6):
@@ -155,14 +54,18 @@ async def test_review_scenario(browser_page: tuple[Any, Watch], db: Database) ->
     assert await page.locator("article.change").count() == 6
     assert await page.locator("article.change .lang").all_inner_texts() == ["sv"] * 6
 
-    # Accept one, with the card's own button.
+    # Accept one, with the card's own button: the card says so where it is, the message names it.
     first = page.locator("article.change").first
     first_id = int((await first.get_attribute("id") or "").removeprefix("change-"))
+    first_file = await page.locator(".file-group").first.locator(".file-title").inner_text()
     await first.locator("button.accept").click()
-    await page.wait_for_load_state()
-    assert await flash(page) == f"Accepted 1 change: #{first_id}."
-    assert await page.locator("article.change").count() == 5
-    assert "language=sv" in page.url  # back on the same filtered view
+    await expect(page.locator("#live .flash-text")).to_have_text(
+        f"Accepted #{first_id} (caption, sv) of {first_file}."
+    )
+    await expect(page.locator(f"#change-{first_id}")).to_have_class("change status-accepted")
+    assert "language=sv" in page.url  # still on the same filtered view
+    await page.reload()
+    assert await page.locator("article.change").count() == 5  # gone from the pending tab
 
     # Bulk reject two.
     boxes = page.locator("input.pick")
@@ -172,7 +75,9 @@ async def test_review_scenario(browser_page: tuple[Any, Watch], db: Database) ->
     assert await page.inner_text("#bulk .picked") == "2 selected"
     await page.click("button:has-text('Reject selected')")
     await page.wait_for_load_state()
-    assert await flash(page) == f"Rejected 2 changes: {', '.join(f'#{i}' for i in sorted(rejected))}."
+    assert (await flash(page)).startswith(
+        f"Rejected 2 changes: #{min(rejected)} (caption, sv) of File:Harbour"
+    )
     assert await page.locator("article.change").count() == 3
 
     # A note on a pending change.
@@ -180,8 +85,10 @@ async def test_review_scenario(browser_page: tuple[Any, Watch], db: Database) ->
     noted_id = int((await card.get_attribute("id") or "").removeprefix("change-"))
     await card.locator("input[name=note]").fill("Check the ship's name, with the registrar")
     await card.locator("button:has-text('Save note')").click()
-    await page.wait_for_load_state()
-    assert await flash(page) == f"Saved the note of 1 change: #{noted_id}."
+    await expect(page.locator("#live .flash-text")).to_contain_text(
+        f"Saved the note of #{noted_id} (caption, sv)"
+    )
+    await page.reload()
     assert await page.locator(f"#change-{noted_id} input[name=note]").input_value() == (
         "Check the ship's name, with the registrar"
     )
@@ -221,15 +128,15 @@ async def test_review_scenario(browser_page: tuple[Any, Watch], db: Database) ->
     await page.goto(page.url.split("?")[0] + "?status=all")
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
-    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.set_viewport_size({"width": 375, "height": 812})
     await page.evaluate("document.querySelector('.summary-line').scrollIntoView()")
     await page.screenshot(path=str(ARTIFACTS / "queue-phone.png"))
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    assert watch.dialogs == [] and watch.errors == [] and watch.csp == []
+    assert watch.clean(), (watch.dialogs, watch.errors, watch.csp)
 
 
 async def test_hostile_content_never_runs_and_keeps_the_layout(
-    browser_page: tuple[Any, Watch], db: Database
+    browser_page: tuple[Page, Watch], db: Database
 ) -> None:
     page, watch = browser_page
     await fill_queue(db, 60, files=10, hostile=True)
@@ -244,7 +151,7 @@ async def test_hostile_content_never_runs_and_keeps_the_layout(
     )  # fmt: skip
     await db.write("UPDATE changes SET note = ? WHERE id = ?", (HOSTILE_STRINGS[1], ids[0]))
     base = page.url.split("?")[0].rstrip("/")
-    for width in (1280, 390):
+    for width in (1280, 375):
         await page.set_viewport_size({"width": width, "height": 900})
         for path in ("/", "/?status=all&kind=all&per_page=200", f"/changes/{ids[0]}", f"/changes/{ids[1]}"):
             await page.goto(base + path)

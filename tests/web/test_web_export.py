@@ -16,6 +16,7 @@ from tests.support.web import CONFIG_TEXT, csrf_of, queue, sign_in
 from watcher.config import Config, parse_config
 from watcher.diff.model import FieldChange
 from watcher.export.csvfile import cell
+from watcher.export.words import TEXT_COLUMNS, text_columns
 from watcher.export.writers import CSV_HEADER, EXPORT_COLUMNS, LABEL_COLUMNS, index_url, write_records
 from watcher.store.db import Database
 from watcher.store.queue import ChangeFilter, ChangeRecord, list_changes
@@ -44,10 +45,23 @@ def record(n: int, old: str | None, new: str | None, **extra: Any) -> ChangeReco
     return ChangeRecord(**values)
 
 
+ID = CSV_HEADER.index("id")
+
+
 def expected_row(r: ChangeRecord, config: Config) -> list[str]:
+    """The contract's columns, the id, then the words beside the raw values (field_text, old_text, new_text)."""
     contract = r.as_contract(index_url(config))
     columns = (*EXPORT_COLUMNS, *LABEL_COLUMNS)
-    return [*(str(cell(contract[c])) for c in columns), str(r.id)]
+    words = text_columns(r)
+    return [
+        *(str(cell(contract[c])) for c in columns),
+        str(r.id),
+        *(str(cell(words[c])) for c in TEXT_COLUMNS),
+    ]
+
+
+def without_id(row: list[str]) -> list[str]:
+    return row[:ID] + row[ID + 1 :]
 
 
 def parse_csv(text: str) -> list[list[str]]:
@@ -115,7 +129,7 @@ def test_jsonl_round_trip(config: Config) -> None:
     assert len(lines) == len(records)  # embedded newlines stay escaped inside each line
     for line, r in zip(lines, records, strict=True):
         obj = json.loads(line)
-        assert obj == r.as_contract(index_url(config))
+        assert obj == {**r.as_contract(index_url(config)), **text_columns(r)}
         assert set(EXPORT_COLUMNS) <= set(obj)
 
 
@@ -148,15 +162,15 @@ async def test_download_holds_the_whole_selection_and_marks_it_exported(
     assert body.startswith(b"\xef\xbb\xbf")  # a UTF-8 mark, for spreadsheet programs
     rows = parse_csv(body.decode("utf-8-sig"))
     assert rows[0] == list(CSV_HEADER)
-    assert sorted(int(row[-1]) for row in rows[1:]) == ids  # accepted only, every page of them
-    assert pending[0] not in {int(row[-1]) for row in rows[1:]}
+    assert sorted(int(row[ID]) for row in rows[1:]) == ids  # accepted only, every page of them
+    assert pending[0] not in {int(row[ID]) for row in rows[1:]}
     expected = [expected_row(r, config) for r in await list_changes(db, ChangeFilter(status="accepted"))]
-    assert [row[:-1] for row in rows[1:]] == [row[:-1] for row in expected]
+    assert [without_id(row) for row in rows[1:]] == [without_id(row) for row in expected]
     assert await db.scalar("SELECT count(*) FROM changes WHERE exported_at IS NOT NULL") == 130
     # The next download holds only what is new; then nothing (no header-only file); "all" repeats everything.
     new = await accepted(db, 2, offset=900)
     _, again = await download(client)
-    assert sorted(int(row[-1]) for row in parse_csv(again.decode("utf-8-sig"))[1:]) == new
+    assert sorted(int(row[ID]) for row in parse_csv(again.decode("utf-8-sig"))[1:]) == new
     last = await db.scalar("SELECT max(exported_at) FROM changes")
     response, empty = await download(client)
     assert response.content_type == "text/html" and "Content-Disposition" not in response.headers
@@ -177,12 +191,12 @@ async def test_download_follows_the_filters(client: TestClient[Any, Any], db: Da
     page = await (await client.get("/?status=accepted&language=sv")).text()
     assert '<input type="hidden" name="language" value="sv">' in page  # the export form carries the filters
     _, body = await download(client, language="sv")
-    assert [int(row[-1]) for row in parse_csv(body.decode("utf-8-sig"))[1:]] == sv
+    assert [int(row[ID]) for row in parse_csv(body.decode("utf-8-sig"))[1:]] == sv
     response, pending_only = await download(client, status="pending", all="1")
     assert "Content-Disposition" not in response.headers
     assert "No change matches this selection: nothing to download." in pending_only.decode()
     _, both = await download(client, status="all", all="1")
-    assert sorted(int(row[-1]) for row in parse_csv(both.decode("utf-8-sig"))[1:]) == sorted(sv + en)
+    assert sorted(int(row[ID]) for row in parse_csv(both.decode("utf-8-sig"))[1:]) == sorted(sv + en)
 
 
 async def test_download_jsonl_guarded_and_raw_csv(client: TestClient[Any, Any], db: Database) -> None:
@@ -207,5 +221,5 @@ async def test_read_only_download_marks_nothing(client: TestClient[Any, Any], db
     await sign_in(client, "otto")
     response, body = await download(client)
     assert response.status == 200
-    assert sorted(int(row[-1]) for row in parse_csv(body.decode("utf-8-sig"))[1:]) == ids
+    assert sorted(int(row[ID]) for row in parse_csv(body.decode("utf-8-sig"))[1:]) == ids
     assert await db.scalar("SELECT count(*) FROM changes WHERE exported_at IS NOT NULL") == 0

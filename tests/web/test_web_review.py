@@ -52,7 +52,11 @@ async def test_queue_groups_changes_by_file_with_provenance(anna: TestClient[Any
     assert "https://commons.wikimedia.org/w/index.php?diff=30&amp;oldid=29" in page
     assert 'src="https://commons.wikimedia.org/wiki/Special:FilePath/Alpha.jpg?width=120"' in page
     assert "https://commons.wikimedia.org/wiki/File:Alpha.jpg" in page
-    assert '<time datetime="2026-03-03T08:00:00Z">2026-03-03 08:00 UTC</time>' in page
+    # UTC without script, in the text and on hover; app.js shows the curator's local time.
+    assert (
+        '<time datetime="2026-03-03T08:00:00Z" title="2026-03-03 08:00 UTC">2026-03-03 08:00 UTC</time>'
+        in page
+    )
 
 
 async def test_old_and_new_are_shown_with_word_highlighting(anna: TestClient[Any, Any], db: Database) -> None:
@@ -96,7 +100,8 @@ async def test_accept_and_reject_one_change_record_who_and_when(
         f"/changes/{first}/review", data={"csrf": csrf, "action": "accept", "note": "  checked  against\nledger "},
         allow_redirects=False,
     )  # fmt: skip
-    assert response.status == 303 and response.headers["Location"] == f"/changes/{first}"
+    # Back where the form was, at the change (the change page has no next card to move on to).
+    assert response.status == 303 and response.headers["Location"] == f"/changes/{first}#change-{first}"
     status, reviewer, reviewed_at, note = await status_of(db, first)
     assert (status, reviewer, note) == ("accepted", "anna", "checked against ledger")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", reviewed_at)
@@ -108,7 +113,7 @@ async def test_accept_and_reject_one_change_record_who_and_when(
     assert (await status_of(db, second))[:2] == ("rejected", "anna")
     page = await (await anna.get("/?status=all")).text()
     assert "Accepted by <strong>anna</strong>" in page and "Rejected by <strong>anna</strong>" in page
-    said = f"Rejected 1 change: #{second}."  # the flash of the last action, naming it, shown once
+    said = f"Rejected #{second} (date) of File:Example 1.jpg."  # the last action's message, naming it, once
     assert said in page
     assert said not in await (await anna.get("/?status=all")).text()
 
@@ -144,7 +149,10 @@ async def test_bulk_accept_and_reject_selected(anna: TestClient[Any, Any], db: D
     csrf = await csrf_of(anna)
     form: list[tuple[str, str]] = [("csrf", csrf), ("action", "accept"), ("next", "/"), ("note", "batch one")]
     response = await anna.post("/changes/bulk", data=[*form, ("id", str(ids[0])), ("id", str(ids[1]))])
-    assert f"Accepted 2 changes: #{ids[0]}, #{ids[1]}." in await response.text()
+    assert (
+        f"Accepted 2 changes: #{ids[0]} (description, en) of File:F0.jpg, #{ids[1]} (description, en) of File:F1.jpg."
+        in await response.text()
+    )
     await anna.post("/changes/bulk", data=[("csrf", csrf), ("action", "reject"), ("id", str(ids[2]))])
     assert [(await status_of(db, i))[0] for i in ids] == [
         "accepted",
@@ -249,4 +257,4 @@ async def test_next_after_a_post_stays_on_this_site(anna: TestClient[Any, Any], 
             f"/changes/{change}/review", data={"csrf": csrf, "action": "note", "note": "", "next": target},
             allow_redirects=False,
         )  # fmt: skip
-        assert response.headers["Location"] == f"/changes/{change}"
+        assert response.headers["Location"] == f"/changes/{change}#change-{change}"

@@ -54,7 +54,7 @@ async def test_the_change_page_lists_every_decision_and_undo_restores(
     await decide(anna, change, "reject", note="not our object")
     await decide(anna, change, "accept", note="it is, after all")
     page = await decide(anna, change, "undo")
-    assert f"Undid the latest decision of 1 change: #{change}." in page
+    assert f"Undid the decision on #{change} (description, en) of File:Example 1.jpg." in page
     items = history_items(page)
     assert len(items) == 3
     assert "anna pending → rejected" in items[0] and "“not our object”" in items[0]

@@ -19,8 +19,8 @@ from watcher.web.app import create_app
 from watcher.web.links import WikiLinks
 from watcher.web.worddiff import MAX_TOKENS, word_diff
 
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; "
+CSP = (  # connect-src 'self': app.js posts review forms to the page itself
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' https://commons.wikimedia.org https://upload.wikimedia.org; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
@@ -99,6 +99,8 @@ async def test_hostile_values_are_inert_in_the_html(client: TestClient[Any, Any]
                 assert name != "style"
                 if name in ("href", "src", "action"):
                     assert value is not None
+                    if value == "#main":  # the skip link
+                        continue
                     assert value.startswith(("/", "?", WIKI)) and not value.startswith("//"), value
         assert "{{7*7}}" in html  # shown as text, never evaluated
         assert "&lt;script&gt;window.__pwned" in html

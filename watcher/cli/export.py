@@ -31,7 +31,7 @@ from watcher.export.routine import (
     marks_exported,
     nothing_new,
 )
-from watcher.export.writers import WIDE_WRITERS, Rendered, render_export
+from watcher.export.writers import WIDE_WRITERS, Rendered, labels_for, render_export
 from watcher.store import queue as store_queue
 from watcher.store.queue import ChangeFilter
 from watcher.tracking.resolver import canonical_title
@@ -151,9 +151,10 @@ async def _export(config: Config, selection: ChangeFilter, how: Shape, output: P
         batch = await routine_export.select(db, selection, fmt)
         if routine and not batch.records:
             return nothing_new(await last_export_time(db))
+        labels = await labels_for(db, batch.records, config.labels.languages)
         rendered = render_export(
             batch.records, config, fmt=fmt, layout=how.layout, profile=how.profile, bom=how.bom,
-            formula_guard=how.formula_guard,
+            formula_guard=how.formula_guard, labels=labels,
         )  # fmt: skip
         _deliver("".join(rendered.chunks), output, marks=routine)
         companion = _deliver_companion(rendered, output)

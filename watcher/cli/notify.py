@@ -69,7 +69,7 @@ async def _nothing_due(db: Database, config: Config, channel: Channel, now: date
     timing = channel.digest_time
     plan = await plan_window(db.conn, channel.name, timing, now)
     presenter = Presenter(config, timing.zone)
-    content = await compose(db.conn, config, channel.config, presenter, plan.start, plan.end)
+    content = await compose(db.conn, config, channel.config, presenter, plan.start, plan.end, db=db)
     fire = plan.fire.astimezone(timing.zone).strftime("%Y-%m-%d %H:%M")
     upcoming = (
         f"goes out {fire} with the {content.total} change(s) queued so far ({plan.text(timing.zone)}); "

@@ -100,8 +100,8 @@ def load_or_exit(
     try:
         return load_config(config_path, check_files=check_files)
     except ConfigError as exc:
-        for problem in sorted(exc.problems, key=lambda p: p.line or 0):
-            click.echo(f"{exc.source}: {problem}", err=True)
+        for line in exc.listing():  # by line; each collection's under a line naming it
+            click.echo(f"{exc.source}: {line}", err=True)
         click.echo(f"{exc.source}: {plural(len(exc.problems), 'problem')}; {verdict}.", err=True)
         sys.exit(EX_CONFIG)
 

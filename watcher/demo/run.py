@@ -1,9 +1,11 @@
 """`watcher demo`: the whole loop, offline, in under a minute.
 
-It starts the same loopback stand-ins the tests use (EventStreams and the Action API), loads the
-recorded session, runs the real daemon against them in this process, plays the community's edits
-onto the stand-in wiki (their events reach the daemon over SSE like Wikimedia's would), then prints
-the resulting queue, the tracked files and the digest and serves the review page until Ctrl-C.
+It starts the same loopback stand-ins the tests use (EventStreams, and the Action API, which also plays
+Wikidata for labels and the upload host for thumbnails), loads the recorded session, runs the real
+daemon against them in this process, plays the community's edits onto the stand-in wiki (their events
+reach the daemon over SSE like Wikimedia's would), waits until the labels of what they name are
+fetched, then prints the resulting queue, the tracked files and the digest and serves the review page
+until Ctrl-C.
 
 Its config and database sit in one folder (a temporary one, or ``--folder DIR`` to keep it), printed
 at the start, so the other commands can be tried on it (`watcher changes -c FOLDER/config.toml`). The
@@ -36,6 +38,7 @@ from watcher.export.tracked_files import summary_lines
 from watcher.export.writers import write_records
 from watcher.mediawiki.client import ActionApi
 from watcher.notify.preview import preview_digest
+from watcher.pipeline.labels import unlabelled_entities
 from watcher.service.daemon import Daemon
 from watcher.service.wiring import service_hooks
 from watcher.store import Database
@@ -86,7 +89,8 @@ pattern = ' - (?:Livrustkammaren|Skoklosters slott|Hallwylska museet) - (\\d+)\\
 ignore_bots = true
 
 [labels]
-languages = []
+languages = ["sv", "en"]
+api_url = "{api_url}"
 
 [diff]
 info_templates = ["LSH artwork"]
@@ -186,6 +190,7 @@ async def _run(
         stream.publish(*(replay(e, recorded=True) for e in noise[len(steps()) * 2 :]))
         say("")
         await _until(lambda: _settled(stream, daemon), task, "the daemon to process the edits", limit=60)
+        await _until(lambda: _labelled(daemon, config), task, "the Wikidata labels of the changes")
         await _show_results(config, say)
         await _show_tracked(config, say)
         say(f"\nThe whole loop took {time.monotonic() - started:.1f} s.")
@@ -257,6 +262,15 @@ async def _settled(stream: EventStreamsStandIn, daemon: Daemon) -> bool:
     last_id = stream.frame(len(stream) - 1).split(b"\nid: ", 1)[1].split(b"\n", 1)[0].decode()
     stored = await store_state.get_state(daemon.db, store_state.CURSOR_ID)
     return stored == last_id and await store_state.pending_count(daemon.db) == 0
+
+
+async def _labelled(daemon: Daemon, config: Config) -> bool:
+    """Every item and property the queued statements name has its labels in the cache (the daemon's
+    labels task fetched them from the stand-in, which plays Wikidata too)."""
+    if daemon.db is None:
+        return False
+    missing, _ = await unlabelled_entities(daemon.db, config.labels.languages)
+    return not missing
 
 
 async def _show_results(config: Config, say: Callable[[str], None]) -> None:

@@ -3,6 +3,9 @@
 The page texts are real Commons file pages (LSH's GLAM batch uploads, an Artwork page, CropTool's
 real before/after pair, a Featured picture's `{{mld}}` description) shipped in ``data/``; the edits
 are what volunteers typically do to such pages. Captured events of other wikis ride along as noise.
+Each file has a small picture of what it shows (``data/thumbs``), which the stand-in serves as its
+thumbnail, and the stand-in answers Wikidata's ``wbgetentities`` with the real labels of the items and
+properties the changes name (``data/wikidata_labels.json``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,17 @@ def data(name: str) -> str:
     return resources.files("watcher.demo").joinpath("data", name).read_text(encoding="utf-8")
 
 
+def picture(name: str) -> bytes:
+    """One of the small PNG pictures in ``data/thumbs`` (made by :mod:`watcher.demo.standins.pictures`)."""
+    return resources.files("watcher.demo").joinpath("data", "thumbs", name).read_bytes()
+
+
+def wikidata_labels() -> dict[str, dict[str, str]]:
+    """The real Wikidata labels of the items and properties the session's changes name, by id."""
+    entities = json.loads(data("wikidata_labels.json"))["entities"]
+    return {entity_id: dict(spec["labels"]) for entity_id, spec in entities.items()}
+
+
 def captured_events() -> list[dict[str, Any]]:
     return [json.loads(line) for line in data("captured_events.jsonl").splitlines() if line.strip()]
 
@@ -35,6 +49,8 @@ FILES: dict[str, str] = {
     "File:Platichthys flesus - Hallwylska museet - 100003.jpg": "memucho_platichthys_mld.old.wikitext",
     "File:Crassula - Hallwylska museet - 100004.jpg": "dreykh_crassula_information.wikitext",
 }
+# What each file's thumbnail shows, in the order of FILES.
+PICTURES = ("armband.png", "chair.png", "portrait.png", "church.png", "flounder.png", "crassula.png")
 
 
 @dataclass(frozen=True)
@@ -51,8 +67,12 @@ def build_wiki(wiki: ActionApiPeer) -> None:
         CATEGORY, "Media contributed by LSH (Livrustkammaren, Skoklosters slott, Hallwylska museet)."
     )
     wiki.add_page(SUBCATEGORY, f"[[{CATEGORY}]]")
-    for title, name in FILES.items():
+    for (title, name), shown in zip(FILES.items(), PICTURES, strict=True):
         wiki.add_page(title, data(name), user="LSH upload bot", categories=[CATEGORY])
+        wiki.pictures[title] = picture(shown)
+    # The stand-in plays Wikidata too (the demo's [labels] api_url): the labels the changes need.
+    for entity_id, labels in wikidata_labels().items():
+        wiki.add_entity(entity_id, labels)
     wiki.add_page(
         "File:Sunrise over Dülmen.jpg",
         "{{Information|description={{en|1=Not the museum's}}}}",
@@ -80,9 +100,20 @@ def _user(title: str, text: str) -> str:
 ARMBAND, STOL, PICASSO, CHURCH, FLOUNDER, CRASSULA = FILES
 
 
+def _depicts(wiki: ActionApiPeer, title: str, item: str) -> dict[str, Any]:
+    """A "depicts" statement as Wikibase stores it, shaped like the real one of M566797 (data/)."""
+    statement = json.loads(data("M566797_wbgetentities_entity.json"))["statements"]["P180"][0]
+    statement["mainsnak"].pop("hash", None)
+    statement["mainsnak"]["datavalue"]["value"] = {
+        "entity-type": "item",
+        "numeric-id": int(item[1:]),
+        "id": item,
+    }
+    statement["id"] = f"M{wiki.page(title).pageid}$5e1f3c2a-6b0d-4f8e-9a71-0c2d4b6e8f10"
+    return dict(statement)
+
+
 def steps() -> list[Step]:
-    caption_entity = json.loads(data("M566797_wbgetentities_entity.json"))
-    depicts = caption_entity["statements"]["P180"][:1]
     return [
         Step(
             "A volunteer adds an English translation of the armband's description",
@@ -99,12 +130,18 @@ def steps() -> list[Step]:
         Step("A category is added to the portrait", _replace(
             PICASSO, "[[Category:Amedeo Modigliani]]",
             "[[Category:Amedeo Modigliani]]\n[[Category:Paintings in the Hallwyl Museum]]")),
-        Step("Structured data: a caption and a 'depicts' statement are added to the crassula", lambda w: w.edit(
+        Step("Structured data: a Swedish caption is added to the crassula", lambda w: w.edit(
             CRASSULA, mediainfo={
                 "type": "mediainfo", "id": f"M{w.page(CRASSULA).pageid}",
                 "labels": {"sv": {"language": "sv", "value": "Krassula i blom"}},
-                "descriptions": {}, "statements": {"P180": depicts},
-            }, user="Depictor", comment="/* wbeditentity-update:0| */ caption and depicts")),
+                "descriptions": {}, "statements": {},
+            }, user="Depictor", comment="/* wbsetlabel-add:1|sv */ Krassula i blom")),
+        Step("Structured data: the portrait is said to depict Pablo Picasso", lambda w: w.edit(
+            PICASSO, mediainfo={
+                "type": "mediainfo", "id": f"M{w.page(PICASSO).pageid}", "labels": {}, "descriptions": {},
+                "statements": {"P180": [_depicts(w, PICASSO, "Q5593")]},
+            }, user="Depictor",
+            comment="/* wbsetclaim-create:2||1 */ [[d:Special:EntityPage/P180]]: [[d:Special:EntityPage/Q5593]]")),
         Step("A bot reformats the armband page (noise: a bot edit)", lambda w: w.edit(
             ARMBAND, w.page(ARMBAND).latest.wikitext.replace("|title= {{Title|Armband}}", "| title = {{Title|Armband}}"),
             user="TidyBot", bot=True)),

@@ -28,7 +28,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -58,7 +58,12 @@ _TITLE_SAFE = ":/(),!*-._~"  # the characters MediaWiki keeps readable in its ow
 
 
 def write(
-    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = True
+    records: Sequence[ChangeRecord],
+    config: Config,
+    *,
+    bom: bool = False,
+    formula_guard: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """The export as one JSON-LD document (``bom`` and ``formula_guard`` are for CSV only)."""
     document = annotation_collection(records, config, generated=datetime.now(UTC))

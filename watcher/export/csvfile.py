@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from watcher.config import Config
 from watcher.export.shared import CHUNK_ROWS, index_url
+from watcher.export.words import TEXT_COLUMNS, text_columns
 from watcher.store.queue import ChangeRecord
 
 EXPORT_COLUMNS = (
@@ -30,10 +31,10 @@ EXPORT_COLUMNS = (
     "timestamp", "revision", "diff_url", "status", "reviewer", "reviewed_at", "note", "retracts",
     "reverted_by", "superseded_by", "tags", "tools", "editor_edits", "editor_registered",
 )  # fmt: skip
-# The CSV header: the export columns, Wikidata labels of item values, then the queue id (for
-# `watcher accept`/`reject` round trips).
+# The CSV header: the export columns, Wikidata labels of item values, the queue id (for
+# `watcher accept`/`reject` round trips), then the field and values in words (``watcher.export.words``).
 LABEL_COLUMNS = ("old_label", "new_label")
-CSV_HEADER = (*EXPORT_COLUMNS, *LABEL_COLUMNS, "id")
+CSV_HEADER = (*EXPORT_COLUMNS, *LABEL_COLUMNS, "id", *TEXT_COLUMNS)
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's list
 
@@ -55,18 +56,29 @@ def cell(value: Any) -> Any:
     return "; ".join(str(v) for v in value) if isinstance(value, list) else value
 
 
-def csv_row(record: ChangeRecord, index: str, *, formula_guard: bool = True) -> list[Any]:
+def csv_row(
+    record: ChangeRecord, index: str, *, formula_guard: bool = True, labels: Mapping[str, str] | None = None
+) -> list[Any]:
     row = record.as_contract(index)
     cells: list[Any] = [cell(row.get(c)) for c in (*EXPORT_COLUMNS, *LABEL_COLUMNS)]
-    if formula_guard:
+    words = text_columns(record, labels)
+    text_cells: list[Any] = [cell(words[c]) for c in TEXT_COLUMNS]
+    if formula_guard:  # the words come from Commons too: "=cmd" in a description stays "=cmd"
         cells = [guard_formula(c) if isinstance(c, str) else c for c in cells]
-    return [*cells, record.id]
+        text_cells = [guard_formula(c) if isinstance(c, str) else c for c in text_cells]
+    return [*cells, record.id, *text_cells]
 
 
 def write(
-    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = True
+    records: Sequence[ChangeRecord],
+    config: Config,
+    *,
+    bom: bool = False,
+    formula_guard: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """The header, then the records as text chunks of up to CHUNK_ROWS rows."""
+    """The header, then the records as text chunks of up to CHUNK_ROWS rows (``labels``: for the
+    words columns, as ``watcher.export.words.labels_for`` gives them)."""
     index = index_url(config)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
@@ -75,7 +87,7 @@ def write(
     writer.writerow(CSV_HEADER)
     for start in range(0, len(records), CHUNK_ROWS):
         for record in records[start : start + CHUNK_ROWS]:
-            writer.writerow(csv_row(record, index, formula_guard=formula_guard))
+            writer.writerow(csv_row(record, index, formula_guard=formula_guard, labels=labels))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -2,14 +2,14 @@
 and writer; `watcher changes --format`, `watcher export --format` and the review page's download form
 all read their choices from here.
 
-Adding a format: a module with a ``write(records, config, *, bom, formula_guard)`` that yields text
+Adding a format: a module with a ``write(records, config, *, bom, formula_guard, labels)`` that yields text
 chunks, and one ``ExportFormat`` line in ``REGISTRY`` below. ``formula_guard`` (on unless `--raw`) is
 for formats a spreadsheet opens; the others ignore it, and ``bom``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,8 +21,17 @@ from watcher.store.queue import ChangeRecord
 
 
 class Writer(Protocol):
+    """``labels`` (entity id → label, ``watcher.export.words.labels_for``) are for the formats that
+    write words beside the values (CSV, JSON lines); the others take and ignore them."""
+
     def __call__(
-        self, records: Sequence[ChangeRecord], config: Config, *, bom: bool = ..., formula_guard: bool = ...
+        self,
+        records: Sequence[ChangeRecord],
+        config: Config,
+        *,
+        bom: bool = ...,
+        formula_guard: bool = ...,
+        labels: Mapping[str, str] | None = ...,
     ) -> Iterator[str]: ...
 
 

@@ -160,17 +160,27 @@ def companion_text(table: WideTable, profile: Profile) -> str | None:
 
 
 def write_wide_csv(
-    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = True
+    records: Sequence[ChangeRecord],
+    config: Config,
+    *,
+    bom: bool = False,
+    formula_guard: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """`--layout wide --format csv`: the generic profile, BOM and guard as the caller says."""
     yield from iter_profile(records, GENERIC, config, bom=bom, formula_guard=formula_guard)
 
 
 def write_wide_jsonl(
-    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = True
+    records: Sequence[ChangeRecord],
+    config: Config,
+    *,
+    bom: bool = False,
+    formula_guard: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """`--layout wide --format jsonl`: one JSON object a row, keyed by column name (never guarded)."""
-    del bom, formula_guard  # JSON is not opened by spreadsheets
+    del bom, formula_guard, labels  # JSON is not opened by spreadsheets; the wide rows hold no words
     table = profile_table(records, GENERIC, config)
     lines = [json.dumps(row, ensure_ascii=False) + "\n" for row in table.dicts(GENERIC.separator)]
     for start in range(0, len(lines), CHUNK_ROWS):

@@ -34,7 +34,9 @@ from watcher.base.masking import mask_secrets, register_secret, register_url_sec
 from watcher.base.retry import EQUAL_JITTER, Backoff, parse_retry_after
 from watcher.base.values import PushEvent
 from watcher.config import Config, ExportSection
+from watcher.export.jsonl import record_object
 from watcher.export.shared import index_url
+from watcher.export.words import labels_for
 from watcher.store.db import Database, utcnow
 from watcher.store.queue import ChangeFilter, list_changes
 from watcher.store.reviews import ReviewEvent
@@ -250,10 +252,11 @@ class WebhookPusher:
         now, and who made this decision, when, with which note."""
         records = await list_changes(self.db, ChangeFilter(status="all", kind="all", ids=[event.change_id]))
         kind = push_event(event)
+        labels = await labels_for(self.db, records, self.config.labels.languages)
         payload: dict[str, Any] = {
             "event": kind,
             "delivery": str(event.id),
-            "change": records[0].as_contract(self._index) if records else None,
+            "change": record_object(records[0], self._index, labels) if records else None,
             "status": event.status_after,
             "reviewed_by": event.actor,
             "reviewed_at": event.at,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from watcher.base.text import one_line
 from watcher.config import Config
@@ -19,7 +19,12 @@ from watcher.store.queue import ChangeRecord
 
 
 def write(
-    records: Sequence[ChangeRecord], config: Config, *, bom: bool = False, formula_guard: bool = True
+    records: Sequence[ChangeRecord],
+    config: Config,
+    *,
+    bom: bool = False,
+    formula_guard: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """The table in one chunk, or "no changes"."""
     yield render_table(records) + "\n" if records else "no changes\n"

@@ -3,8 +3,9 @@
 :func:`trust_signals` is the one wording for the review page, the alerts and the digest: "new account
 (3 days, 12 edits)", "long-standing editor (since 2011, 45,000 edits)", "blocked since 2026-03-01",
 "bot", "IP address", "machine translation", "mobile edit", "made with CropTool", "reverted on Commons
-by r123 on 2026-03-02". It reads the record alone (what the Action API said when it was queued): no
-look-up, so a page of 200 changes costs nothing more. What "new" means is written once, in
+by Jane Doe on 2026-03-02 (r123)". It reads the record alone (what the Action API said when it was
+queued, and the undoing edit's user and time selected with it): no look-up, so a page of 200 changes
+costs nothing more. What "new" means is written once, in
 :mod:`watcher.store.editors`.
 """
 
@@ -78,14 +79,17 @@ def editor_signals(user: str | None, editor: Mapping[str, Any] | None, timestamp
 
 
 def _reverted(record: ChangeRecord) -> str | None:
-    """ "reverted on Commons by …" where the record says a later edit undid it (watcher.store: reverts)."""
-    by = getattr(record, "reverted_by", None)
-    if by is None:
+    """ "reverted on Commons by Jane Doe on 2026-03-02 (r123)" where a later edit undid the record: who
+    and when come with the record (``reverted_by_user``, ``reverted_at``: the undoing edit's provenance,
+    selected with it), so the words cost no look-up; what is not known is left out."""
+    if record.reverted_by is None:
         return None
-    who = getattr(record, "reverted_by_user", None)
-    when = _day(getattr(record, "reverted_at", None))
-    text = f"reverted on Commons by {who} (r{by})" if who else f"reverted on Commons by r{by}"
-    return f"{text} on {when}" if when else text
+    who = f" by {record.reverted_by_user}" if record.reverted_by_user else ""
+    day = _day(record.reverted_at)
+    when = f" on {day}" if day else ""
+    if not who and not when:
+        return f"reverted on Commons by r{record.reverted_by}"
+    return f"reverted on Commons{who}{when} (r{record.reverted_by})"
 
 
 def trust_signals(record: ChangeRecord) -> list[str]:

@@ -1,11 +1,15 @@
 """Writing change records out in a registered format (``formats``): to a stream, or as chunks for a
 streamed download. The names the callers used before the registry (``FORMATS``, the CSV columns,
 ``index_url``...) stay importable from here.
+
+CSV and JSON lines add the field and values in words after every existing column (``field_text``,
+``old_text``, ``new_text``: ``watcher.export.words``); ``labels`` are the labels for those words, read
+by the caller with :func:`labels_for` (without them, the labels the records carry).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
@@ -22,6 +26,8 @@ from watcher.export.csvfile import guard_formula as guard_formula
 from watcher.export.formats import BY_NAME, DEFAULT_LISTING, EXPORT_FORMATS, ExportFormat, Writer
 from watcher.export.shared import CHUNK_ROWS as CHUNK_ROWS
 from watcher.export.shared import index_url as index_url
+from watcher.export.words import TEXT_COLUMNS as TEXT_COLUMNS
+from watcher.export.words import labels_for as labels_for
 from watcher.store.queue import ChangeRecord
 
 FORMATS = EXPORT_FORMATS  # the old name: the formats `watcher export` offers
@@ -52,12 +58,13 @@ def iter_export(
     *,
     bom: bool = False,
     formula_guard: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """The export as text chunks of up to CHUNK_ROWS records (for streaming a large download).
 
     CSV cells that a spreadsheet would run as formulas are guarded unless ``formula_guard=False``.
     """
-    yield from export_format(fmt).write(records, config, bom=bom, formula_guard=formula_guard)
+    yield from export_format(fmt).write(records, config, bom=bom, formula_guard=formula_guard, labels=labels)
 
 
 def write_records(
@@ -68,10 +75,11 @@ def write_records(
     *,
     bom: bool = False,
     formula_guard: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> None:
     """Write ``records`` in the format ``fmt`` (an unknown name: the terminal table); CSV guarded."""
     spec = BY_NAME.get(fmt) or BY_NAME[DEFAULT_LISTING]
-    for chunk in spec.write(records, config, bom=bom, formula_guard=formula_guard):
+    for chunk in spec.write(records, config, bom=bom, formula_guard=formula_guard, labels=labels):
         out.write(chunk)
 
 
@@ -95,6 +103,7 @@ def render_export(
     profile: str | None = None,
     bom: bool = False,
     formula_guard: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> Rendered:
     """The one way `watcher export` and the page's download turn records into a file.
 
@@ -102,6 +111,7 @@ def render_export(
     caller's ``formula_guard=False`` (``--raw``) and ``bom=True`` still apply. ``layout="wide"`` is
     one row per object, as CSV (the generic profile's file) or JSON lines. ValueError where the
     combination makes no file (a profile or the wide layout in a format that has neither).
+    ``labels``: for the words beside the values of the long CSV and JSON lines (:func:`labels_for`).
     """
     if profile is not None:
         spec = profiles.get_profile(profile)
@@ -129,7 +139,7 @@ def render_export(
         )
     spec_format = export_format(fmt)
     return Rendered(
-        spec_format.write(records, config, bom=bom, formula_guard=formula_guard),
+        spec_format.write(records, config, bom=bom, formula_guard=formula_guard, labels=labels),
         extension=spec_format.extension,
         content_type=spec_format.content_type,
     )

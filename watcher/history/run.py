@@ -518,13 +518,11 @@ async def run_history(
     """Open the database and the API client of ``config`` and run (or resume) history mode."""
     own_api = api is None
     client = api or ActionApi(config.wiki.api_url, config.user_agent)
-    wikidata = ActionApi(config.labels.api_url, config.user_agent) if config.labels.languages else None
     try:
         async with Database.open(config.database) as db:
-            labels = LabelResolver(db, wikidata, config.labels.languages) if wikidata else None
+            # The labels the cache has; the daemon's labels task fetches the others (issue 15).
+            labels = LabelResolver(db, config.labels.languages) if config.labels.languages else None
             return await HistoryRun(db, client, config, options, labels=labels, progress=progress).run()
     finally:
         if own_api:
             await client.close()
-        if wikidata is not None:
-            await wikidata.close()

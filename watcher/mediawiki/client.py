@@ -24,7 +24,8 @@ from urllib.parse import urlencode
 import aiohttp
 
 from watcher.base.retry import EQUAL_JITTER, Backoff, parse_retry_after
-from watcher.mediawiki.parse import page_info_of, page_ref, parse_revision, preferred_label
+from watcher.mediawiki.answers import first_error, labels_by_language, log_warnings, snippet, thumbnail_of
+from watcher.mediawiki.parse import page_info_of, page_ref, parse_revision
 from watcher.mediawiki.types import (
     ApiError,
     ApiStats,
@@ -32,6 +33,7 @@ from watcher.mediawiki.types import (
     PageRef,
     Revision,
     Revisions,
+    Thumbnail,
     Unanswered,
 )
 from watcher.mediawiki.wire import (
@@ -44,7 +46,9 @@ from watcher.mediawiki.wire import (
     revision_entries,
 )
 
-__all__ = ["ActionApi", "ApiError", "ApiStats", "PageInfo", "PageRef", "Revision", "Revisions", "Unanswered"]
+__all__ = [
+    "ActionApi", "ApiError", "ApiStats", "PageInfo", "PageRef", "Revision", "Revisions", "Thumbnail", "Unanswered",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -274,9 +278,9 @@ class ActionApi:
         if status == 503 and headers.get("X-Database-Lag"):  # how MediaWiki before 1.27 sent maxlag
             raise _Retry("maxlag", f"HTTP 503 with X-Database-Lag: {headers['X-Database-Lag']}", status, wait)
         if status == 429 or status >= 500:
-            raise _Retry(f"http-{status}", _snippet(body) or f"HTTP {status}", status, wait)
+            raise _Retry(f"http-{status}", snippet(body) or f"HTTP {status}", status, wait)
         if status != 200:
-            raise ApiError(header_code or f"http-{status}", _snippet(body) or f"HTTP {status}", status)
+            raise ApiError(header_code or f"http-{status}", snippet(body) or f"HTTP {status}", status)
         try:
             data = json.loads(body)
         except ValueError:
@@ -284,8 +288,8 @@ class ActionApi:
         if not isinstance(data, dict):
             if header_code == "maxlag":
                 raise _Retry("maxlag", "replication lag (unreadable body)", status, wait)
-            raise _Retry("badjson", f"not a JSON object: {_snippet(body)!r}", status, wait)
-        error = _first_error(data)
+            raise _Retry("badjson", f"not a JSON object: {snippet(body)!r}", status, wait)
+        error = first_error(data)
         if error is not None:
             code, info = error
             if code == "maxlag":
@@ -294,7 +298,7 @@ class ActionApi:
             if code in BACKOFF_CODES:
                 raise _Retry(code, info, status, wait)
             raise ApiError(code, info, status)
-        _log_warnings(data)
+        log_warnings(data)
         return data
 
     # -- continuation -----------------------------------------------------------------------------
@@ -319,27 +323,39 @@ class ActionApi:
 
     # -- revisions --------------------------------------------------------------------------------
 
-    async def revisions(self, revids: Sequence[int]) -> Revisions[Revision]:
+    async def revisions(
+        self, revids: Sequence[int], *, thumb_width: int | None = None
+    ) -> Revisions[Revision]:
         """Both slots of each revision, keyed by revid; ``gone`` holds the revids the API named as
         deleted or unknown (``badrevids``). Revids in neither were not answered (``unanswered()``):
-        the caller retries those rather than taking them for deleted."""
+        the caller retries those rather than taking them for deleted.
+
+        With ``thumb_width``, the same request asks for each page's thumbnail of that width
+        (``prop=imageinfo&iiprop=url&iiurlwidth=N``, the current file version), in ``thumbnails``:
+        no request of its own, and at most 50 pages a request, the API's limit for scaled images.
+        """
         wanted = list(dict.fromkeys(int(r) for r in revids))
         found: dict[int, Revision] = {}
         gone: set[int] = set()
+        thumbnails: dict[str, Thumbnail] = {}
         for batch in chunks(wanted):
-            params = {
+            params: dict[str, str | int] = {
                 "action": "query",
                 "prop": "revisions",
                 "revids": "|".join(str(r) for r in batch),
                 "rvslots": "*",
                 "rvprop": REVISION_PROPS,
             }
+            if thumb_width is not None:
+                params.update(prop="revisions|imageinfo", iiprop="url", iiurlwidth=int(thumb_width))
             async for data in self.query_continue(params):
                 for page, raw in revision_entries(data):
                     revision = parse_revision(page, raw)
                     found[revision.revid] = revision
                 gone |= gone_revids(data)
-        return Revisions(found, gone & set(wanted))
+                if thumb_width is not None:
+                    thumbnails.update((t.title, t) for t in map(thumbnail_of, named_pages(data)) if t)
+        return Revisions(found, gone & set(wanted), thumbnails)
 
     # -- tracked-set resolution -------------------------------------------------------------------
 
@@ -522,8 +538,21 @@ class ActionApi:
 
     async def entity_labels(self, ids: Sequence[str], languages: Sequence[str]) -> dict[str, str]:
         """Each entity's label in the first language of ``languages`` that has one; ids with none are absent."""
+        by_language = await self.entity_labels_by_language(ids, languages)
+        first = {
+            key: next((found[lang] for lang in languages if lang in found), None)
+            for key, found in by_language.items()
+        }
+        return {key: label for key, label in first.items() if label is not None}
+
+    async def entity_labels_by_language(
+        self, ids: Sequence[str], languages: Sequence[str]
+    ) -> dict[str, dict[str, str]]:
+        """Each named entity's labels in ``languages`` (``wbgetentities&props=labels``, 50 ids a
+        request, in series): language → text, ``{}`` for an entity with none of them or a missing one.
+        A redirected id gets its target's labels under both ids. Ids the answer did not name are absent."""
         wanted = list(dict.fromkeys(ids))
-        labels: dict[str, str] = {}
+        labels: dict[str, dict[str, str]] = {}
         if not languages:
             return labels
         for batch in chunks(wanted):
@@ -538,38 +567,9 @@ class ActionApi:
             if not isinstance(entities, dict):  # wbgetentities always sends it, {} included
                 raise Unanswered(f"the wbgetentities answer holds no entities (asked for {len(batch)} ids)")
             for key, entity in entities.items():
-                label = preferred_label(entity, languages)
-                if label is None:
-                    continue
-                labels[key] = label
+                found = labels_by_language(entity, languages)
+                labels[str(key)] = found
                 redirect = entity.get("redirects") if isinstance(entity, dict) else None
                 if isinstance(redirect, dict) and isinstance(redirect.get("from"), str):
-                    labels[redirect["from"]] = label
+                    labels[redirect["from"]] = found
         return labels
-
-
-# -- response parsing ---------------------------------------------------------------------------
-
-
-def _snippet(body: bytes | bytearray, limit: int = 200) -> str:
-    return body[:limit].decode("utf-8", "replace").strip()
-
-
-def _first_error(data: Mapping[str, Any]) -> tuple[str, str] | None:
-    """The error of a response in the default (``bc``) or the newer ``errors`` list format."""
-    error = data.get("error")
-    if isinstance(error, dict):
-        return str(error.get("code", "unknown")), str(error.get("info", error.get("*", "")))
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
-        return str(first.get("code", "unknown")), str(first.get("text", first.get("*", "")))
-    return None
-
-
-def _log_warnings(data: Mapping[str, Any]) -> None:
-    warnings = data.get("warnings")
-    if isinstance(warnings, dict):
-        for module, body in warnings.items():
-            text = body.get("warnings", body.get("*")) if isinstance(body, dict) else body
-            log.warning("API warning from %s: %s", module, text)

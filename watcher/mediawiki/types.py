@@ -89,6 +89,20 @@ class Revision:
     commenthidden: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Thumbnail:
+    """A file's thumbnail as ``prop=imageinfo&iiprop=url&iiurlwidth=N`` gives it for the current version.
+
+    ``url`` is the API's ``thumburl`` (on Commons, a ``upload.wikimedia.org/…/thumb/…`` address);
+    ``width``/``height`` are the thumbnail's, where the answer said.
+    """
+
+    title: str
+    url: str
+    width: int | None
+    height: int | None
+
+
 class Revisions(dict[int, R]):
     """The revisions an answer held, keyed by revid, and ``gone``: the requested revids it said are gone.
 
@@ -96,11 +110,18 @@ class Revisions(dict[int, R]):
     revision or page flagged ``missing``/``deleted``. A requested revid that is in neither was not
     answered, and :meth:`unanswered` lists those; this is the one place that tells the two apart.
     ``R`` is :class:`Revision` (with content) or :class:`RevisionMeta` (without).
+    ``thumbnails`` holds the pages' thumbnails, by title, where the request asked for them.
     """
 
-    def __init__(self, found: Mapping[int, R] | None = None, gone: Iterable[int] = ()) -> None:
+    def __init__(
+        self,
+        found: Mapping[int, R] | None = None,
+        gone: Iterable[int] = (),
+        thumbnails: Mapping[str, Thumbnail] | None = None,
+    ) -> None:
         super().__init__(found or {})
         self.gone = frozenset(r for r in gone if r not in self)
+        self.thumbnails: dict[str, Thumbnail] = dict(thumbnails or {})
 
     def unanswered(self, revids: Iterable[int]) -> list[int]:
         """The revids the answer named neither as found nor as gone, in the order given."""

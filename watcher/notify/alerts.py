@@ -31,7 +31,7 @@ from watcher.notify.filters import filter_sql
 from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, fit, render_template
 from watcher.store.db import Database, iso_utc
-from watcher.store.queue import ChangeRecord
+from watcher.store.queue import RECORD_COLUMNS, ChangeRecord
 
 log = logging.getLogger("watcher.notify")
 
@@ -138,11 +138,16 @@ class AlertWatcher:
             total, files, first, last = await cursor.fetchone() or (0, 0, None, None)
             if total:
                 cursor = await conn.execute(
-                    f"SELECT * FROM changes WHERE {window} ORDER BY id LIMIT ?", [*params, ALERT_LIST_MAX]
+                    f"SELECT {RECORD_COLUMNS} FROM changes WHERE {window} ORDER BY id LIMIT ?",
+                    [*params, ALERT_LIST_MAX],
                 )
                 records = [ChangeRecord.from_row(row) for row in await cursor.fetchall()]
+                labels = await self.presenter.labels(self.db, records)
                 alert = AlertMessage(
-                    [self.presenter.view(r) for r in records], total, files, self.presenter.review_url()
+                    [self.presenter.view(r, labels=labels) for r in records],
+                    total,
+                    files,
+                    self.presenter.review_url(),
                 )
                 message = Message("alert", f"alert:{first}-{last}", alert.title, alert.render)
                 await enqueue(conn, self.channel, message, self.clock())

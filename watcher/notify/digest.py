@@ -50,7 +50,7 @@ from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, count_label, fit, render_template
 from watcher.notify.schedule import DigestTime
 from watcher.store.db import Database, iso_utc
-from watcher.store.queue import ChangeRecord
+from watcher.store.queue import RECORD_COLUMNS, ChangeRecord
 from watcher.store.state import FIRST_START
 
 log = logging.getLogger("watcher.notify")
@@ -140,8 +140,10 @@ async def compose(
     *,
     period: date | None = None,
     missed: int = 0,
+    db: Database | None = None,
 ) -> DigestContent:
-    """Read the window's changes (inside the caller's transaction, or a reader's connection)."""
+    """Read the window's changes (inside the caller's transaction, or a reader's connection); ``db``
+    (whose connection ``conn`` is) for the labels of the words, else the records' own labels."""
     condition, params = filter_sql(filters)
     # Withdrawn changes (Commons undid them before anyone decided) are counted in one line, not listed.
     where = f"queued_at >= ? AND queued_at < ? AND status != 'withdrawn' AND ({condition})"
@@ -195,9 +197,12 @@ async def compose(
     records = [
         ChangeRecord.from_row(row)
         for row in await _all(
-            conn, f"SELECT * FROM changes WHERE {listed_where} ORDER BY file, id LIMIT ?", [*base, LIST_MAX]
+            conn,
+            f"SELECT {RECORD_COLUMNS} FROM changes WHERE {listed_where} ORDER BY file, id LIMIT ?",
+            [*base, LIST_MAX],
         )
     ]
+    labels = await presenter.labels(db, records) if db is not None else None
     grouped: dict[str, list[ChangeRecord]] = {}
     for record in records:
         grouped.setdefault(record.file, []).append(record)
@@ -207,7 +212,7 @@ async def compose(
             file_url=presenter.file_url(file_title),
             object_id=next((presenter.view(r).object_id for r in items if r.object_id), None),
             counts=count_label(group_counts.get(file_title, [])),
-            changes=tuple(presenter.view(r) for r in items),
+            changes=tuple(presenter.view(r, labels=labels) for r in items),
             total=sum(n for _, n in group_counts.get(file_title, [])),
         )
         for file_title, items in grouped.items()
@@ -341,7 +346,7 @@ async def send_due_digest(
             return None
         period, start, fire, missed = plan.period, plan.start, plan.fire, plan.missed
         content = await compose(
-            conn, config, channel.config, presenter, start, fire, period=period, missed=missed
+            conn, config, channel.config, presenter, start, fire, period=period, missed=missed, db=db
         )
         messages = 0
         if content.total or channel.config.send_empty:
@@ -383,7 +388,7 @@ async def send_digest_since(
     presenter = Presenter(config, timing.zone)
     end = window_now(now)
     async with db.transaction() as conn:
-        content = await compose(conn, config, channel.config, presenter, since, end)
+        content = await compose(conn, config, channel.config, presenter, since, end, db=db)
         messages = 0
         if content.total or channel.config.send_empty:
             ref = f"digest:since:{iso_utc(since)}:{iso_utc(end)}"

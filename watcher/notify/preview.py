@@ -42,7 +42,7 @@ async def _channel_preview(
     name = channel.name
     if since is not None:
         end = window_now(now)
-        content = await compose(db.conn, config, channel, presenter, since, end)
+        content = await compose(db.conn, config, channel, presenter, since, end, db=db)
         window = period_text(since, end, timing.zone)
         heading = f"{name}: {window}; `watcher digest --send --since {iso_utc(since)}` sends these now"
         return DigestPreview(name, heading, window, content)
@@ -50,15 +50,16 @@ async def _channel_preview(
         last = await db.scalar("SELECT max(window_end) FROM notify_digests WHERE channel = ?", (name,))
         start = datetime.fromisoformat(str(last).replace("Z", "+00:00")) if last else now - timedelta(days=1)
         end = window_now(now)
-        content = await compose(db.conn, config, channel, presenter, start, end)
+        content = await compose(db.conn, config, channel, presenter, start, end, db=db)
         window = period_text(start, end, timing.zone)
         return DigestPreview(
             name, f"{name}: {window} (this channel gets alerts, not digests)", window, content
         )
     plan = await plan_window(db.conn, name, timing, now)
     content = await compose(
-        db.conn, config, channel, presenter, plan.start, plan.end, period=plan.period, missed=plan.missed
-    )
+        db.conn, config, channel, presenter, plan.start, plan.end, period=plan.period,
+        missed=plan.missed, db=db,
+    )  # fmt: skip
     window = plan.text(timing.zone)
     label = period_label(plan.period)
     if plan.due:
@@ -93,7 +94,7 @@ async def preview_digests(
             )
         end = window_now(now)
         content = await compose(
-            db.conn, config, NotifyChannel(name="preview"), Presenter(config, zone), since, end
+            db.conn, config, NotifyChannel(name="preview"), Presenter(config, zone), since, end, db=db
         )
         window = period_text(since, end, zone)
         heading = f"{window} (no [[notify]] channel has mode digest or both: nothing sends a digest)"

@@ -4,12 +4,20 @@ Everything a record holds was written by someone on Commons, so no value reaches
 jinja2 autoescapes the HTML templates, the Markdown templates pass every value through :func:`md`
 (backslash escapes, which apprise's Slack conversion turns into ``&lt;``/``&gt;`` so ``<!channel>``
 stays text), and every value is flattened to one line and cut to a sane length first.
+
+A message speaks words, not Wikimedia's internals (``watcher.export.words``): the field as a name
+("depicts", "camera location"), the values as a reader sees them ("circa 1750", "Crassula
+(Q17199752)", "3 May 1890"), the edit summary in words. The raw wikitext stays out of the message
+(the review page and the diff link have it) except where the words lose what the change is about
+(:func:`raw_matters`): a value whose words are empty, a template shown by its name only, or a change
+whose words read the same before and after (only the markup changed). Links beside a value (Wikidata,
+a map) are only ever the ones the watcher makes, never an address someone wrote on Commons.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,8 +29,11 @@ import jinja2
 from watcher.base.text import one_line
 from watcher.base.values import BodyFormat
 from watcher.config import Config
+from watcher.diff.readable import Readable
 from watcher.export.trust import trust_signals
+from watcher.export.words import labels_for, record_words
 from watcher.export.writers import index_url
+from watcher.store.db import Database
 from watcher.store.queue import ChangeRecord
 
 _EXTENSION = {"text": "txt", "markdown": "md", "html": "html"}
@@ -32,6 +43,13 @@ _MENTION = re.compile(r"@(everyone|here|channel)\b", re.I)
 _TITLE_SAFE = ":/,!*-._~"
 
 VALUE_CHARS = 300
+SUMMARY_CHARS = 200
+# Links a message may put beside a value: only those the watcher itself makes.
+TRUSTED_LINKS = ("https://www.wikidata.org/wiki/", "https://www.openstreetmap.org/")
+# A template the words show by its name only ("{{PND-link}}"): its parameters are not in the words.
+_TEMPLATE_NAME = re.compile(r"\{\{[^{}]*\}\}")
+# Fields whose words say everything the raw value does (or whose raw value says nothing to a reader).
+_WORDS_SUFFICE = frozenset({"statement", "file", "category", "caption", "structured description"})
 
 
 def clean(value: str | None, limit: int = VALUE_CHARS) -> str | None:
@@ -48,18 +66,53 @@ def md(value: object) -> str:
     return _MENTION.sub("@\u200b\\1", text)
 
 
+def words_line(words: Readable | None, limit: int = VALUE_CHARS) -> str | None:
+    """A value's words on one line (its lines joined with " / "), cleaned and cut."""
+    if words is None:
+        return None
+    return clean(" / ".join(line for line in words.text.split("\n") if line.strip()), limit)
+
+
+def trusted_link(words: Readable | None) -> str | None:
+    link = words.link if words is not None else None
+    return link if link is not None and link.startswith(TRUSTED_LINKS) else None
+
+
+def raw_matters(record: ChangeRecord, old: Readable | None, new: Readable | None) -> bool:
+    """Whether the message shows the raw wikitext beside the words: only where the words lose what the
+    change is about (module docstring). Structured data, categories, captions and files never."""
+    if record.field in _WORDS_SUFFICE:
+        return False
+    for raw, words in ((record.old, old), (record.new, new)):
+        if (
+            raw
+            and raw.strip()
+            and words is not None
+            and (not words.text or _TEMPLATE_NAME.search(words.text))
+        ):
+            return True
+    return (
+        record.old is not None
+        and record.new is not None
+        and record.old != record.new
+        and old is not None
+        and new is not None
+        and old.text == new.text
+    )
+
+
 @dataclass(frozen=True)
 class ChangeView:
-    """A change record as messages show it (cleaned values, local time, links)."""
+    """A change record as messages show it (words, cleaned values, local time, links)."""
 
     id: int
     file: str
     file_url: str
     object_id: str | None
-    field: str
+    field: str  # in words: "depicts", "description", "camera location"
     language: str | None
     action: str
-    old: str | None
+    old: str | None  # the values in words
     new: str | None
     user: str | None
     when: str
@@ -68,6 +121,14 @@ class ChangeView:
     source: str
     # How far the editor can be trusted, in words (watcher.export.trust): "new account (3 days, 12 edits)".
     signals: tuple[str, ...] = ()
+    summary: str | None = None  # the edit summary in words
+    old_link: str | None = None  # Wikidata for an item, a map for coordinates
+    new_link: str | None = None
+    # The raw wikitext, only where it matters (raw_matters); None otherwise.
+    old_raw: str | None = None
+    new_raw: str | None = None
+    # A statement: what changed besides its value ("qualifiers changed"), and its qualifiers in words.
+    note: str | None = None
 
 
 class Presenter:
@@ -81,6 +142,11 @@ class Presenter:
         script_path = config.wiki.api_url.rsplit("/", 1)[0]
         self.article_prefix = f"{origin}/wiki/" if script_path == f"{origin}/w" else None
         self.review_base = config.web.base_url if config.web is not None else None
+        self.languages = tuple(config.labels.languages)
+
+    async def labels(self, db: Database, records: Sequence[ChangeRecord]) -> dict[str, str]:
+        """Labels for the words of ``records``, from the cache (``watcher.export.words.labels_for``)."""
+        return await labels_for(db, records, self.languages)
 
     def file_url(self, title: str) -> str:
         quoted = quote(title.replace(" ", "_"), safe=_TITLE_SAFE)
@@ -103,29 +169,49 @@ class Presenter:
             moment = moment.replace(tzinfo=UTC)
         return self.local_time(moment)
 
-    def view(self, record: ChangeRecord, value_chars: int = VALUE_CHARS) -> ChangeView:
-        label = record.field
-        if record.property:
-            label += f" {record.property}"
-        if record.template:
-            label += f" [{record.template}]"
+    def view(
+        self, record: ChangeRecord, value_chars: int = VALUE_CHARS, labels: Mapping[str, str] | None = None
+    ) -> ChangeView:
+        """The record in words; ``labels`` from :meth:`labels` (without them, the record's own)."""
+        words = record_words(record, labels)
+        raw = raw_matters(record, words.old, words.new)
         return ChangeView(
             id=record.id,
             file=clean(record.file, 250) or "",
             file_url=self.file_url(record.file),
             object_id=clean(record.object_id, 80),
-            field=clean(label, 120) or "",
+            field=clean(words.field, 120) or "",
             language=clean(record.language, 20),
             action=record.action,
-            old=clean(record.old, value_chars),
-            new=clean(record.new, value_chars),
+            old=words_line(words.old, value_chars),
+            new=words_line(words.new, value_chars),
             user=clean(record.user, 80),
             when=self.when(record.timestamp),
             diff_url=record.diff_url(self.index),
             review_url=self.review_url(record.id),
             source=record.source,
             signals=tuple(clean(s, 160) or "" for s in trust_signals(record)),
+            summary=clean(words.summary, SUMMARY_CHARS),
+            old_link=trusted_link(words.old),
+            new_link=trusted_link(words.new),
+            old_raw=clean(record.old, value_chars) if raw else None,
+            new_raw=clean(record.new, value_chars) if raw else None,
+            note=clean(statement_note(record, words.qualifiers), value_chars),
         )
+
+
+def statement_note(record: ChangeRecord, qualifiers: str) -> str | None:
+    """What a statement's change was besides its value, and its qualifiers: "qualifiers changed;
+    object has role: photographer (Q33231)". None for other fields and bare statements."""
+    if record.field != "statement":
+        return None
+    changed = (record.detail or {}).get("changed")
+    parts: list[str] = []
+    if isinstance(changed, list) and changed and "value" not in changed:
+        parts.append(" and ".join(str(c) for c in changed) + " changed")
+    if qualifiers:
+        parts.append(qualifiers)
+    return "; ".join(parts) or None
 
 
 def _environment() -> jinja2.Environment:

@@ -11,7 +11,11 @@ edits that undid others, ``reverting_changes``), adds the edit's changes, lets
   retry, catch-up, history mode) leaves the queue for ``reverting_changes`` where no curator has
   decided on, noted or exported it (Commons may have withdrawn it); one a curator did stays as it is;
 - a change kept in ``reverting_changes`` that turns out to undo nothing after all is queued;
-- ``superseded_by`` is set, moved or cleared as the field's later changes say.
+- ``superseded_by`` is set, moved or cleared as the field's later changes say;
+- an edit whose changes are never queued (``never_queue``: a bot's with ``ignore_bots``, an ignored
+  user's) still undoes and changes again what it meets, "whoever made it": all its changes are kept in
+  ``reverting_changes``, marked (``never_queued`` in the row), and none ever enters the queue, whether
+  it turns out to undo something or not. A later look at the field sees them like any other change.
 
 So the end state depends only on which edits are known, not on the order they were met in. Each
 field's look-up reads one index range of each table (``changes_field_identity``).
@@ -33,15 +37,19 @@ from watcher.store import reviews, utcnow
 from watcher.store.queue import Provenance, insert_changes, unique_key
 from watcher.store.trust_tables import ID_FLOOR_KEY
 
-__all__ = ["Identity", "Queued", "queue_changes", "withdraw_hidden"]
+__all__ = ["NEVER_QUEUED", "Identity", "Queued", "queue_changes", "withdraw_hidden"]
 
 log = logging.getLogger("watcher.reverts")
 
-# (wiki, file, field, template, property, language): what "the same field" means.
-Identity = tuple[str, str, str, str | None, str | None, str | None]
+# (wiki, file, field, template, property, language, collection): what "the same field" means. A file
+# in two collections has each field once per collection: each collection's records settle apart.
+Identity = tuple[str, str, str, str | None, str | None, str | None, str]
 
 COMMONS = "Commons"  # the actor of withdrawals (watcher.store.reviews.withdraw_in)
-_WHERE = "wiki = ? AND file = ? AND field = ? AND template IS ? AND property IS ? AND language IS ?"
+_WHERE = (
+    "wiki = ? AND file = ? AND field = ? AND template IS ? AND property IS ? AND language IS ?"
+    " AND collection = ?"
+)
 
 
 @dataclass(slots=True)
@@ -50,6 +58,7 @@ class Queued:
 
     added: int = 0  # new rows in the queue (this edit's records, and undoing changes that undid nothing)
     reverts: int = 0  # changes of this edit that undid earlier ones (kept out of the queue)
+    unqueued: int = 0  # changes of a never-queued edit that undid nothing (kept out of the queue too)
     withdrawn: list[int] = field(default_factory=list)  # pending changes withdrawn now
     reverted: list[int] = field(default_factory=list)  # changes that gained reverted_by (any status)
     left_queue: list[int] = field(default_factory=list)  # queued changes found to be undoing ones
@@ -79,21 +88,41 @@ class _Kept:
     row: dict[str, Any]
     unique_key: str
 
+    @property
+    def never_queued(self) -> bool:
+        """A change of an edit that makes no records of its own (a bot's, an ignored user's)."""
+        return bool(self.row.get(NEVER_QUEUED))
+
+
+# The mark, in a ``reverting_changes`` row, of a change that never enters the queue (the reason).
+NEVER_QUEUED = "never_queued"
+
 
 def identity(provenance: Provenance, change: FieldChange) -> Identity:
-    return (provenance.wiki, provenance.file, change.field, change.template, change.property, change.language)
+    return (
+        provenance.wiki, provenance.file, change.field, change.template, change.property,
+        change.language, provenance.collection,
+    )  # fmt: skip
 
 
 async def queue_changes(
-    conn: aiosqlite.Connection, provenance: Provenance, changes: Iterable[FieldChange]
+    conn: aiosqlite.Connection,
+    provenance: Provenance,
+    changes: Iterable[FieldChange],
+    *,
+    never_queue: str | None = None,
 ) -> Queued:
-    """Queue the changes of one edit (see the module's docstring); a repeat of an edit is a no-op."""
+    """Queue the changes of one edit (see the module's docstring); a repeat of an edit is a no-op.
+
+    ``never_queue`` (why: "bot", "ignored user"): the edit's changes only undo or change again what is
+    known of their fields; none is queued, now or later.
+    """
     outcome = Queued()
     groups: dict[Identity, list[FieldChange]] = {}
     for change in changes:
         groups.setdefault(identity(provenance, change), []).append(change)
     for key, group in groups.items():
-        await _settle_field(conn, key, provenance, group, outcome)
+        await _settle_field(conn, key, provenance, group, outcome, never_queue)
     return outcome
 
 
@@ -103,13 +132,16 @@ async def _settle_field(
     provenance: Provenance,
     group: Sequence[FieldChange],
     outcome: Queued,
+    never_queue: str | None,
 ) -> None:
     queued = await _queued(conn, key)
     kept = await _kept(conn, key)
     known = {q.unique_key for q in queued} | {k.unique_key for k in kept}
     fresh: dict[str, FieldChange] = {}
     for change in group:
-        fresh.setdefault(unique_key(provenance.wiki, provenance.revision, change), change)
+        fresh.setdefault(
+            unique_key(provenance.wiki, provenance.revision, change, provenance.collection), change
+        )
     fresh = {k: c for k, c in fresh.items() if k not in known}
     if not fresh:
         return  # this edit was queued before: nothing new is known about the field
@@ -125,7 +157,7 @@ async def _settle_field(
         await _apply_queued(conn, q, verdicts[("queued", q.id)], outcome)
     for k in kept:
         verdict = verdicts[("kept", k.id)]
-        if not verdict.revert:  # it undoes nothing after all: into the queue
+        if not verdict.revert and not k.never_queued:  # it undoes nothing after all: into the queue
             change_id = await _requeue(conn, k)
             outcome.added += 1
             await _mark(conn, change_id, "pending", None, None, verdict, outcome)
@@ -134,9 +166,12 @@ async def _settle_field(
         if await insert_changes(conn, provenance, [change]) == 0:
             continue  # not new after all (cannot happen inside the transaction; harmless)
         change_id = await _id_of(conn, key_)
-        if verdict.revert:
-            await _leave_queue(conn, change_id, committed=False)
-            outcome.reverts += 1
+        if verdict.revert or never_queue:
+            await _leave_queue(conn, change_id, committed=False, never_queued=never_queue)
+            if verdict.revert:
+                outcome.reverts += 1
+            else:
+                outcome.unqueued += 1
         else:
             outcome.added += 1
             await _mark(conn, change_id, "pending", None, None, verdict, outcome)
@@ -205,20 +240,25 @@ async def _id_of(conn: aiosqlite.Connection, key: str) -> int:
     return int(row[0])
 
 
-async def _leave_queue(conn: aiosqlite.Connection, change_id: int, *, committed: bool) -> None:
-    """Move a queued change to ``reverting_changes``; a committed one's id is never given out again."""
+async def _leave_queue(
+    conn: aiosqlite.Connection, change_id: int, *, committed: bool, never_queued: str | None = None
+) -> None:
+    """Move a queued change to ``reverting_changes``; a committed one's id is never given out again.
+    ``never_queued``: the reason its edit makes no records, kept in the row so it is never requeued."""
     cursor = await conn.execute("SELECT * FROM changes WHERE id = ?", (change_id,))
     found = await cursor.fetchone()
     assert found is not None
     row = dict(zip(found.keys(), tuple(found), strict=True))  # a Row iterates over its values
     del row["id"]
+    if never_queued:
+        row[NEVER_QUEUED] = never_queued
     await conn.execute(
         """INSERT INTO reverting_changes (wiki, file, field, template, property, language, revision,
-               unique_key, row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               unique_key, row, collection) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT(unique_key) DO NOTHING""",
         (
             row["wiki"], row["file"], row["field"], row["template"], row["property"], row["language"],
-            row["revision"], row["unique_key"], json.dumps(row, ensure_ascii=False),
+            row["revision"], row["unique_key"], json.dumps(row, ensure_ascii=False), row["collection"],
         ),
     )  # fmt: skip
     await conn.execute("DELETE FROM changes WHERE id = ?", (change_id,))

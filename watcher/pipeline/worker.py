@@ -4,6 +4,12 @@ Edits are independent of each other (each is diffed against its own parent revis
 takes them in batches: one `prop=revisions` request fetches both revisions of up to 25 edits. Each
 edit's records and the inbox item's completion are committed together; an API failure leaves the item
 pending for a later attempt with backoff, and the records' uniqueness key makes any repeat harmless.
+
+An edit by a bot (``ignore_bots``) or an ignored user reaches the worker only where its file has
+changes it could undo (:class:`watcher.tracking.ingest.EditorFilter`); it is diffed like any other and
+queued with ``never_queue``: it withdraws and supersedes, and makes no record of its own. A revision
+deletion of a tracked file (``revdel`` work) has the file's pending changes' revisions checked
+(:func:`watcher.pipeline.revdel.withdraw_hidden_of_file`).
 """
 
 from __future__ import annotations
@@ -27,12 +33,14 @@ from watcher.pipeline.labels import LabelResolver
 from watcher.pipeline.queueing import Queued, queue_changes
 from watcher.pipeline.records import RecordMaker, incomparable
 from watcher.pipeline.redirects import stored_redirects
-from watcher.pipeline.revdel import withdraw_hidden_revisions
+from watcher.pipeline.revdel import withdraw_hidden_of_file, withdraw_hidden_revisions
 from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state
 from watcher.store.state import InboxItem
-from watcher.stream.events import parse_event
+from watcher.store.thumbnails import THUMB_WIDTH, store_thumbnails
+from watcher.stream.events import RevisionsHidden, interpret, parse_event
+from watcher.tracking.ingest import EditorFilter
 
 log = logging.getLogger("watcher.worker")
 
@@ -56,6 +64,7 @@ class Worker:
         self.config = config
         self.records = RecordMaker(config, labels)
         self.editors = EditorFacts(db, api)  # who made each edit: one list=users per 50 new editors
+        self.editor_filter = EditorFilter(config.filters)  # whose edits only undo, never queue
         self.on_queued = on_queued
         self._wake = asyncio.Event()
         self.api_errors = 0
@@ -82,7 +91,7 @@ class Worker:
 
     async def process_due(self) -> int:
         """One round: up to EDITS_PER_ROUND due items. Returns how many items were settled."""
-        items = await store_state.due_items(self.db, EDITS_PER_ROUND, ("edit", "file"))
+        items = await store_state.due_items(self.db, EDITS_PER_ROUND, ("edit", "file", "revdel"))
         if not items:
             return 0
         edits = [item for item in items if item.kind == "edit"]
@@ -93,7 +102,13 @@ class Worker:
         for item in items:
             if item.kind == "file":
                 settled += await self._process_upload(item)
+            elif item.kind == "revdel":
+                settled += await self._process_revdel(item)
         return settled
+
+    def _never_queue(self, item: InboxItem) -> str | None:
+        """Why this edit makes no records of its own (a bot's, an ignored user's), or None."""
+        return self.editor_filter.reason(parse_event(item.event))
 
     async def _process_edits(self, items: list[InboxItem]) -> int:
         revids: list[int] = []
@@ -101,18 +116,25 @@ class Worker:
             raw = item.event.get("revision") or {}
             revids += [int(r) for r in (raw.get("old"), raw.get("new")) if isinstance(r, int) and r > 0]
         try:
-            revisions = await self.api.revisions(sorted(set(revids)))
-            # The editors of the edits the answer holds (the rest make no records now).
-            found = [i for i in items if (i.event.get("revision") or {}).get("new") in revisions]
-            tags = (tag for revision in revisions.values() for tag in revision.tags)
+            revisions = await self.api.revisions(sorted(set(revids)), thumb_width=THUMB_WIDTH)
+            # The editors of the edits the answer holds (the rest make no records now), but not of the
+            # edits that only undo (their changes are never queued).
+            found = [
+                i for i in items
+                if (i.event.get("revision") or {}).get("new") in revisions and not self._never_queue(i)
+            ]  # fmt: skip
+            wanted = {(i.event.get("revision") or {}).get("new") for i in found}
+            tags = (tag for revid, revision in revisions.items() if revid in wanted for tag in revision.tags)
             await self.editors.learn((item.event.get("user") for item in found), tags, inbox_ahead=True)
         except (ApiError, aiohttp.ClientError, TimeoutError) as exc:
             await self._retry(items, f"cannot fetch revisions: {exc}")
             return 0
         await withdraw_hidden_revisions(self.db, self.api, self.config.wiki.name, revisions)
+        await store_thumbnails(self.db, revisions.thumbnails.values())  # for the review page
         settled = 0
         for item in items:
             try:
+                never_queue = self._never_queue(item)
                 changes, provenance = await self._diff_edit(item, revisions)
                 if provenance is not None:
                     provenance = self.editors.stamp(provenance, revisions[provenance.revision].tags)
@@ -120,7 +142,7 @@ class Worker:
                 async with self.db.transaction() as conn:
                     added = 0
                     if provenance is not None:
-                        queued = await queue_changes(conn, provenance, changes)
+                        queued = await queue_changes(conn, provenance, changes, never_queue=never_queue)
                         added = queued.added
                         await store_state.add_counters(
                             conn, {"changes_queued": added, "changes_withdrawn": len(queued.withdrawn)}
@@ -130,6 +152,11 @@ class Worker:
                     log.info(
                         "%s: r%d undid %d queued change(s) (%s withdrawn)", item.title, provenance.revision,
                         len(queued.reverted), len(queued.withdrawn) or "none",
+                    )  # fmt: skip
+                if provenance is not None and never_queue:
+                    log.debug(
+                        "%s: r%d (%s) queued no records: %d change(s) kept only to match reverts",
+                        item.title, provenance.revision, never_queue, queued.reverts + queued.unqueued,
                     )  # fmt: skip
             except (ApiError, aiohttp.ClientError, TimeoutError) as exc:
                 await self._retry([item], str(exc))
@@ -198,7 +225,9 @@ class Worker:
             wikitext = None
             tags: tuple[str, ...] = ()
             if revision:
-                current = (await self.api.revisions([revision])).get(revision)
+                answer = await self.api.revisions([revision], thumb_width=THUMB_WIDTH)
+                await store_thumbnails(self.db, answer.thumbnails.values())  # the new version's
+                current = answer.get(revision)
                 wikitext = current.wikitext if current else None
                 tags = current.tags if current else ()
             await self.editors.learn([change.user], tags)
@@ -227,6 +256,20 @@ class Worker:
                 record = FieldChange("file", "changed", None, sha1, detail={"upload": change.log_action})
                 added = await store_queue.insert_changes(conn, provenance, [record])
                 await store_state.add_counters(conn, {"changes_queued": added})
+            await store_state.finish_item(conn, item.id)
+        return 1
+
+    async def _process_revdel(self, item: InboxItem) -> int:
+        """A revision deletion on a tracked file: the file's pending changes' revisions are asked about
+        (one request of at most 50, those the log names first), and the hidden ones' changes withdrawn."""
+        meaning = interpret(parse_event(item.event))
+        named = meaning.revisions if isinstance(meaning, RevisionsHidden) else ()
+        try:
+            await withdraw_hidden_of_file(self.db, self.api, self.config.wiki.name, item.title, named)
+        except (ApiError, aiohttp.ClientError, TimeoutError) as exc:
+            await self._retry([item], f"cannot check the revisions hidden on Commons: {exc}")
+            return 0
+        async with self.db.transaction() as conn:
             await store_state.finish_item(conn, item.id)
         return 1
 

@@ -32,7 +32,7 @@ from watcher.export.push import WebhookPusher
 from watcher.history.run import HistoryOptions, run_history
 from watcher.mediawiki.client import ActionApi, ApiError
 from watcher.notify.service import run_notifier
-from watcher.pipeline.labels import LabelResolver
+from watcher.pipeline.labels import LabelFetcher, LabelResolver
 from watcher.pipeline.redirects import keep_redirects_current
 from watcher.pipeline.worker import Worker
 from watcher.store import DaemonLock, Database, DatabaseError, iso_utc, utcnow
@@ -79,6 +79,7 @@ class Daemon:
         self.worker: Worker | None = None
         self.ingest: Ingest | None = None
         self.tracked: TrackedSet | None = None
+        self.labels: LabelFetcher | None = None  # the Wikidata labels task, where [labels] names languages
         # Set when the daemon stops because its database was deleted or replaced under it: why, and
         # the exit code (/healthz notices the same on its own, through Database.check_still_there).
         self.failure: DatabaseError | None = None
@@ -149,8 +150,10 @@ class Daemon:
         wikidata = ActionApi(config.labels.api_url, config.user_agent) if config.labels.languages else None
         try:
             self.tracked = tracked = await TrackedSet.load(db, config.tracking.uploaders)
-            labels = LabelResolver(db, wikidata, config.labels.languages) if wikidata else None
-            self.worker = Worker(db, api, config, labels=labels, on_queued=lambda n: self.notify_wake.set())
+            # Records are made with the labels the cache has; the "labels" task fetches the rest.
+            labels = LabelResolver(db, config.labels.languages) if wikidata else None
+            self.labels = LabelFetcher(db, wikidata, config.labels.languages) if wikidata else None
+            self.worker = Worker(db, api, config, labels=labels, on_queued=self._queued)
             self.ingest = Ingest(
                 db, tracked, config, wake_worker=self.worker.wake, wake_tracking=self.tracking_wake.set
             )
@@ -175,6 +178,8 @@ class Daemon:
                 ("housekeeping", self._housekeeping),
                 ("cursor", self.ingest.flush_periodically),
             ]
+            if self.labels is not None:
+                parts.append(("labels", self.labels.run))
             if config.notify:
                 parts.append(("notify", self._notify))
             if config.web is not None and not self.web_off:
@@ -203,6 +208,12 @@ class Daemon:
             return self.failure.exit_code
         log.info("stopped")
         return 0
+
+    def _queued(self, count: int) -> None:
+        """The worker queued records: tell the notifier, and the labels task (their entities)."""
+        self.notify_wake.set()
+        if self.labels is not None:
+            self.labels.wake()
 
     async def _watch_database(self) -> None:
         """Every DATABASE_CHECK_SECONDS: is the file at the configured path still the one open here?

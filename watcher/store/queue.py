@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 
 from watcher.base.values import STATUSES, EditorChoice, KindChoice, Source, Status, StatusChoice
+from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.diff.model import FieldChange
 from watcher.store import reviews
 from watcher.store.db import Database, utcnow
@@ -52,6 +53,9 @@ class Provenance:
     tags: tuple[str, ...] = ()
     editor: Mapping[str, Any] | None = None
     tools: tuple[str, ...] = ()
+    # The `[[collection]]` whose file this is (``default`` for the `[tracking]` form): a file in two
+    # collections gives its records once per collection, each with that collection's object id.
+    collection: str = DEFAULT_COLLECTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,12 @@ class ChangeRecord:
     # that put the field back to its value before this change, or that changed it again.
     reverted_by: int | None = None
     superseded_by: int | None = None
+    # Who made that undoing edit, and when (its own provenance), where the query selected them
+    # (RECORD_COLUMNS): for "reverted on Commons by Jane Doe on 2026-03-02 (r123)".
+    reverted_by_user: str | None = None
+    reverted_at: str | None = None
+    # Contract "Many collections in one deployment": every record has its collection's name.
+    collection: str = DEFAULT_COLLECTION
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ChangeRecord:
@@ -134,16 +144,70 @@ class ChangeRecord:
         return out
 
 
-def unique_key(wiki: str, revision: int, change: FieldChange) -> str:
-    parts = [wiki, revision, *change.key()]
+def unique_key(wiki: str, revision: int, change: FieldChange, collection: str = DEFAULT_COLLECTION) -> str:
+    """What makes a record one: the edit, the field change and the collection (records of the default
+    collection keep the keys they had before there were collections)."""
+    parts: list[Any] = [wiki, revision, *change.key()]
+    if collection != DEFAULT_COLLECTION:
+        parts.append({"collection": collection})
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+# The undoing edit of a record with ``reverted_by``: its change of the same field, kept in
+# ``reverting_changes`` (watcher.pipeline.queueing), or, where a curator had decided on that change
+# before it was found to undo, still in the queue. Both look-ups use an index, and only reverted rows
+# make them.
+_REVERTER = """CASE WHEN {t}.reverted_by IS NULL THEN NULL ELSE coalesce(
+    (SELECT {kept} FROM reverting_changes AS undoing
+     WHERE undoing.wiki = {t}.wiki AND undoing.file = {t}.file AND undoing.field = {t}.field
+       AND undoing.template IS {t}.template AND undoing.property IS {t}.property
+       AND undoing.language IS {t}.language AND undoing.collection = {t}.collection
+       AND undoing.revision = {t}.reverted_by LIMIT 1),
+    (SELECT undoing.{column} FROM changes AS undoing
+     WHERE undoing.wiki = {t}.wiki AND undoing.revision = {t}.reverted_by LIMIT 1)) END"""
+
+
+def record_columns(table: str = "changes") -> str:
+    """What a query selects to load ChangeRecords from ``table`` (``changes`` or its alias): every
+    column and the undoing edit's user and time (``reverted_by_user``, ``reverted_at``)."""
+    user = _REVERTER.format(t=table, kept="json_extract(undoing.row, '$.user')", column="user")
+    time = _REVERTER.format(t=table, kept="json_extract(undoing.row, '$.timestamp')", column="timestamp")
+    return f"{table}.*, {user} AS reverted_by_user, {time} AS reverted_at"
+
+
+# ``SELECT {RECORD_COLUMNS} FROM changes WHERE …`` (unqualified column names in WHERE still work).
+RECORD_COLUMNS = record_columns()
+
+
+async def has_standing_changes(conn: aiosqlite.Connection, wiki: str, file: str) -> bool:
+    """Whether ``file`` has queued changes that a later edit could still undo or change again: pending,
+    accepted or rejected, and not undone yet (withdrawn ones are)."""
+    cursor = await conn.execute(
+        "SELECT 1 FROM changes WHERE file = ? AND wiki = ? AND reverted_by IS NULL"
+        " AND status IN ('pending', 'accepted', 'rejected') LIMIT 1",
+        (file, wiki),
+    )
+    return await cursor.fetchone() is not None
+
+
+async def has_pending_revisions(
+    conn: aiosqlite.Connection, wiki: str, file: str, revisions: Sequence[int] | None = None
+) -> bool:
+    """Whether ``file`` has pending changes (of one of ``revisions``, where given)."""
+    sql = "SELECT 1 FROM changes WHERE file = ? AND wiki = ? AND status = 'pending'"
+    params: list[Any] = [file, wiki]
+    if revisions is not None:
+        sql += f" AND revision IN ({','.join('?' * len(revisions))})" if revisions else " AND 0"
+        params += list(revisions)
+    cursor = await conn.execute(sql + " LIMIT 1", params)
+    return await cursor.fetchone() is not None
 
 
 _INSERT = """
 INSERT INTO changes (wiki, file, object_id, revision, old_revision, timestamp, user, comment, field,
     template, property, language, action, kind, old, new, detail, source, queued_at, unique_key,
-    tags, editor, tools)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    tags, editor, tools, collection)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(unique_key) DO NOTHING
 """
 
@@ -177,10 +241,11 @@ async def insert_changes(
                 change.detail_json(),
                 provenance.source,
                 queued_at,
-                unique_key(provenance.wiki, provenance.revision, change),
+                unique_key(provenance.wiki, provenance.revision, change, provenance.collection),
                 encode(provenance.tags),
                 encode(provenance.editor),
                 encode(provenance.tools),
+                provenance.collection,
             ),
         )
         added += max(cursor.rowcount, 0)
@@ -205,6 +270,9 @@ class ChangeFilter:
     ids: Sequence[int] | None = None
     # "new": new accounts, IP addresses and temporary accounts; "established": everyone else.
     editor: EditorChoice | None = None
+    # The collections to show, by name (None: every collection; empty: none, e.g. an account of no
+    # collection there is).
+    collections: Sequence[str] | None = None
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -239,6 +307,10 @@ class ChangeFilter:
         if self.ids is not None:
             clauses.append(f"id IN ({','.join('?' * len(self.ids))})" if self.ids else "0")
             params.extend(self.ids)
+        if self.collections is not None:
+            names = list(self.collections)
+            clauses.append(f"collection IN ({','.join('?' * len(names))})" if names else "0")
+            params.extend(names)
         if self.editor == "new":
             clauses.append(f"({NEW_EDITOR_SQL} OR {UNREGISTERED_SQL})")
         elif self.editor == "established":
@@ -273,7 +345,7 @@ async def list_changes(
 ) -> list[ChangeRecord]:
     where, params = selection.where()
     order = "DESC" if newest_first else "ASC"
-    sql = f"SELECT * FROM changes{where} ORDER BY timestamp {order}, id {order}"
+    sql = f"SELECT {RECORD_COLUMNS} FROM changes{where} ORDER BY timestamp {order}, id {order}"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]

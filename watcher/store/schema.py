@@ -6,7 +6,9 @@ so a crash mid-migration leaves the previous version intact. Append steps; never
 
 from __future__ import annotations
 
+from watcher.store.collection_tables import COLLECTION_TABLES
 from watcher.store.history_tables import HISTORY_TABLES
+from watcher.store.label_tables import LABEL_TABLES
 from watcher.store.notify_tables import NOTIFY_TABLES
 from watcher.store.provenance_tables import PROVENANCE_TABLES
 from watcher.store.review_tables import RETRACTION_COLUMNS, REVIEW_TABLES
@@ -134,6 +136,10 @@ MIGRATIONS: list[tuple[str, ...]] = [
     PROVENANCE_TABLES,
     # 9: reverts and later edits: reverted_by, superseded_by, and the changes of edits that undid others.
     TRUST_COLUMNS,
+    # 10: Wikidata labels per entity and language (replacing the `labels` cache), file thumbnails.
+    LABEL_TABLES,
+    # 11: many collections: each change's collection (records per collection), accounts limited to some.
+    COLLECTION_TABLES,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

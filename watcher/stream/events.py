@@ -176,7 +176,25 @@ class Deleted:
     restored: bool
 
 
-Meaning = Edit | Categorized | Uploaded | Moved | Deleted
+@dataclass(frozen=True, slots=True)
+class RevisionsHidden:
+    """Revision deletion or suppression of some of a page's revisions (a ``delete``/``revision`` or
+    ``suppress``/``revision`` log event). ``revisions``: the ids the log names (empty where it names
+    none we can read); ``content``: whether their content is hidden now (None: the event does not say).
+    """
+
+    change: RecentChange
+    title: str
+    revisions: tuple[int, ...]
+    content: bool | None
+
+
+Meaning = Edit | Categorized | Uploaded | Moved | Deleted | RevisionsHidden
+
+# Log types whose ``revision`` action hides parts of revisions: revision deletion, and suppression
+# (which Wikimedia keeps out of the public logs, so it seldom reaches the stream).
+_REVISION_HIDING_LOGS = ("delete", "suppress")
+_DELETED_TEXT = 1  # RevisionRecord::DELETED_TEXT, in the log's bitmasks
 
 
 def categorize_member(comment: str) -> tuple[str | None, bool] | None:
@@ -201,6 +219,25 @@ def move_target(params: Any) -> str | None:
     return None
 
 
+def hidden_revisions(params: Any) -> tuple[tuple[int, ...], bool | None]:
+    """The revision ids a revision-deletion log event names, and whether their content is hidden now.
+
+    EventStreams and MediaWiki's JSON feed give ``{"type": "revision", "ids": [...], "ofield": 0,
+    "nfield": 3}``; ``list=recentchanges`` (the catch-up path) gives ``"old"``/``"new"`` objects with a
+    ``bitmask`` instead of ``ofield``/``nfield``. Ids may come as numbers or digit strings.
+    """
+    if not isinstance(params, dict):
+        return (), None
+    raw = params.get("ids")
+    listed = list(raw) if isinstance(raw, list | dict) else [raw]  # a dict: ids as its keys
+    ids = tuple(dict.fromkeys(i for i in (_int_or_none(v) for v in listed) if i is not None and i > 0))
+    now = params.get("nfield")
+    if now is None and isinstance(params.get("new"), dict):
+        now = params["new"].get("bitmask")
+    bits = _int_or_none(now)
+    return ids, (None if bits is None else bool(bits & _DELETED_TEXT))
+
+
 def interpret(change: RecentChange) -> Meaning | None:
     """What this event means for a file watcher; None for events that cannot concern one."""
     if change.type in ("edit", "new"):
@@ -223,4 +260,10 @@ def interpret(change: RecentChange) -> Meaning | None:
             return Moved(change, change.title, target) if target else None
         if change.log_type == "delete" and change.log_action in ("delete", "restore"):
             return Deleted(change, change.title, restored=change.log_action == "restore")
+        if change.log_type in _REVISION_HIDING_LOGS and change.log_action == "revision":
+            params = change.log_params
+            if isinstance(params, dict) and params.get("type", "revision") != "revision":
+                return None  # old file versions, deleted revisions, log entries: not a page's text
+            revisions, content = hidden_revisions(params)
+            return RevisionsHidden(change, change.title, revisions, content)
     return None

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
-from watcher.config import Config
+from watcher.config import Config, FiltersSection
 from watcher.store import Database
+from watcher.store import queue as store_queue
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
 from watcher.stream.client import EventBatch, StreamEvent
@@ -37,6 +38,7 @@ from watcher.stream.events import (
     MalformedEvent,
     Moved,
     RecentChange,
+    RevisionsHidden,
     Uploaded,
     interpret,
     parse_event,
@@ -53,6 +55,28 @@ GROUP_EVENTS = 500
 # the loop first), and as soon as the stream has been quiet for QUIET_SECONDS.
 WORKER_WAKE_SECONDS = 5.0
 QUIET_SECONDS = 0.5
+
+
+class EditorFilter:
+    """Whose edits make no change records of their own (``[filters] ignore_bots``, ``ignore_users``):
+    the one rule of ingest and the fetch worker.
+
+    Such an edit still withdraws or supersedes what it undid or changed again (contract: "whoever made
+    it"), so where its file has changes standing in the queue, ingest hands it to the worker, which
+    uses it only for that (:func:`watcher.pipeline.queueing.queue_changes`, ``never_queue``).
+    """
+
+    def __init__(self, filters: FiltersSection) -> None:
+        self.ignore_bots = filters.ignore_bots
+        self.ignore_users = frozenset(canonical_title(u) for u in filters.ignore_users)
+
+    def reason(self, change: RecentChange) -> str | None:
+        """Why an action of this event makes no change record ("bot", "ignored user"), or None."""
+        if change.bot and self.ignore_bots:
+            return "bot"
+        if change.user is not None and canonical_title(change.user) in self.ignore_users:
+            return "ignored user"
+        return None
 
 
 @dataclass
@@ -84,7 +108,7 @@ class Ingest:
         self.wake_worker = wake_worker
         self.wake_tracking = wake_tracking
         self.clock = clock
-        self.ignore_users = {canonical_title(u) for u in config.filters.ignore_users}
+        self.editor_filter = EditorFilter(config.filters)
         self._pending_id: str | None = None
         self._pending_time: str | None = None
         self._pending_counts: dict[str, int] = {}
@@ -281,16 +305,10 @@ class Ingest:
             await self._uploaded(conn, meaning, outcome)
         elif isinstance(meaning, Moved):
             await self._moved(conn, meaning, outcome)
+        elif isinstance(meaning, RevisionsHidden):
+            await self._revisions_hidden(conn, meaning, outcome)
         else:
             await self._deleted(conn, meaning, outcome)
-
-    def _suppressed(self, change: RecentChange) -> str | None:
-        """Why an action of this event makes no change record, or None."""
-        if change.bot and self.config.filters.ignore_bots:
-            return "bot"
-        if change.user is not None and canonical_title(change.user) in self.ignore_users:
-            return "ignored user"
-        return None
 
     async def _is_tracked(self, conn: aiosqlite.Connection, title: str, outcome: _BatchOutcome) -> bool:
         """Tracked per the database, including files that joined earlier in this same batch."""
@@ -303,13 +321,26 @@ class Ingest:
             return
         outcome.matched += 1
         change = edit.change
-        why = "page creation" if edit.old_revision is None else self._suppressed(change)
-        if why:
+        why = "page creation" if edit.old_revision is None else self.editor_filter.reason(change)
+        if why == "page creation" or (why and not await self._has_standing_work(conn, change, edit.title)):
             log.debug("edit r%d of %s makes no records (%s)", edit.new_revision, edit.title, why)
             await store_state.remember_event(conn, change.key, edit.title)
             return
+        if why:
+            log.debug(
+                "edit r%d of %s (%s) is fetched only to see what it undid or changed again",
+                edit.new_revision, edit.title, why,
+            )  # fmt: skip
         if await store_state.enqueue(conn, change.key, "edit", edit.title, change.raw):
             outcome.queued += 1
+
+    async def _has_standing_work(self, conn: aiosqlite.Connection, change: RecentChange, title: str) -> bool:
+        """Whether an edit of ``title`` could undo or change again something queued: the file has queued
+        changes not yet undone, or edits still waiting to be fetched (met before the edit they undo).
+        One indexed look-up, no API request: a bot's edit of any other file stays as cheap as before."""
+        if await store_queue.has_standing_changes(conn, change.wiki, title):
+            return True
+        return await store_state.pending_of_kind(conn, "edit", title)
 
     async def _categorized(
         self, conn: aiosqlite.Connection, event: Categorized, outcome: _BatchOutcome
@@ -367,7 +398,7 @@ class Ingest:
         if not await self._is_tracked(conn, event.title, outcome):
             return
         outcome.matched += 1
-        if self._suppressed(change):
+        if self.editor_filter.reason(change):
             await store_state.remember_event(conn, change.key, event.title)
             return
         if await store_state.enqueue(conn, change.key, "file", event.title, change.raw):
@@ -395,3 +426,31 @@ class Ingest:
         await store_state.remember_event(conn, event.change.key, event.title)
         await store_tracked.set_deleted(conn, event.title, deleted=not event.restored)
         log.info("tracked file %s: %s", "restored" if event.restored else "deleted", event.title)
+
+    async def _revisions_hidden(
+        self, conn: aiosqlite.Connection, event: RevisionsHidden, outcome: _BatchOutcome
+    ) -> None:
+        """Revision deletion of a tracked file's revisions: where pending changes of the revisions it
+        names (or, naming none, any pending change of the file) could be affected, the worker asks the
+        Action API which are hidden now (watcher.pipeline.revdel); otherwise nothing costs a request."""
+        if not await self._is_tracked(conn, event.title, outcome):
+            return
+        outcome.matched += 1
+        change = event.change
+        named = event.revisions or None
+        if event.content is False:
+            why = "only the user name or summary was hidden, or content shown again"
+        elif not await store_queue.has_pending_revisions(conn, change.wiki, event.title, named):
+            why = "no pending change of those revisions"
+        else:
+            why = ""
+        if why:
+            log.debug("revision deletion on %s withdraws nothing (%s)", event.title, why)
+            await store_state.remember_event(conn, change.key, event.title)
+            return
+        log.info(
+            "revision deletion on %s (%s): its pending changes' revisions are checked",
+            event.title, ", ".join(f"r{r}" for r in event.revisions) or "revisions not named",
+        )  # fmt: skip
+        if await store_state.enqueue(conn, change.key, "revdel", event.title, change.raw):
+            outcome.queued += 1

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from watcher.config import Config, WebSection
 from watcher.store.db import Database
-from watcher.web import auth, download, login, views
+from watcher.web import auth, decide, download, login, present, views
 from watcher.web.kit import (
     ACCESS_ATTR,
     CONFIG,
@@ -46,7 +46,7 @@ log = logging.getLogger("watcher.web")
 def content_security_policy(links: WikiLinks) -> str:
     images = " ".join(("'self'", *links.image_origins))
     return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
         f"img-src {images}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
 
@@ -104,8 +104,8 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(views.TEMPLATE_FILTERS)
-    env.globals.update(views.TEMPLATE_GLOBALS)
+    env.filters.update(present.TEMPLATE_FILTERS)
+    env.globals.update(present.TEMPLATE_GLOBALS)
     return env
 
 
@@ -127,6 +127,7 @@ def create_app(
     app[PUBLIC_RESOURCES] = public
     login.add_routes(app)
     views.add_routes(app)
+    decide.add_routes(app)
     download.add_routes(app)
     public.add(app.router.add_static("/static", HERE / "static", name="static", append_version=True))
     if extra_routes is not None:

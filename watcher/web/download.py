@@ -23,7 +23,7 @@ from watcher.export import routine as routine_export
 from watcher.export.formats import DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS, EXPORT_FORMATS
 from watcher.export.profiles import PROFILE_NAMES
 from watcher.export.routine import last_export_time, marks_exported, nothing_new
-from watcher.export.writers import export_filename, render_export
+from watcher.export.writers import export_filename, labels_for, render_export
 from watcher.web import auth
 from watcher.web.kit import CONFIG, DB, READER, access, current_session, safe_next, see_other
 from watcher.web.queries import parse_query
@@ -61,11 +61,12 @@ async def export_download(request: web.Request) -> web.StreamResponse:
     profile = fields.get("profile") or None
     if profile is not None and profile not in PROFILE_NAMES:
         raise web.HTTPBadRequest(text=f"Unknown profile; one of {', '.join(PROFILE_NAMES)}.")
+    labels = await labels_for(reader, records, config.labels.languages)
     try:
         rendered = render_export(
             # A BOM for a spreadsheet (CSV only); a profile brings its importer's own encoding.
             records, config, fmt=fmt, layout=layout, profile=profile, bom=profile is None,
-            formula_guard=fields.get("raw") != "1",
+            formula_guard=fields.get("raw") != "1", labels=labels,
         )  # fmt: skip
     except ValueError as exc:
         raise web.HTTPBadRequest(text=f"Nothing was exported: {exc}.") from exc

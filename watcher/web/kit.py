@@ -27,6 +27,10 @@ H = TypeVar("H", bound=Handler)
 _PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 SESSION_COOKIE = "watcher_session"
 LOGIN_COOKIE = "watcher_login"
+# The language labels are shown in: ?lang= picks one of [labels] languages, the cookie remembers it.
+LANGUAGE_KEY = "lang"
+LANGUAGE_COOKIE = "watcher_lang"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 HERE = Path(__file__).parent
 
 DB = web.AppKey("db", Database)
@@ -115,22 +119,56 @@ def see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+def label_languages(request: web.Request) -> tuple[str, ...]:
+    """The languages labels are read in, the curator's choice first: ``?lang=`` (remembered in a
+    cookie), else the cookie, else ``[labels] languages`` in their configured order."""
+    configured = request.app[CONFIG].labels.languages
+    for chosen in (request.query.get(LANGUAGE_KEY), request.cookies.get(LANGUAGE_COOKIE)):
+        if chosen in configured:
+            return (chosen, *(language for language in configured if language != chosen))
+    return configured
+
+
+def page_context(request: web.Request, **overrides: Any) -> dict[str, Any]:
+    """What every template (and every card rendered alone, for a script's answer) is given."""
     session = optional_session(request)
-    env = request.app[TEMPLATES]
     static = request.app.router["static"]
 
     def static_url(name: str) -> str:
         return str(static.url_for(filename=name))
 
-    context.setdefault("flash", None)
-    html = env.get_template(template).render(
-        session=session,
-        csrf=session.csrf_token if session else "",
-        can_review=bool(session and session.can_review),
-        links=request.app[LINKS],
-        static=static_url,
-        here=request.path_qs,
-        **context,
-    )
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    languages = label_languages(request)
+    context: dict[str, Any] = {
+        "session": session,
+        "csrf": session.csrf_token if session else "",
+        "can_review": bool(session and session.can_review),
+        "links": request.app[LINKS],
+        "static": static_url,
+        "here": request.path_qs,
+        "flash": None,
+        "label_language": languages[0] if languages else None,
+        "label_languages": request.app[CONFIG].labels.languages,
+        # The query string without the language, for the language form's hidden fields.
+        "query_items": [(k, v) for k, v in request.query.items() if k != LANGUAGE_KEY],
+    }
+    context.update(overrides)
+    return context
+
+
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    env = request.app[TEMPLATES]
+    html = env.get_template(template).render(**page_context(request, **context))
+    response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    chosen = request.query.get(LANGUAGE_KEY)
+    if chosen and chosen in request.app[CONFIG].labels.languages:
+        response.set_cookie(
+            LANGUAGE_COOKIE, chosen, max_age=LANGUAGE_COOKIE_AGE, path="/", httponly=True,
+            samesite="Lax", secure=is_https(request),
+        )  # fmt: skip
+    return response
+
+
+def render_macro(request: web.Request, template: str, macro: str, *args: Any, **context: Any) -> str:
+    """One macro of a template as HTML, with the page's context (``here`` as the caller says)."""
+    module = request.app[TEMPLATES].get_template(template).make_module(page_context(request, **context))
+    return str(getattr(module, macro)(*args))

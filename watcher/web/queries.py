@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from watcher.base.values import (
     EDITOR_CHOICES,
@@ -22,7 +22,7 @@ from watcher.base.values import (
     choice,
 )
 from watcher.store.db import Database
-from watcher.store.queue import ChangeFilter, ChangeRecord
+from watcher.store.queue import RECORD_COLUMNS, ChangeFilter, ChangeRecord, record_columns
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -39,6 +39,11 @@ EDITOR_LABELS: dict[EditorChoice, str] = {
     "established": "no new accounts or IP editors",
 }
 
+# How the queue page groups its changes: by file (the default), or by edit (one revision, one editor).
+Grouping = Literal["file", "edit"]
+GROUPINGS: tuple[Grouping, ...] = get_args(Grouping)
+GROUP_KEY = "group"
+
 T = TypeVar("T", bound=str)
 
 
@@ -51,10 +56,13 @@ class QueueQuery:
     page: int = 1
     per_page: int = DEFAULT_PAGE_SIZE
     problems: list[str] = field(default_factory=list)
+    group: Grouping = "file"
 
     def link_params(self, **changes: Any) -> dict[str, str]:
         """The query string of this view with some keys changed (None drops a key)."""
         out = dict(self.params)
+        if self.group != GROUPINGS[0]:
+            out[GROUP_KEY] = self.group
         if self.per_page != DEFAULT_PAGE_SIZE:
             out["per_page"] = str(self.per_page)
         if self.page != 1:
@@ -157,7 +165,12 @@ def parse_query(
     if per_page not in PAGE_SIZES:
         per_page = DEFAULT_PAGE_SIZE
     page = max(1, _int(query.get("page"), 1))
-    return QueueQuery(selection=selection, params=params, page=page, per_page=per_page, problems=problems)
+    group: Grouping = GROUPINGS[0]
+    if (asked := (query.get(GROUP_KEY) or "").strip()) in GROUPINGS:
+        group = choice(asked, GROUPINGS)
+    return QueueQuery(
+        selection=selection, params=params, page=page, per_page=per_page, problems=problems, group=group
+    )
 
 
 def _int(value: str | None, default: int) -> int:
@@ -169,10 +182,13 @@ def _int(value: str | None, default: int) -> int:
 
 @dataclass(frozen=True)
 class FileGroup:
+    """The changes of one file on a page; grouped by edit, of one file's edit (``revision`` set)."""
+
     file: str
     object_id: str | None
-    total: int  # matching changes of this file in the whole selection, not just on this page
+    total: int  # matching changes of this file (or edit) in the whole selection, not just on this page
     changes: list[ChangeRecord]
+    revision: int | None = None
 
 
 async def count(db: Database, selection: ChangeFilter) -> int:
@@ -180,33 +196,70 @@ async def count(db: Database, selection: ChangeFilter) -> int:
     return int(await db.scalar(f"SELECT count(*) FROM changes{where}", params))
 
 
-async def grouped_page(db: Database, selection: ChangeFilter, *, limit: int, offset: int) -> list[FileGroup]:
-    """One page of the selection, grouped by file: files by newest matching change, changes by time."""
+async def grouped_page(
+    db: Database, selection: ChangeFilter, *, limit: int, offset: int, by: Grouping = "file"
+) -> list[FileGroup]:
+    """One page of the selection, grouped by file (files by newest matching change, changes by time)
+    or by edit (newest edit first, its changes in the order they were found)."""
     where, params = selection.where()
-    # Window functions give each row its file's newest time and count in one pass; only the page's
+    # Window functions give each row its group's newest time and count in one pass; only the page's
     # ids are then joined back to whole rows.
+    if by == "edit":
+        partition, order = "wiki, revision", "latest DESC, revision DESC, id"
+    else:
+        partition, order = "file", "latest DESC, file, timestamp, id"
     sql = f"""
         WITH sel AS (
-            SELECT id, file, timestamp,
-                   max(timestamp) OVER (PARTITION BY file) AS latest,
-                   count(*) OVER (PARTITION BY file) AS total
+            SELECT id, file, wiki, revision, timestamp,
+                   max(timestamp) OVER (PARTITION BY {partition}) AS latest,
+                   count(*) OVER (PARTITION BY {partition}) AS total
             FROM changes{where}),
         page AS (
-            SELECT id, file, timestamp, latest, total FROM sel
-            ORDER BY latest DESC, file, timestamp, id LIMIT ? OFFSET ?)
-        SELECT c.*, page.total AS group_total
+            SELECT id, file, wiki, revision, timestamp, latest, total FROM sel
+            ORDER BY {order} LIMIT ? OFFSET ?)
+        SELECT {record_columns("c")}, page.total AS group_total
         FROM page JOIN changes c ON c.id = page.id
-        ORDER BY page.latest DESC, page.file, page.timestamp, page.id"""
+        ORDER BY {", ".join("page." + part for part in order.split(", "))}"""
     rows = await db.fetchall(sql, [*params, limit, offset])
     groups: list[FileGroup] = []
     for row in rows:
         record = ChangeRecord.from_row(row)
-        if not groups or groups[-1].file != record.file:
-            groups.append(FileGroup(record.file, record.object_id, int(row["group_total"]), []))
+        revision = record.revision if by == "edit" else None
+        last = groups[-1] if groups else None
+        if last is None or last.file != record.file or last.revision != revision:
+            groups.append(FileGroup(record.file, record.object_id, int(row["group_total"]), [], revision))
         groups[-1].changes.append(record)
         if groups[-1].object_id is None and record.object_id:
             groups[-1] = replace(groups[-1], object_id=record.object_id)
     return groups
+
+
+async def pending_in_edits(
+    db: Database, selection: ChangeFilter, records: list[ChangeRecord]
+) -> dict[tuple[str, int], list[int]]:
+    """(wiki, revision) → the pending changes of that edit that the view's other filters match, for
+    the edits of ``records`` (the "accept all by this editor in this edit" button)."""
+    edits = sorted({(r.wiki, r.revision) for r in records})
+    found: dict[tuple[str, int], list[int]] = {}
+    if not edits:
+        return found
+    where, params = replace(selection, status="pending").where()
+    for start in range(0, len(edits), _EDIT_CHUNK):
+        chunk = edits[start : start + _EDIT_CHUNK]
+        wanted = set(chunk)
+        revisions = ",".join("?" * len(chunk))
+        rows = await db.fetchall(
+            f"SELECT wiki, revision, id FROM changes{where}{' AND' if where else ' WHERE'} "
+            f"revision IN ({revisions}) ORDER BY id",
+            [*params, *(revision for _, revision in chunk)],
+        )
+        for wiki, revision, change_id in rows:
+            if (wiki, revision) in wanted:
+                found.setdefault((wiki, int(revision)), []).append(int(change_id))
+    return found
+
+
+_EDIT_CHUNK = 400  # revisions per statement, well under SQLite's variable limit
 
 
 async def choices(db: Database) -> dict[str, list[str]]:
@@ -231,13 +284,26 @@ async def status_counts(db: Database, selection: ChangeFilter) -> dict[str, int]
 
 
 async def get_change(db: Database, change_id: int) -> ChangeRecord | None:
-    row = await db.fetchone("SELECT * FROM changes WHERE id = ?", (change_id,))
+    row = await db.fetchone(f"SELECT {RECORD_COLUMNS} FROM changes WHERE id = ?", (change_id,))
     return None if row is None else ChangeRecord.from_row(row)
+
+
+async def get_changes(db: Database, ids: list[int]) -> list[ChangeRecord]:
+    """The changes of ``ids`` that exist, by id (at most a few hundred: what one review touched)."""
+    records: list[ChangeRecord] = []
+    for start in range(0, len(ids), _EDIT_CHUNK):
+        chunk = ids[start : start + _EDIT_CHUNK]
+        rows = await db.fetchall(
+            f"SELECT {RECORD_COLUMNS} FROM changes WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+            chunk,
+        )
+        records += [ChangeRecord.from_row(r) for r in rows]
+    return records
 
 
 async def same_edit(db: Database, record: ChangeRecord) -> list[ChangeRecord]:
     rows = await db.fetchall(
-        "SELECT * FROM changes WHERE wiki = ? AND revision = ? AND id != ? ORDER BY id",
+        f"SELECT {RECORD_COLUMNS} FROM changes WHERE wiki = ? AND revision = ? AND id != ? ORDER BY id",
         (record.wiki, record.revision, record.id),
     )
     return [ChangeRecord.from_row(r) for r in rows]
@@ -245,7 +311,8 @@ async def same_edit(db: Database, record: ChangeRecord) -> list[ChangeRecord]:
 
 async def file_history(db: Database, record: ChangeRecord, limit: int = 20) -> list[ChangeRecord]:
     rows = await db.fetchall(
-        "SELECT * FROM changes WHERE file = ? AND revision != ? ORDER BY timestamp DESC, id DESC LIMIT ?",
+        f"SELECT {RECORD_COLUMNS} FROM changes WHERE file = ?"
+        " AND revision != ? ORDER BY timestamp DESC, id DESC LIMIT ?",
         (record.file, record.revision, limit),
     )
     return [ChangeRecord.from_row(r) for r in rows]

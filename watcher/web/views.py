@@ -1,86 +1,18 @@
-"""The queue page, the change detail page, and the review actions (one change, or many at once)."""
+"""The queue page, the change detail page and the export page (the review actions are in ``decide``)."""
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from markupsafe import Markup
 
-from watcher.base.text import plural
-from watcher.base.values import EXPORT_LAYOUTS, KIND_CHOICES, SOURCES, STATUS_CHOICES, STATUSES, ReviewAction
-from watcher.export.formats import EXPORT_STATUS_CHOICES, EXPORTS
-from watcher.export.profiles import REGISTRY as PROFILES
-from watcher.export.trust import trust_signals
+from watcher.export.formats import DEFAULT_EXPORT_STATUS
 from watcher.store import reviews
-from watcher.store.queue import ChangeRecord
-from watcher.web import auth, queries
-from watcher.web.kit import CONFIG, DB, READER, access, current_session, render, safe_next, see_other
-from watcher.web.worddiff import word_diff
-
-NOTE_MAX = 500
-BULK_MAX = 1000
-# The forms' action values (kept as they were: "pending" is the reopen button) → review actions.
-ACTIONS: dict[str, ReviewAction] = {
-    "accept": "accept",
-    "reject": "reject",
-    "pending": "reopen",
-    "note": "note",
-    "undo": "undo",
-}
-DONE: dict[ReviewAction, str] = {
-    "accept": "Accepted",
-    "reject": "Rejected",
-    "reopen": "Put back to pending",
-    "note": "Saved the note of",
-    "undo": "Undid the latest decision of",
-    "withdraw": "Withdrew",
-}
-
-
-def when(stamp: str | None) -> str:
-    """2026-03-01T07:30:12Z → 2026-03-01 07:30 UTC (the contract's times are UTC)."""
-    if not stamp:
-        return ""
-    return stamp[:16].replace("T", " ") + " UTC"
-
-
-def pretty_json(value: Any) -> str:
-    """Readable JSON for a <pre>; a plain string, so autoescaping still applies."""
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
-
-
-TEMPLATE_FILTERS: dict[str, Callable[..., Any]] = {
-    "when": when, "plural": plural, "pretty_json": pretty_json, "trust": trust_signals,
-}  # fmt: skip
-# The value lists the templates offer (status tabs, filter and export selects), from their one place.
-TEMPLATE_GLOBALS: dict[str, Any] = {
-    "statuses": STATUSES,
-    "status_choices": STATUS_CHOICES,
-    "kind_choices": KIND_CHOICES,
-    "sources": SOURCES,
-    "export_status_choices": EXPORT_STATUS_CHOICES,
-    "export_formats": EXPORTS,
-    "export_layouts": EXPORT_LAYOUTS,
-    "export_profiles": PROFILES,
-    "editor_choices": queries.EDITOR_LABELS,
-}
-
-
-def _diffs(records: list[ChangeRecord]) -> dict[int, tuple[Markup, Markup]]:
-    return {r.id: word_diff(r.old, r.new) for r in records}
-
-
-async def _pop_flash(request: web.Request) -> str | None:
-    session = current_session(request)
-    if session.flash is None:
-        return None
-    await auth.set_flash(request.app[DB], session.token_hash, None)
-    return session.flash
+from watcher.web import present, queries
+from watcher.web.flash import pop_flash
+from watcher.web.kit import CONFIG, READER, access, label_languages, render
 
 
 @access("signed_in")
@@ -91,12 +23,13 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
     pages = max(1, math.ceil(total / query.per_page))
     page = min(query.page, pages)
     groups = await queries.grouped_page(
-        reader, query.selection, limit=query.per_page, offset=(page - 1) * query.per_page
+        reader, query.selection, limit=query.per_page, offset=(page - 1) * query.per_page, by=query.group
     )
     shown = [change for group in groups for change in group.changes]
 
     def link(**changes: Any) -> str:
-        return "/?" + urlencode(query.link_params(**changes))
+        params = query.link_params(**changes)
+        return "/?" + urlencode(params) if params else "/"
 
     return render(
         request,
@@ -108,14 +41,18 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
         total=total,
         groups=groups,
         shown=shown,
-        diffs=_diffs(shown),
+        cards=await present.cards(
+            reader, shown, label_languages(request), query.selection, [c.id for c in shown]
+        ),
+        thumbs=await present.thumbnail_urls(reader, [g.file for g in groups]),
         counts=await queries.status_counts(reader, query.selection),
         choices=await queries.choices(reader),
         link=link,
-        flash=await _pop_flash(request),
+        flash=await pop_flash(request),
         problems=query.problems,
         page_sizes=queries.PAGE_SIZES,
         export_layout=request.app[CONFIG].export.layout,
+        export_status=DEFAULT_EXPORT_STATUS,
     )
 
 
@@ -127,6 +64,8 @@ async def change_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text="No such change in the queue.")
     siblings = await queries.same_edit(reader, record)
     history = await queries.file_history(reader, record)
+    # The whole edit's pending changes, whatever their kind: this page shows the edit in full.
+    selection = queries.parse_query({"kind": "all"}).selection
     return render(
         request,
         "change.html.j2",
@@ -134,69 +73,28 @@ async def change_page(request: web.Request) -> web.StreamResponse:
         siblings=siblings,
         history=history,
         reviews=await reviews.history(reader, record.id),
-        diffs=_diffs([record, *siblings, *history]),
-        flash=await _pop_flash(request),
+        cards=await present.cards(reader, [record, *siblings, *history], label_languages(request), selection),
+        thumbs=await present.thumbnail_urls(reader, [record.file]),
+        flash=await pop_flash(request),
     )
 
 
-def _note(value: Any) -> str:
-    return " ".join(str(value or "").split())[:NOTE_MAX]
-
-
-async def _finish(
-    request: web.Request, action: ReviewAction, outcome: reviews.ReviewOutcome, missing: int, fallback: str
-) -> web.Response:
-    form = await request.post()
-    done = [i for i in outcome.found if i not in outcome.nothing_to_undo]
-    parts = (
-        [f"{DONE[action]} {plural(len(done), 'change')}: {', '.join(f'#{i}' for i in done)}."] if done else []
+@access("signed_in")
+async def export_page(request: web.Request) -> web.StreamResponse:
+    """The export form on a page of its own (a bookmark for the routine export), the queue's filters kept."""
+    query = queries.parse_query(request.query, default_status=DEFAULT_EXPORT_STATUS)
+    return render(
+        request,
+        "export.html.j2",
+        filters=query.params,
+        problems=query.problems,
+        export_layout=request.app[CONFIG].export.layout,
+        export_status=query.selection.status if "status" in query.params else DEFAULT_EXPORT_STATUS,
+        flash=await pop_flash(request),
     )
-    parts += outcome.notices()
-    if not parts:
-        parts.append("Nothing was changed.")
-    if missing:
-        parts.append(f"{plural(missing, 'change')} not found in the queue.")
-    await auth.set_flash(request.app[DB], current_session(request).token_hash, " ".join(parts))
-    return see_other(safe_next(str(form.get("next") or ""), fallback))
-
-
-@access("reviewer")
-async def review_one(request: web.Request) -> web.StreamResponse:
-    change_id = int(request.match_info["id"])
-    form = await request.post()
-    action = ACTIONS.get(str(form.get("action") or ""))
-    if action is None:
-        raise web.HTTPBadRequest(text="Unknown review action.")
-    note = _note(form.get("note")) if "note" in form else None
-    outcome = await reviews.review(
-        request.app[DB], [change_id], action, actor=current_session(request).user, note=note
-    )
-    return await _finish(request, action, outcome, 0 if outcome.found else 1, f"/changes/{change_id}")
-
-
-@access("reviewer")
-async def review_many(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    raw_action = str(form.get("action") or "")
-    scope = "shown" if raw_action.endswith("-shown") else "id"
-    action = ACTIONS.get(raw_action.removesuffix("-shown"))
-    if action not in ("accept", "reject"):
-        raise web.HTTPBadRequest(text="Unknown bulk action.")
-    ids: list[int] = []
-    for value in form.getall(scope, []):
-        for part in str(value).split(","):
-            if part.strip().isdigit():
-                ids.append(int(part))
-    ids = sorted(set(ids))[:BULK_MAX]
-    note = _note(form.get("note")) or None  # a bulk note is only set where one was written
-    outcome = await reviews.review(
-        request.app[DB], ids, action, actor=current_session(request).user, note=note
-    )
-    return await _finish(request, action, outcome, len(ids) - len(outcome.found), "/")
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", queue_page)
     app.router.add_get(r"/changes/{id:\d{1,18}}", change_page)
-    app.router.add_post(r"/changes/{id:\d{1,18}}/review", review_one)
-    app.router.add_post("/changes/bulk", review_many)
+    app.router.add_get("/export", export_page)

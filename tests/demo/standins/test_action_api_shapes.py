@@ -293,3 +293,20 @@ async def test_runs_as_a_process_with_a_data_file(tmp_path: Path, session: aioht
             assert (await response.json())["query"]["pages"][0]["revisions"] == [{"user": "Someone"}]
     finally:
         assert await stop_process(process, 30) == 0
+
+
+async def test_props_of_titles_that_do_not_exist_are_answered_not_failed(
+    peer: ActionApiPeer, session: aiohttp.ClientSession
+) -> None:
+    """The demo's template-redirect look-up names templates its wiki lacks: a page list, no stand-in error."""
+    status, headers, body = await call(
+        session,
+        peer,
+        action="query",
+        prop="redirects",
+        titles="Template:Nowhere",
+        rdnamespace="10",
+        rdlimit="max",
+    )
+    assert status == 200 and "MediaWiki-API-Error" not in headers and "warnings" not in body, body
+    assert body["query"]["pages"] == [{"ns": 10, "title": "Template:Nowhere", "missing": True}]

@@ -37,6 +37,7 @@ from watcher.demo.standins.action_api_hostile import (
     redirect_response,
     stream_body,
 )
+from watcher.demo.standins.action_api_images import add_picture_routes
 from watcher.demo.standins.action_api_memberships import run_query_with_memberships
 from watcher.demo.standins.action_api_queries import run_wbgetentities
 from watcher.demo.standins.action_api_wiki import Wiki
@@ -109,6 +110,12 @@ class ActionApiPeer(Wiki, LoopbackSite):
     def routes(self, app: web.Application) -> None:
         app.router.add_route("GET", self.path, self._handle)
         app.router.add_route("POST", self.path, self._handle)
+        add_picture_routes(app, self)  # the stand-in is its own upload host
+
+    async def start(self) -> str:
+        url = await super().start()
+        self.upload_origin = url.removesuffix(self.path)
+        return url
 
     # -- faults -----------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from watcher.demo.standins.action_api_context import Context, UsageError, title_out, token, window
+from watcher.demo.standins.action_api_images import url_fields
 from watcher.demo.standins.action_api_lists import LISTERS
 from watcher.demo.standins.action_api_titles import InvalidTitle, compact, split_title
 from watcher.demo.standins.action_api_wiki import FakePage, FakeRevision, Wiki
@@ -78,7 +79,14 @@ def run_query(ctx: Context) -> dict[str, Any]:
     if "redirects" in props:
         ctx.recognise("rd")
     if not existing:  # the modules were asked for, so their parameters are not "unrecognized"
-        ctx.recognise(*({"revisions": "rv", "info": "in", "imageinfo": "ii"}[p] for p in props))
+        prefixes = {
+            "revisions": "rv",
+            "info": "in",
+            "imageinfo": "ii",
+            "redirects": "rd",
+            "categoryinfo": "ci",
+        }
+        ctx.recognise(*(prefixes[p] for p in props))
     if "imageinfo" in props:  # missing file pages still say where their (absent) file would live
         for entry in entries:
             if entry.page is None and entry.out.get("ns") == 6:
@@ -398,18 +406,23 @@ def _prop_imageinfo(ctx: Context, entry: _Entry) -> None:
     page = entry.page
     assert page is not None
     props = ctx.multi(
-        "iiprop", ("timestamp", "user", "sha1", "comment", "size"), "timestamp|user", "imageinfo"
+        "iiprop", ("timestamp", "user", "sha1", "comment", "size", "url"), "timestamp|user", "imageinfo"
     )
     limit = ctx.limit("iilimit", 1, ctx.max_limit, "imageinfo")
+    raw_width = ctx.get("iiurlwidth")
+    width = ctx.integer("iiurlwidth", raw_width) if raw_width is not None else None
     if page.ns != 6:
         return
     entry.out["imagerepository"] = "local" if page.files else ""
     if not page.files:
         return
     infos = []
-    for version in list(reversed(page.files))[:limit]:  # newest first, as the API gives them
+    newest_first = list(reversed(page.files))[:limit]  # as the API gives them
+    for number, version in enumerate(newest_first):
         info: dict[str, Any] = {}
-        for prop in props:
+        if "url" in props:  # one picture per file: older versions show it too
+            info.update(url_fields(ctx.wiki, page, width if number == 0 else None))
+        for prop in (p for p in props if p != "url"):
             info[prop] = {
                 "timestamp": version.timestamp,
                 "user": version.user,

@@ -180,6 +180,10 @@ class Wiki:
         self.user_groups: dict[str, set[str]] = {}  # beyond "*" and "user"; bot-flagged edits add "bot"
         self.accounts: dict[str, FakeAccount] = {}  # registration, edit count and block, where set
         self.tag_messages: dict[str, tuple[str | None, str]] = {}  # tag → (display name HTML, description)
+        # File title → the picture (PNG bytes) its upload shows; others show a placeholder. Served from
+        # `upload_origin` (the stand-in's own address once it listens): action_api_images.
+        self.pictures: dict[str, bytes] = {}
+        self.upload_origin = ""
         self._clock = start or datetime(2026, 1, 1, tzinfo=UTC)
         self._ids = {"page": 0, "rev": 1000, "log": 0, "rc": 0}
         self._by_id: dict[int, FakePage] = {}
