@@ -2,6 +2,7 @@
 
 Every problem is collected (not just the first) with its key path and line number, so that
 ``watcher check`` can list them all and ``watcher run`` can refuse to start with the same text.
+What is tracked, per collection (`[tracking]` or `[[collection]]`), is ``watcher.config_collections``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,19 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from watcher.base.text import plural
 from watcher.base.values import ExportLayout, KindChoice, NotifyMode, WebOnBusy
+from watcher.config_collections import DEFAULT_COLLECTION as DEFAULT_COLLECTION
+from watcher.config_collections import CollectionSection as CollectionSection
+from watcher.config_collections import (
+    KeyPath,
+    check_channel_collections,
+    collection_names_by_index,
+    read_collections,
+)
+from watcher.config_collections import ObjectIdRule as ObjectIdRule
+from watcher.config_collections import SeveralCollections as SeveralCollections
+from watcher.config_collections import TrackingSection as TrackingSection
 
 DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recentchange"
 DEFAULT_API_URL = "https://commons.wikimedia.org/w/api.php"
@@ -50,31 +63,6 @@ class StreamSection:
 class WikiSection:
     name: str = "commonswiki"
     api_url: str = DEFAULT_API_URL
-
-
-@dataclass(frozen=True)
-class ObjectIdRule:
-    template: str | None = None
-    param: str | None = None
-    pattern: str | None = None
-
-
-@dataclass(frozen=True)
-class TrackingSection:
-    categories: tuple[str, ...] = ()
-    category_depth: int = 0
-    uploaders: tuple[str, ...] = ()
-    templates: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()
-    files_from: Path | None = None
-    own_accounts: tuple[str, ...] = ()
-    object_id: tuple[ObjectIdRule, ...] = ()
-    # How often the tracked set is resolved again through the Action API, in hours.
-    refresh_hours: float = 24.0
-
-    @property
-    def museum_accounts(self) -> tuple[str, ...]:
-        return self.own_accounts or self.uploaders
 
 
 @dataclass(frozen=True)
@@ -158,6 +146,8 @@ class NotifyChannel:
     min_editor_edits: int = 0
     # Leave out changes that Commons itself undid (withdrawn, or reverted after a decision).
     exclude_reverted: bool = False
+    # The collections whose changes this channel sends, by name; empty (like the filters) means all.
+    collections: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,7 +156,10 @@ class Config:
     watcher: WatcherSection = field(default_factory=WatcherSection)
     stream: StreamSection = field(default_factory=StreamSection)
     wiki: WikiSection = field(default_factory=WikiSection)
-    tracking: TrackingSection = field(default_factory=TrackingSection)
+    # After parsing, at least one: the `[[collection]]` tables in file order, or `default` of `[tracking]`.
+    collections: tuple[CollectionSection, ...] = field(
+        default_factory=lambda: (CollectionSection(name=DEFAULT_COLLECTION, title=DEFAULT_COLLECTION),)
+    )
     filters: FiltersSection = field(default_factory=FiltersSection)
     labels: LabelsSection = field(default_factory=LabelsSection)
     diff: DiffSection = field(default_factory=DiffSection)
@@ -182,13 +175,29 @@ class Config:
     def user_agent(self) -> str:
         return self.watcher.user_agent
 
+    @property
+    def tracking(self) -> CollectionSection:
+        """The only collection's tracking keys, for code written for one; with several it raises
+        :class:`SeveralCollections` rather than let such code quietly serve only the first."""
+        if len(self.collections) != 1:
+            raise SeveralCollections(self.collection_names)
+        return self.collections[0]
+
+    @property
+    def collection_names(self) -> tuple[str, ...]:
+        """The names in file order: what `--collection NAME` and `[[notify]] collections` may name."""
+        return tuple(c.name for c in self.collections)
+
+    def collection(self, name: str) -> CollectionSection | None:
+        """The collection of that name (names are exact: `Hallwyl` is not `hallwyl`), or None."""
+        return next((c for c in self.collections if c.name == name), None)
+
 
 # The order of the top-level tables; `path` is not a key of the file.
 _SECTIONS: dict[str, type[Any]] = {
     "watcher": WatcherSection,
     "stream": StreamSection,
     "wiki": WikiSection,
-    "tracking": TrackingSection,
     "filters": FiltersSection,
     "labels": LabelsSection,
     "diff": DiffSection,
@@ -202,6 +211,9 @@ class ConfigProblem:
     path: str
     line: int | None
     message: str
+    # The `[[collection]]` table it is in: its name, or "collection[N]" for one without a name of its
+    # own (none, or one taken already); "default" for the `[tracking]` form; None outside any.
+    collection: str | None = None
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
@@ -217,6 +229,20 @@ class ConfigError(Exception):
         self.problems = problems
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
 
+    def listing(self) -> list[str]:
+        """The problems as lines to show, by line number; with `[[collection]]` tables, the problems
+        of each collection follow a line naming it, after those outside any collection."""
+        ordered = sorted(self.problems, key=lambda p: p.line or 0)
+        grouped = [p for p in ordered if p.collection is not None and p.path.startswith("collection[")]
+        if not grouped:
+            return [str(p) for p in ordered]
+        lines = [str(p) for p in ordered if p not in grouped]
+        for tag in dict.fromkeys(p.collection for p in grouped):
+            mine = [p for p in grouped if p.collection == tag]
+            heading = tag if tag and tag.startswith("collection[") else f"collection {tag!r}"
+            lines += [f"{heading}: {plural(len(mine), 'problem')}", *(str(p) for p in mine)]
+        return lines
+
 
 def default_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if explicit:
@@ -228,37 +254,47 @@ def default_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 class _LineLocator:
-    """Finds the line of a key path in TOML text (tomllib keeps no positions)."""
+    """Finds the line of a key path in TOML text (tomllib keeps no positions).
+
+    Arrays of tables count per parent, as TOML does: the second ``[[collection.object_id]]`` of the
+    second ``[[collection]]`` is ``collection[1].object_id[1]``.
+    """
 
     _header = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
     _key = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
 
     def __init__(self, text: str) -> None:
-        self.entries: list[tuple[tuple[str | int, ...], int]] = []
-        table: tuple[str | int, ...] = ()
-        counts: dict[tuple[str, ...], int] = {}
+        self.entries: list[tuple[KeyPath, int]] = []
+        table: KeyPath = ()
+        last_index: dict[KeyPath, int] = {}  # each array of tables so far → the index of its last table
         for number, line in enumerate(text.splitlines(), start=1):
             header = self._header.match(line)
             if header:
-                names = tuple(part.strip().strip("\"'") for part in header.group(2).split("."))
+                names = [part.strip().strip("\"'") for part in header.group(2).split(".")]
+                table = ()
+                for position, name in enumerate(names):
+                    table = (*table, name)
+                    if position < len(names) - 1 and table in last_index:
+                        table = (*table, last_index[table])  # a table inside the array's last element
                 if header.group(1) == "[[":
-                    index = counts.get(names, -1) + 1
-                    counts[names] = index
-                    table = (*names, index)
-                else:
-                    table = names
+                    last_index[table] = last_index.get(table, -1) + 1
+                    table = (*table, last_index[table])
                 self.entries.append((table, number))
                 continue
             key = self._key.match(line)
             if key:
-                names = tuple(part.strip().strip("\"'") for part in key.group(1).split("."))
+                names = [part.strip().strip("\"'") for part in key.group(1).split(".")]
                 self.entries.append(((*table, *names), number))
 
-    def line(self, path: tuple[str | int, ...]) -> int | None:
+    def line(self, path: KeyPath) -> int | None:
+        """The line of ``path``, else of its nearest ancestor written, else of the first key under it."""
         for candidate in (path, *(path[:n] for n in range(len(path) - 1, 0, -1))):
             for entry, number in self.entries:
                 if entry == candidate:
                     return number
+        for entry, number in self.entries:
+            if path and entry[: len(path)] == path:
+                return number
         return None
 
 
@@ -270,13 +306,30 @@ def _dotted(path: tuple[str | int, ...]) -> str:
 
 
 class _Builder:
-    def __init__(self, text: str, base: Path) -> None:
+    """Builds the typed sections from the parsed TOML, collecting every problem with its line (the
+    :class:`~watcher.config_collections.TableReader` the collections are read through)."""
+
+    def __init__(self, text: str, base: Path, raw: dict[str, Any]) -> None:
         self.locator = _LineLocator(text)
         self.base = base
         self.problems: list[ConfigProblem] = []
+        self.collection_names = collection_names_by_index(raw.get("collection"))
+        self.tracking_form = "collection" not in raw
 
-    def problem(self, path: tuple[str | int, ...], message: str) -> None:
-        self.problems.append(ConfigProblem(_dotted(path), self.locator.line(path), message))
+    def problem(self, path: KeyPath, message: str) -> None:
+        self.problems.append(
+            ConfigProblem(_dotted(path), self.locator.line(path), message, self._collection_of(path))
+        )
+
+    def line(self, path: KeyPath) -> int | None:
+        return self.locator.line(path)
+
+    def _collection_of(self, path: KeyPath) -> str | None:
+        if path[:1] == ("tracking",) and self.tracking_form:
+            return DEFAULT_COLLECTION
+        if len(path) >= 2 and path[0] == "collection" and isinstance(path[1], int):
+            return self.collection_names.get(path[1], f"collection[{path[1]}]")
+        return None
 
     def build(self, cls: type[Any], raw: Any, path: tuple[str | int, ...]) -> Any:
         if not isinstance(raw, dict):
@@ -389,7 +442,7 @@ def parse_config(text: str, path: Path, *, check_files: bool = True) -> Config:
         raise ConfigError(
             path, [ConfigProblem("", _line_of_decode_error(exc), f"not valid TOML: {exc}")]
         ) from exc
-    builder = _Builder(text, path.parent)
+    builder = _Builder(text, path.parent, raw)
     sections: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _SECTIONS:
@@ -401,9 +454,10 @@ def parse_config(text: str, path: Path, *, check_files: bool = True) -> Config:
             sections[key] = tuple(
                 builder.build(NotifyChannel, item, (key, i)) for i, item in enumerate(value)
             )
-        else:
-            known = ", ".join([*_SECTIONS, "notify"])
+        elif key not in ("tracking", "collection"):  # read below, as one whole
+            known = ", ".join([*_SECTIONS, "tracking", "collection", "notify"])
             builder.problem((key,), f"unknown table (known tables: {known})")
+    sections["collections"] = read_collections(builder, raw, check_files=check_files)
     config = Config(path=path, **sections)
     if not config.watcher.database.is_absolute():
         # The default, like every relative path in the file, lives beside the config file.
@@ -447,33 +501,6 @@ def _check_semantics(config: Config, builder: _Builder, check_files: bool) -> No
         problem(("stream", "retention_days"), "must be greater than 0")
     if config.stream.read_timeout <= 0:
         problem(("stream", "read_timeout"), "must be greater than 0")
-    t = config.tracking
-    if not (t.categories or t.uploaders or t.templates or t.files or t.files_from):
-        problem(
-            ("tracking",),
-            "names no tracking source: set at least one of categories, uploaders, "
-            "templates, files or files_from",
-        )
-    if t.category_depth < 0:
-        problem(("tracking", "category_depth"), "must be 0 or more")
-    if t.refresh_hours <= 0:
-        problem(("tracking", "refresh_hours"), "must be greater than 0")
-    if check_files and t.files_from is not None and not t.files_from.is_file():
-        problem(("tracking", "files_from"), f"file not found: {t.files_from}")
-    for i, rule in enumerate(t.object_id):
-        where: tuple[str | int, ...] = ("tracking", "object_id", i)
-        if rule.pattern is not None:
-            if rule.template or rule.param:
-                problem(where, "a rule has either pattern, or template and param, not both")
-            try:
-                compiled = re.compile(rule.pattern)
-            except re.error as exc:
-                problem((*where, "pattern"), f"is not a valid regular expression: {exc}")
-            else:
-                if compiled.groups < 1:
-                    problem((*where, "pattern"), "needs one group ( ... ) holding the object id")
-        elif not (rule.template and rule.param):
-            problem(where, "needs template and param, or pattern")
     if config.web is not None:
         try:
             port = config.web.port
@@ -503,6 +530,7 @@ def _check_semantics(config: Config, builder: _Builder, check_files: bool) -> No
             problem((*where, "coalesce_seconds"), "must be 0 or more")
         if channel.min_editor_edits < 0:
             problem((*where, "min_editor_edits"), "must be 0 or more")
+        check_channel_collections(builder, where, channel.name, channel.collections, config.collection_names)
     if config.filters.hold_minutes < 0:
         problem(("filters", "hold_minutes"), "must be 0 or more (0: alerts go out at once)")
     _check_export(config.export, builder, check_files)

@@ -32,8 +32,9 @@ from watcher.cli.options import (
 from watcher.cli.review import REVIEW_COMMANDS
 from watcher.cli.tracked import tracked
 from watcher.cli.web import serve, user
+from watcher.config import DEFAULT_COLLECTION, CollectionSection
 from watcher.export.formats import DEFAULT_LISTING
-from watcher.export.writers import write_records
+from watcher.export.writers import labels_for, write_records
 from watcher.service.logs import setup_logging
 from watcher.service.status import collect_status, render_status_text
 from watcher.service.wiring import run_daemon
@@ -69,7 +70,31 @@ def check(config_path: str | None) -> None:
     config = load_or_exit(config_path, verdict=CHECK_AGAIN)
     check_channels_or_exit(config, verdict=CHECK_AGAIN)
     click.echo(f"{config.path}: OK")
-    t = config.tracking
+    if len(config.collections) > 1:
+        click.echo(f"collections: {len(config.collections)}")
+        for collection in config.collections:
+            click.echo(f"collection {collection.name} ({collection.title}):")
+            for line in collection_summary(collection, "[[collection.object_id]]"):
+                click.echo(f"  {line}")
+    elif config.tracking.name == config.tracking.title == DEFAULT_COLLECTION:  # the [tracking] form
+        for line in collection_summary(config.tracking, "[[tracking.object_id]]"):
+            click.echo(line)
+    else:
+        click.echo(f"collection: {config.tracking.name} ({config.tracking.title})")
+        for line in collection_summary(config.tracking, "[[collection.object_id]]"):
+            click.echo(line)
+    click.echo(f"database: {config.database}")
+    click.echo(f"stream: {config.stream.url} (wiki {config.wiki.name})")
+    click.echo(
+        f"notify channels: {len(config.notify)}; review page: {config.web.listen if config.web else 'off'}"
+    )
+    if len(config.collections) > 1:
+        for channel in config.notify:
+            click.echo(f"  {channel.name}: {', '.join(channel.collections) or 'every collection'}")
+
+
+def collection_summary(t: CollectionSection, rules_table: str) -> list[str]:
+    """`watcher check`'s lines on one collection: what it tracks, and its object id rules in order."""
     sources = [
         f"{plural(len(t.categories), 'category', 'categories')} (depth {t.category_depth})"
         if t.categories
@@ -79,18 +104,11 @@ def check(config_path: str | None) -> None:
         plural(len(t.files), "file") if t.files else "",
         f"files from {t.files_from}" if t.files_from else "",
     ]
-    click.echo("tracking: " + ", ".join(s for s in sources if s))
-    if t.object_id:
-        click.echo("object id rules (the first that matches wins; `watcher tracked` shows what each finds):")
-        for number, rule in enumerate(t.object_id, 1):
-            click.echo(f"  {number}. {rule_label(rule)}")
-    else:
-        click.echo("object id rules: none (records will have no object_id; see [[tracking.object_id]])")
-    click.echo(f"database: {config.database}")
-    click.echo(f"stream: {config.stream.url} (wiki {config.wiki.name})")
-    click.echo(
-        f"notify channels: {len(config.notify)}; review page: {config.web.listen if config.web else 'off'}"
-    )
+    lines = ["tracking: " + ", ".join(s for s in sources if s)]
+    if not t.object_id:
+        return [*lines, f"object id rules: none (records will have no object_id; see {rules_table})"]
+    lines.append("object id rules (the first that matches wins; `watcher tracked` shows what each finds):")
+    return [*lines, *(f"  {number}. {rule_label(rule)}" for number, rule in enumerate(t.object_id, 1))]
 
 
 @main.command()
@@ -114,11 +132,13 @@ def changes(
     config = load_or_exit(config_path, check_files=False)
     selection = ChangeFilter(status=status, kind=kind, file=file_title, since=since)
 
-    async def body() -> list[ChangeRecord]:
+    async def body() -> tuple[list[ChangeRecord], dict[str, str]]:
         async with open_database(config) as db:
-            return await store_queue.list_changes(db, selection, limit=limit)
+            records = await store_queue.list_changes(db, selection, limit=limit)
+            return records, await labels_for(db, records, config.labels.languages)
 
-    write_records(run_async(body()), fmt, sys.stdout, config, formula_guard=not raw)
+    records, labels = run_async(body())
+    write_records(records, fmt, sys.stdout, config, formula_guard=not raw, labels=labels)
 
 
 @main.command()
