@@ -254,9 +254,10 @@ def test_unknown_keys_in_a_collection_list_name_and_title(tmp_path: Path) -> Non
     ],
 )
 def test_collection_must_be_tables(tmp_path: Path, text: str, expected: str) -> None:
-    (problem,) = problems_of(HEAD + text, tmp_path / "config.toml")
+    # Before the first table header: a key after [watcher] would be one of [watcher]'s.
+    (problem,) = problems_of(text + HEAD, tmp_path / "config.toml")
     assert problem.path == "collection" and expected in problem.message
-    assert problem.line == line_of(HEAD + text, "collection")
+    assert problem.line == line_of(text + HEAD, "collection")
 
 
 # -- [[notify]] collections ----------------------------------------------------------------------
@@ -297,7 +298,7 @@ def test_notify_naming_an_unknown_collection(tmp_path: Path) -> None:
 
 
 def test_the_listing_puts_each_collections_problems_under_its_name(tmp_path: Path) -> None:
-    text = THREE.replace('user_agent = "', 'user_agent = "x').replace(
+    text = THREE.replace("Test/1.0 (test@example.org)", "x").replace(
         'uploaders = ["LSH upload"]', 'uploaders = "LSH upload"'
     )
     text = text.replace("refresh_hours = 6", "refresh_hours = 0")
@@ -312,10 +313,10 @@ def test_the_listing_puts_each_collections_problems_under_its_name(tmp_path: Pat
         f"line {line_of(text, 'nowhere')}: notify[0].collections[0]: channel 'n' names the unknown "
         "collection 'nowhere' (the collections: hallwyl, armoury, skokloster_2)",
         "collection 'armoury': 2 problems",
-        f"line {line_of(text, 'uploaders')}: collection[1].uploaders: must be an array, not a string "
-        "('LSH upload')",
         f"line {armoury}: collection[1]: collection 'armoury' names no "
         "tracking source: set at least one of categories, uploaders, templates, files or files_from",
+        f"line {line_of(text, 'uploaders')}: collection[1].uploaders: must be an array, not a string "
+        "('LSH upload')",
         "collection 'skokloster_2': 1 problem",
         f"line {line_of(text, 'refresh_hours')}: collection[2].refresh_hours: must be greater than 0",
         "collection[3]: 1 problem",
@@ -353,12 +354,12 @@ def test_check_summarises_each_collection(tmp_path: Path) -> None:
         "collection hallwyl (The Hallwyl Museum):",
         "  tracking: 1 category (depth 1)",
         "  object id rules (the first that matches wins; `watcher tracked` shows what each finds):",
-        "    1. template Hallwyl-link, parameter 1",
+        "    1. template Hallwyl-link, param 1",
         "collection armoury (The Royal Armoury):",
         "  tracking: 1 uploader",
         "  object id rules (the first that matches wins; `watcher tracked` shows what each finds):",
         r"    1. file name pattern ' - LSH (\d+)\.\w+$'",
-        "    2. template Artwork, parameter accession number",
+        "    2. template Artwork, param accession number",
         "collection skokloster_2 (skokloster_2):",
         "  tracking: 1 template",
     ]

@@ -149,7 +149,7 @@ def _read_tables(reader: TableReader, raw: Any, check_files: bool) -> tuple[Coll
         if not name:
             if isinstance(item, dict) and "name" not in item:
                 reader.problem(where, 'needs a name (letters, digits, - and _), e.g. name = "hallwyl"')
-            else:
+            elif isinstance(item, dict) and isinstance(item["name"], str):  # else: "must be a string"
                 reader.problem((*where, "name"), "must not be empty (letters, digits, - and _)")
         elif not COLLECTION_NAME.fullmatch(name):
             reader.problem(
@@ -214,5 +214,5 @@ def check_channel_collections(
             reader.problem(
                 (*where, "collections", j),
                 f"channel {channel!r} names the unknown collection {name!r} "
-                f"(the collections: {', '.join(known) or 'none'})",
+                f"(the collections: {', '.join(k for k in known if k) or 'none'})",  # not the nameless
             )
