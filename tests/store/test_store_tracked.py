@@ -139,13 +139,13 @@ async def test_set_categories_per_root(db: Database) -> None:
         )
         assert gone == []
         await store.set_categories(conn, "Category:S", [("Category:S", "Category:S", 0)])
-        assert await store.category_root(conn, "Category:A") == "Category:R"
-        assert await store.category_root(conn, "Category:Z") is None
+        assert await store.category_roots(conn, "Category:A") == [("default", "Category:R")]
+        assert await store.category_roots(conn, "Category:Z") == []
         gone = await store.set_categories(
             conn, "Category:R", [("Category:R", "Category:R", 0), ("Category:B", "Category:R", 1)]
         )
         assert gone == ["Category:A"]
-        assert await store.category_root(conn, "Category:B") == "Category:R"
+        assert await store.category_roots(conn, "Category:B") == [("default", "Category:R")]
     assert sorted(await store.categories(db)) == ["Category:B", "Category:R", "Category:S"]
 
 
@@ -196,7 +196,7 @@ async def test_resolution_tracks_subcategory_members_and_listed_files(
     assert set(await tracked(db)) == {"File:In A.jpg", "File:Listed.jpg"}
     assert tracked_set.has_file("File:In A.jpg") and tracked_set.has_category("Category:A")
     async with db.transaction() as conn:
-        assert await store.category_root(conn, "Category:A") == "Category:R"
+        assert await store.category_roots(conn, "Category:A") == [("default", "Category:R")]
 
 
 async def test_files_removed_from_the_config_stop_being_tracked(

@@ -19,19 +19,23 @@ import click
 from watcher.base.text import plural
 from watcher.base.values import LogLevel
 from watcher.cli.export import raw_option
-from watcher.cli.options import config_option, load_or_exit, log_option, open_database, run_async
-from watcher.config import Config
+from watcher.cli.options import (
+    collection_option,
+    collections_or_exit,
+    config_option,
+    load_or_exit,
+    log_option,
+    open_database,
+    run_async,
+)
+from watcher.config import Config, ObjectIdRule
 from watcher.export.tracked_files import TRACKED_FORMATS, TrackedFormat, TrackedRow, summary_lines, write_rows
 from watcher.mediawiki.client import ActionApi, ApiError
 from watcher.service.logs import setup_logging
+from watcher.store import Database
 from watcher.store import tracked as store
 from watcher.store.tracked import TrackedFile, TrackedSummary
 from watcher.tracking.objectids import look_up_object_ids, requests_needed, rule_label, rule_number
-
-# Until [[collection]] exists every file is in the one collection a [tracking] table makes (contract:
-# "one collection named default"). `--collection NAME` comes with it: an option here, each row's own
-# collection and that collection's [[collection.object_id]] rules, and a filter on TrackedRow.collection.
-DEFAULT_COLLECTION = "default"
 
 
 @dataclass
@@ -57,12 +61,17 @@ class _Meter:
             sys.stderr.write("\n")
 
 
-async def _listing(config: Config, stored: bool) -> _Listing:
-    rules = config.tracking.object_id
+def _rules(config: Config) -> dict[str, Sequence[ObjectIdRule]]:
+    return {c.name: c.object_id for c in config.collections}
+
+
+async def _listing(config: Config, stored: bool, collections: Sequence[str] | None) -> _Listing:
+    """The files of the collections named (None: every one), their object ids looked up unless ``stored``."""
+    rules = _rules(config)
     async with open_database(config) as db:
-        files = await store.tracked_files(db)
+        files = await _files(db, collections)
         failure = None
-        if not stored and files and rules:
+        if not stored and files and any(rules.values()):
             needed = requests_needed(files, rules)
             if needed:
                 click.echo(
@@ -80,20 +89,29 @@ async def _listing(config: Config, stored: bool) -> _Listing:
             finally:
                 meter.close()
                 await api.close()
-            files = await store.tracked_files(db)
-        return _Listing(files, await store.tracked_summary(db), failure)
+            files = await _files(db, collections)
+        return _Listing(files, await store.tracked_summary(db, collections), failure)
+
+
+async def _files(db: Database, collections: Sequence[str] | None) -> list[TrackedFile]:
+    files = await store.tracked_files(db)
+    return [f for f in files if collections is None or f.collection in collections]
 
 
 def tracked_rows(files: Sequence[TrackedFile], config: Config) -> list[TrackedRow]:
-    rules = config.tracking.object_id
+    rules = _rules(config)
     return [
         TrackedRow(
-            collection=DEFAULT_COLLECTION,
+            collection=f.collection,
             file=f.title,
             pageid=f.pageid,
             reasons=f.reasons,
             object_id=f.object_id,
-            object_id_rule=rule_number(rules, f.object_id_rule) if f.object_id is not None else None,
+            object_id_rule=(
+                rule_number(rules.get(f.collection, ()), f.object_id_rule)
+                if f.object_id is not None
+                else None
+            ),
             object_id_rule_text=f.object_id_rule,
             object_id_revision=f.object_id_revision,
             object_id_checked_at=f.object_id_checked_at,
@@ -110,22 +128,31 @@ def tracked_rows(files: Sequence[TrackedFile], config: Config) -> list[TrackedRo
     is_flag=True,
     help="List the object ids as last looked up (as `watcher status` counts them), without asking the API.",
 )
+@collection_option
 @raw_option
 @log_option("warning")
 def tracked(
-    config_path: str | None, fmt: TrackedFormat, stored: bool, raw: bool, log_level: LogLevel
+    config_path: str | None,
+    fmt: TrackedFormat,
+    stored: bool,
+    collection_names: tuple[str, ...],
+    raw: bool,
+    log_level: LogLevel,
 ) -> None:
-    """List the tracked files: why each is tracked, its object id and which rule found it.
+    """List the tracked files: each with its collection, why it is tracked, its object id and which
+    rule found it (a file in two collections is listed once in each).
 
     The object ids are read from each file's current page (one Action API request per 50 files) unless
     --stored. The table ends with counts per reason and per rule; for jsonl and csv they go to stderr.
     """
     setup_logging(log_level)
     config = load_or_exit(config_path, check_files=False)
-    listing = run_async(_listing(config, stored))
+    collections = collections_or_exit(config, collection_names)
+    listing = run_async(_listing(config, stored, collections))
     for chunk in write_rows(tracked_rows(listing.files, config), fmt, formula_guard=not raw):
         sys.stdout.write(chunk)
-    labels = [rule_label(rule) for rule in config.tracking.object_id]
+    shown = [c for c in config.collections if collections is None or c.name in collections]
+    labels = list(dict.fromkeys(rule_label(rule) for c in shown for rule in c.object_id))
     summary = "\n".join(summary_lines(listing.summary, labels))
     if fmt == "table":
         click.echo("\n" + summary)

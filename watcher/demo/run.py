@@ -297,11 +297,12 @@ async def _show_results(config: Config, say: Callable[[str], None]) -> None:
 
 async def _show_tracked(config: Config, say: Callable[[str], None]) -> None:
     """What `watcher tracked` says: the object ids looked up from the files' pages, and the summary."""
-    rules = config.tracking.object_id
+    rules = {c.name: c.object_id for c in config.collections}
     async with ActionApi(config.wiki.api_url, config.user_agent) as api, Database.open(config.database) as db:
         files = await store_tracked.tracked_files(db)
         await look_up_object_ids(db, api, rules, files)
         summary = await store_tracked.tracked_summary(db)
     say("\nThe tracked files and their object ids (`watcher tracked` lists each one):")
-    for line in summary_lines(summary, [rule_label(rule) for rule in rules]):
+    labels = list(dict.fromkeys(rule_label(rule) for each in rules.values() for rule in each))
+    for line in summary_lines(summary, labels):
         say(f"  {line}")

@@ -73,7 +73,8 @@ from watcher.pipeline.queueing import queue_changes
 from watcher.pipeline.records import RecordMaker, incomparable
 from watcher.pipeline.redirects import stored_redirects
 from watcher.store import Database
-from watcher.tracking.resolver import TrackedSet, TrackingResolver, canonical_title
+from watcher.tracking.collections import CollectionsResolver
+from watcher.tracking.resolver import TrackedSet, canonical_title
 
 __all__ = ["HistoryOptions", "HistoryReport", "HistoryRun", "ProgressSink", "run_history"]
 
@@ -153,7 +154,8 @@ class HistoryRun:
         self.records = RecordMaker(config, labels)
         self.editors = EditorFacts(db, api)  # who made the edits: one list=users per 50 new editors
         self.progress: ProgressSink = progress or _Silent()
-        self.accounts = frozenset(_account(a) for a in config.tracking.museum_accounts)
+        # The museums' own accounts, of every collection: their edits are the baseline, not changes.
+        self.accounts = frozenset(_account(a) for c in config.collections for a in c.museum_accounts)
         self.ignored = frozenset(_account(u) for u in config.filters.ignore_users)
         self.coverage = Coverage(config.stream.resume_margin)
         self.bots: set[str] = set()
@@ -238,7 +240,7 @@ class HistoryRun:
             return 0
         before = self.api.stats.requests
         log.info("the tracked set is empty: resolving it first")
-        await TrackingResolver(self.config.tracking, self.api, self.db, TrackedSet()).resolve_all()
+        await CollectionsResolver(self.config.collections, self.api, self.db, TrackedSet()).resolve_all()
         return self.api.stats.requests - before
 
     async def _add_files(self) -> None:
@@ -288,7 +290,7 @@ class HistoryRun:
                     break
                 async for metas in latest_in_category(self.api, category):
                     await store(metas)
-            for template in self.config.tracking.templates:
+            for template in dict.fromkeys(t for c in self.config.collections for t in c.templates):
                 if not left():
                     break
                 async for metas in latest_embedding(self.api, canonical_title(template, "Template")):
@@ -308,7 +310,9 @@ class HistoryRun:
         await self._skip([f for f in pending if f.state == "new"], "missing")
 
     async def _worthwhile_categories(self) -> list[str]:
-        rows = await self.db.fetchall("SELECT title, depth FROM tracked_categories ORDER BY depth, title")
+        rows = await self.db.fetchall(  # a category two collections track, once
+            "SELECT title, min(depth) AS depth FROM tracked_categories GROUP BY title ORDER BY depth, title"
+        )
         roots = [row[0] for row in rows if row[1] == 0]
         subcategories = [row[0] for row in rows if row[1] != 0]
         if subcategories:
@@ -483,20 +487,23 @@ class HistoryRun:
             return
         old, new = revisions[planned.baseline.revid], revisions[planned.new.revid]
         title = new.title or row.title
-        provenance = self.records.provenance(
-            title,
-            old,
-            new,
-            wiki=self.config.wiki.name,
-            timestamp=new.timestamp,
-            user=", ".join(planned.editors()) or None,
-            comment=planned.comment(),
-            source="history",
-        )
-        # Every covered revision's tags; the facts of the least established of their editors.
-        provenance = self.editors.stamp(provenance, covered_tags(planned.revisions), planned.editors())
-        # Reverts and later edits as on the live path: a change that undoes a live one is no record.
-        row.records = (await queue_changes(conn, provenance, changes)).added
+        row.records = 0
+        for collection in await self.records.collections(conn, row.title):  # once per collection
+            provenance = self.records.provenance(
+                title,
+                old,
+                new,
+                wiki=self.config.wiki.name,
+                timestamp=new.timestamp,
+                user=", ".join(planned.editors()) or None,
+                comment=planned.comment(),
+                source="history",
+                collection=collection,
+            )
+            # Every covered revision's tags; the facts of the least established of their editors.
+            provenance = self.editors.stamp(provenance, covered_tags(planned.revisions), planned.editors())
+            # Reverts and later edits as on the live path: a change that undoes a live one is no record.
+            row.records += (await queue_changes(conn, provenance, changes)).added
         row.state, row.note = "done", None
 
 

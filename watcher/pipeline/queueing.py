@@ -63,6 +63,13 @@ class Queued:
     reverted: list[int] = field(default_factory=list)  # changes that gained reverted_by (any status)
     left_queue: list[int] = field(default_factory=list)  # queued changes found to be undoing ones
 
+    def plus(self, other: Queued) -> Queued:
+        """Both outcomes together: one edit queued in several collections."""
+        return Queued(
+            self.added + other.added, self.reverts + other.reverts, self.unqueued + other.unqueued,
+            self.withdrawn + other.withdrawn, self.reverted + other.reverted, self.left_queue + other.left_queue,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class _Queued:

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+import aiosqlite
+
 from watcher.base.values import Source
 from watcher.config import Config
 from watcher.diff import diff_revisions, find_object_id
 from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
 from watcher.mediawiki.types import Revision, Revisions
 from watcher.pipeline.labels import LabelResolver, with_labels
+from watcher.store import tracked as store_tracked
 from watcher.store.queue import Provenance
 
 __all__ = ["RecordMaker", "incomparable"]
@@ -48,7 +51,9 @@ class RecordMaker:
     def __init__(self, config: Config, labels: LabelResolver | None = None) -> None:
         self.settings = DiffSettings.from_section(config.diff)
         self.languages = frozenset(config.filters.languages)
-        self.object_id = config.tracking.object_id
+        # Each collection's object id rules: a file in two collections has an object id in each.
+        self.object_id_rules = {c.name: c.object_id for c in config.collections}
+        self.only_collection = config.collections[0].name if len(config.collections) == 1 else None
         self.labels = labels
 
     def use_redirects(self, redirects: Mapping[str, str]) -> None:
@@ -78,9 +83,10 @@ class RecordMaker:
         user: str | None,
         comment: str | None,
         source: Source = "live",
+        collection: str,
     ) -> Provenance:
-        """The provenance of the records of ``old`` → ``new`` of ``file``; the object id is looked up in
-        the new text first, then the old."""
+        """The provenance of the records of ``old`` → ``new`` of ``file`` in ``collection``; the object
+        id is looked up by that collection's rules in the new text first, then the old."""
         return Provenance(
             wiki=wiki,
             file=file,
@@ -89,8 +95,20 @@ class RecordMaker:
             timestamp=timestamp,
             user=user,
             comment=comment,
-            object_id=find_object_id(
-                file, new.wikitext, old.wikitext, self.object_id, self.settings.redirects
-            ),
+            object_id=self.object_id(file, new.wikitext, old.wikitext, collection),
             source=source,
+            collection=collection,
         )
+
+    def object_id(self, file: str, new: str | None, old: str | None, collection: str) -> str | None:
+        """The file's object id by the collection's rules (none for a collection the config lost)."""
+        rules = self.object_id_rules.get(collection, ())
+        return find_object_id(file, new, old, rules, self.settings.redirects) if rules else None
+
+    async def collections(self, conn: aiosqlite.Connection, file: str) -> list[str]:
+        """The collections an edit of ``file`` makes records for: with one collection, always it (as
+        before there were several); otherwise those whose reasons hold the file, in config order."""
+        if self.only_collection is not None:
+            return [self.only_collection]
+        held = set(await store_tracked.collections_of(conn, file))
+        return [name for name in self.object_id_rules if name in held]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,7 +25,6 @@ import aiohttp
 
 from watcher.base.retry import Backoff, supervise
 from watcher.config import Config
-from watcher.diff import find_object_id
 from watcher.diff.model import FieldChange
 from watcher.mediawiki.client import ActionApi, ApiError, Revision
 from watcher.mediawiki.types import Revisions, Unanswered, unanswered_message
@@ -135,17 +135,23 @@ class Worker:
         for item in items:
             try:
                 never_queue = self._never_queue(item)
-                changes, provenance = await self._diff_edit(item, revisions)
-                if provenance is not None:
-                    provenance = self.editors.stamp(provenance, revisions[provenance.revision].tags)
+                changes, provenance_in = await self._diff_edit(item, revisions)
+                provenance: store_queue.Provenance | None = None
                 queued = Queued()
                 async with self.db.transaction() as conn:
                     added = 0
-                    if provenance is not None:
-                        queued = await queue_changes(conn, provenance, changes, never_queue=never_queue)
-                        added = queued.added
+                    # One fetch and one diff; the records once per collection that holds the file.
+                    for collection in (
+                        await self.records.collections(conn, item.title) if provenance_in else ()
+                    ):
+                        assert provenance_in is not None
+                        provenance = provenance_in(collection)
+                        provenance = self.editors.stamp(provenance, revisions[provenance.revision].tags)
+                        done = await queue_changes(conn, provenance, changes, never_queue=never_queue)
+                        queued = queued.plus(done)
+                        added += done.added
                         await store_state.add_counters(
-                            conn, {"changes_queued": added, "changes_withdrawn": len(queued.withdrawn)}
+                            conn, {"changes_queued": done.added, "changes_withdrawn": len(done.withdrawn)}
                         )
                     await store_state.finish_item(conn, item.id)
                 if provenance is not None and queued.reverted:
@@ -178,8 +184,9 @@ class Worker:
 
     async def _diff_edit(
         self, item: InboxItem, revisions: Revisions[Revision]
-    ) -> tuple[list[FieldChange], store_queue.Provenance | None]:
-        """The edit's records, or none where the API said a revision is gone or hidden.
+    ) -> tuple[list[FieldChange], Callable[[str], store_queue.Provenance] | None]:
+        """The edit's records and their provenance in a collection, or none where the API said a
+        revision is gone or hidden.
 
         Revisions the answer left out without naming them gone raise :class:`Unanswered` (an
         :class:`ApiError`), so the edit goes the retry path instead of being marked done.
@@ -204,7 +211,8 @@ class Worker:
             log.info("%s: r%s has hidden content; nothing to compare", item.title, new_id)
             return [], None
         assert old is not None and new is not None
-        provenance = self.records.provenance(
+        provenance = functools.partial(
+            self.records.provenance,
             item.title,
             old,
             new,
@@ -213,7 +221,7 @@ class Worker:
             user=change.user,
             comment=change.comment,
         )
-        return await self.records.changes(old, new), provenance
+        return await self.records.changes(old, new), lambda collection: provenance(collection=collection)
 
     async def _process_upload(self, item: InboxItem) -> int:
         """A new version of a tracked file: one record with the new SHA-1 as the Action API gives it."""
@@ -235,7 +243,8 @@ class Worker:
             await self._retry([item], f"cannot fetch the new file version: {exc}")
             return 0
         async with self.db.transaction() as conn:
-            if sha1 and revision:
+            for collection in await self.records.collections(conn, item.title) if sha1 and revision else ():
+                assert revision is not None
                 provenance = store_queue.Provenance(
                     wiki=change.wiki,
                     file=item.title,
@@ -244,13 +253,8 @@ class Worker:
                     timestamp=change.timestamp,
                     user=change.user,
                     comment=change.comment,
-                    object_id=find_object_id(
-                        item.title,
-                        wikitext,
-                        None,
-                        self.config.tracking.object_id,
-                        self.records.settings.redirects,
-                    ),
+                    object_id=self.records.object_id(item.title, wikitext, None, collection),
+                    collection=collection,
                 )
                 provenance = self.editors.stamp(provenance, tags)
                 record = FieldChange("file", "changed", None, sha1, detail={"upload": change.log_action})

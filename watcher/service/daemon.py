@@ -41,8 +41,9 @@ from watcher.store import tracked as store_tracked
 from watcher.store.queue import parse_since
 from watcher.stream.client import EventStream
 from watcher.tracking.catchup import RECENT_CHANGES_KEEP, catch_up, needs_catch_up, parse_time
+from watcher.tracking.collections import CollectionsResolver, load_tracked_set, refresh_seconds
 from watcher.tracking.ingest import Ingest
-from watcher.tracking.resolver import TrackedSet, TrackingResolver
+from watcher.tracking.resolver import TrackedSet
 from watcher.web.app import PortUnavailable, bind_or_explain, run_web
 
 log = logging.getLogger("watcher.daemon")
@@ -149,7 +150,7 @@ class Daemon:
         self.api = api = ActionApi(config.wiki.api_url, config.user_agent)
         wikidata = ActionApi(config.labels.api_url, config.user_agent) if config.labels.languages else None
         try:
-            self.tracked = tracked = await TrackedSet.load(db, config.tracking.uploaders)
+            self.tracked = tracked = await load_tracked_set(db, config.collections)
             # Records are made with the labels the cache has; the "labels" task fetches the rest.
             labels = LabelResolver(db, config.labels.languages) if wikidata else None
             self.labels = LabelFetcher(db, wikidata, config.labels.languages) if wikidata else None
@@ -337,8 +338,8 @@ class Daemon:
     async def _tracking_loop(self) -> None:
         """Resolve the tracked set at start and every refresh_hours; follow category refresh requests."""
         assert self.db is not None and self.api is not None and self.tracked is not None
-        resolver = TrackingResolver(self.config.tracking, self.api, self.db, self.tracked)
-        refresh = self.config.tracking.refresh_hours * 3600
+        resolver = CollectionsResolver(self.config.collections, self.api, self.db, self.tracked)
+        refresh = refresh_seconds(self.config.collections)
         backoff = Backoff(5.0, 600.0, jitter=(0.8, 1.2))
         next_full = 0.0
         loop = asyncio.get_running_loop()
@@ -365,7 +366,7 @@ class Daemon:
                     self.tracking_wake.wait(), timeout=max(1.0, min(600.0, next_full - loop.time()))
                 )
 
-    async def _category_refreshes(self, resolver: TrackingResolver) -> None:
+    async def _category_refreshes(self, resolver: CollectionsResolver) -> None:
         assert self.db is not None
         for item in await store_state.due_items(self.db, 100, ("category",)):
             root = str(item.event.get("root") or item.title)

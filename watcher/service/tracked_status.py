@@ -30,9 +30,14 @@ async def tracked_snapshot(db: Database, config: Config) -> dict[str, Any] | Non
     except sqlite3.Error as exc:
         log.debug("tracked summary unreadable: %s", exc)
         return None
-    labels = [rule_label(rule) for rule in config.tracking.object_id]
+    labels = list(dict.fromkeys(rule_label(rule) for c in config.collections for rule in c.object_id))
+    collections = [
+        {"name": c.name, "title": c.title, "files": await store_tracked.collection_file_count(db, c.name)}
+        for c in config.collections
+    ]
     return {
         "files": summary.files,
+        "collections": collections,
         "by_reason": {reason: summary.by_reason.get(reason, 0) for reason in TRACKED_REASONS},
         "by_source": [
             {"reason": reason, "detail": detail, "files": count}
@@ -76,7 +81,12 @@ def tracked_lines(snapshot: dict[str, Any] | None) -> list[tuple[str, str]]:
         text += f" ({'; '.join(parts)})"
     if not ids["looked_up_to"] and snapshot["files"]:
         text += "; `watcher tracked` looks them up"
-    return [("tracked because", one_line(reasons)), ("object ids", one_line(text))]
+    lines = [("tracked because", one_line(reasons)), ("object ids", one_line(text))]
+    collections = snapshot.get("collections") or []
+    if len(collections) > 1:  # the agency's view: how many files each collection tracks
+        each = ", ".join(f"{c['name']} {_n(c['files'], 'file')}" for c in collections)
+        lines.insert(0, ("collections", one_line(each)))
+    return lines
 
 
 def api_error_line(status: dict[str, Any]) -> tuple[str, str] | None:

@@ -6,6 +6,14 @@ records once per collection, so the collection is part of what makes a record un
 (:func:`watcher.store.queue.unique_key`) and of what "the same field" means when reverts are matched
 (:mod:`watcher.pipeline.queueing`): the kept undoing changes carry it too.
 
+The tracked set is one for the deployment (one row per file in ``tracked_files``, so one stream match
+and one revision fetch serve every collection), and *why* a file is tracked is per collection: each
+``tracked_reasons`` row and each expanded category (``tracked_categories``) names the collection whose
+source it is. A file is a collection's while it has a reason of that collection. The object id, read
+by each collection's own rules, moves to ``tracked_object_ids`` (one row per file and collection;
+the old columns of ``tracked_files`` are copied over as ``default`` and no longer read). The two
+tables are rebuilt, as SQLite changes a primary key no other way.
+
 ``web_user_collections`` limits a review-page account to collections: an account with no rows sees
 every collection (as every account did before), one with rows sees only those.
 """
@@ -22,4 +30,40 @@ COLLECTION_TABLES: tuple[str, ...] = (
         collection TEXT NOT NULL,
         PRIMARY KEY (user, collection)
     )""",
+    """CREATE TABLE tracked_reasons_by_collection (
+        title TEXT NOT NULL REFERENCES tracked_files(title) ON UPDATE CASCADE ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        collection TEXT NOT NULL DEFAULT 'default',
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (title, source, detail, collection)
+    )""",
+    "INSERT INTO tracked_reasons_by_collection (title, source, detail, added_at) "
+    "SELECT title, source, detail, added_at FROM tracked_reasons",
+    "DROP TABLE tracked_reasons",
+    "ALTER TABLE tracked_reasons_by_collection RENAME TO tracked_reasons",
+    "CREATE INDEX tracked_reasons_source ON tracked_reasons(source, detail, collection)",
+    """CREATE TABLE tracked_categories_by_collection (
+        title TEXT NOT NULL,
+        root TEXT NOT NULL,
+        depth INTEGER NOT NULL,
+        collection TEXT NOT NULL DEFAULT 'default',
+        PRIMARY KEY (title, collection)
+    )""",
+    "INSERT INTO tracked_categories_by_collection (title, root, depth) "
+    "SELECT title, root, depth FROM tracked_categories",
+    "DROP TABLE tracked_categories",
+    "ALTER TABLE tracked_categories_by_collection RENAME TO tracked_categories",
+    """CREATE TABLE tracked_object_ids (
+        title TEXT NOT NULL REFERENCES tracked_files(title) ON UPDATE CASCADE ON DELETE CASCADE,
+        collection TEXT NOT NULL,
+        object_id TEXT,
+        object_id_rule TEXT,
+        object_id_revision INTEGER,
+        object_id_checked_at TEXT NOT NULL,
+        PRIMARY KEY (title, collection)
+    )""",
+    "INSERT INTO tracked_object_ids (title, collection, object_id, object_id_rule, object_id_revision, "
+    "object_id_checked_at) SELECT title, 'default', object_id, object_id_rule, object_id_revision, "
+    "object_id_checked_at FROM tracked_files WHERE object_id_checked_at IS NOT NULL",
 )

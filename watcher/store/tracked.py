@@ -1,4 +1,9 @@
-"""The tracked set in the database: which files are the museum's, and why each one is."""
+"""The tracked set in the database: which files are the museum's, and why each one is.
+
+One row per file for the whole deployment; each reason, expanded category and object id names the
+collection it is of (:mod:`watcher.store.collection_tables`). A file is tracked while it has a reason
+of any collection, and is a collection's while it has one of that collection's.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from watcher.base.values import TrackedReason
+from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.store.db import Database, utcnow
 
 # The `tracked_reasons.source` of each reason `watcher tracked` names: files from the config's own
@@ -21,9 +27,15 @@ REASON_OF_SOURCE: dict[str, TrackedReason] = {
 
 
 async def add_file(
-    conn: aiosqlite.Connection, title: str, source: str, detail: str, pageid: int | None = None
+    conn: aiosqlite.Connection,
+    title: str,
+    source: str,
+    detail: str,
+    pageid: int | None = None,
+    collection: str = DEFAULT_COLLECTION,
 ) -> bool:
-    """Track a file for a reason; True when the file was not tracked (or was deleted) before."""
+    """Track a file for a reason of a collection; True when the file was not tracked (or was deleted)
+    before (by any collection: the stream's matcher and the fetch worker are one for all)."""
     now = utcnow()
     cursor = await conn.execute("SELECT state FROM tracked_files WHERE title = ?", (title,))
     row = await cursor.fetchone()
@@ -40,15 +52,19 @@ async def add_file(
             (pageid, now, title),
         )
     await conn.execute(
-        "INSERT INTO tracked_reasons (title, source, detail, added_at) VALUES (?, ?, ?, ?) "
+        "INSERT INTO tracked_reasons (title, source, detail, collection, added_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT DO NOTHING",
-        (title, source, detail, now),
+        (title, source, detail, collection, now),
     )
     return is_new
 
 
 async def add_files(
-    conn: aiosqlite.Connection, rows: Iterable[tuple[str, int | None]], source: str, detail: str
+    conn: aiosqlite.Connection,
+    rows: Iterable[tuple[str, int | None]],
+    source: str,
+    detail: str,
+    collection: str = DEFAULT_COLLECTION,
 ) -> None:
     """Bulk form of :func:`add_file` for resolving large categories."""
     now = utcnow()
@@ -60,20 +76,32 @@ async def add_files(
         [(title, pageid, now, now) for title, pageid in batch],
     )
     await conn.executemany(
-        "INSERT INTO tracked_reasons (title, source, detail, added_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [(title, source, detail, now) for title, _ in batch],
+        "INSERT INTO tracked_reasons (title, source, detail, collection, added_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        [(title, source, detail, collection, now) for title, _ in batch],
     )
 
 
-async def remove_reason(conn: aiosqlite.Connection, title: str, source: str, detail: str) -> bool:
-    """Drop one reason; the file stops being tracked when it has none left. True when it stopped.
+async def remove_reason(
+    conn: aiosqlite.Connection, title: str, source: str, detail: str, collection: str | None = None
+) -> bool:
+    """Drop one reason, of one collection or (None) of every collection that has it (a file that left
+    a category left it for all); the file stops being tracked when it has none left. True when it
+    stopped.
 
     The row stays (state 'left', or 'deleted' where the page was deleted) so that later events about
     the file — its deletion, a return to the category — still find it.
     """
-    await conn.execute(
-        "DELETE FROM tracked_reasons WHERE title = ? AND source = ? AND detail = ?", (title, source, detail)
-    )
+    if collection is None:
+        await conn.execute(
+            "DELETE FROM tracked_reasons WHERE title = ? AND source = ? AND detail = ?",
+            (title, source, detail),
+        )
+    else:
+        await conn.execute(
+            "DELETE FROM tracked_reasons WHERE title = ? AND source = ? AND detail = ? AND collection = ?",
+            (title, source, detail, collection),
+        )
     cursor = await conn.execute("SELECT count(*) FROM tracked_reasons WHERE title = ?", (title,))
     row = await cursor.fetchone()
     if row is not None and row[0] == 0:
@@ -86,16 +114,22 @@ async def remove_reason(conn: aiosqlite.Connection, title: str, source: str, det
 
 
 async def replace_reasons(
-    conn: aiosqlite.Connection, source: str, detail: str, titles: set[str]
+    conn: aiosqlite.Connection,
+    source: str,
+    detail: str,
+    titles: set[str],
+    collection: str = DEFAULT_COLLECTION,
 ) -> list[str]:
-    """After a full resolution: drop the reason from files no longer listed; returns files that left."""
+    """After a full resolution of one collection's source: drop its reason from files no longer listed;
+    returns the files that left the tracked set (not those another reason keeps)."""
     cursor = await conn.execute(
-        "SELECT title FROM tracked_reasons WHERE source = ? AND detail = ?", (source, detail)
+        "SELECT title FROM tracked_reasons WHERE source = ? AND detail = ? AND collection = ?",
+        (source, detail, collection),
     )
     gone = [row[0] for row in await cursor.fetchall() if row[0] not in titles]
     left: list[str] = []
     for title in gone:
-        if await remove_reason(conn, title, source, detail):
+        if await remove_reason(conn, title, source, detail, collection):
             left.append(title)
     return left
 
@@ -106,8 +140,16 @@ async def rename_file(conn: aiosqlite.Connection, old: str, new: str) -> bool:
     if await cursor.fetchone() is not None:
         # Moved over an existing tracked title: merge the reasons, then drop the old row.
         await conn.execute(
-            "INSERT INTO tracked_reasons (title, source, detail, added_at) "
-            "SELECT ?, source, detail, added_at FROM tracked_reasons WHERE title = ? ON CONFLICT DO NOTHING",
+            "INSERT INTO tracked_reasons (title, source, detail, collection, added_at) "
+            "SELECT ?, source, detail, collection, added_at FROM tracked_reasons WHERE title = ? "
+            "ON CONFLICT DO NOTHING",
+            (new, old),
+        )
+        await conn.execute(
+            "INSERT INTO tracked_object_ids (title, collection, object_id, object_id_rule, "
+            "object_id_revision, object_id_checked_at) SELECT ?, collection, object_id, object_id_rule, "
+            "object_id_revision, object_id_checked_at FROM tracked_object_ids WHERE title = ? "
+            "ON CONFLICT DO NOTHING",
             (new, old),
         )
         await conn.execute("DELETE FROM tracked_files WHERE title = ?", (old,))
@@ -161,57 +203,115 @@ async def count_files(db: Database) -> dict[str, int]:
     return counts
 
 
+async def collection_file_count(db: Database, collection: str) -> int:
+    """The active files that are the collection's (have a reason of it)."""
+    value = await db.scalar(
+        "SELECT count(DISTINCT r.title) FROM tracked_reasons r JOIN tracked_files f ON f.title = r.title "
+        "WHERE f.state = 'active' AND r.collection = ?",
+        (collection,),
+    )
+    return int(value or 0)
+
+
 async def reasons(db: Database, title: str) -> list[tuple[str, str]]:
     rows = await db.fetchall(
-        "SELECT source, detail FROM tracked_reasons WHERE title = ? ORDER BY source", (title,)
+        "SELECT DISTINCT source, detail FROM tracked_reasons WHERE title = ? ORDER BY source, detail",
+        (title,),
     )
     return [(row[0], row[1]) for row in rows]
 
 
+async def collections_of(conn: aiosqlite.Connection, title: str) -> list[str]:
+    """The collections the file is in (those with a reason for it), by name."""
+    cursor = await conn.execute(
+        "SELECT DISTINCT collection FROM tracked_reasons WHERE title = ? ORDER BY collection", (title,)
+    )
+    return [str(row[0]) for row in await cursor.fetchall()]
+
+
 async def set_categories(
-    conn: aiosqlite.Connection, root: str, categories: Sequence[tuple[str, str, int]]
+    conn: aiosqlite.Connection,
+    root: str,
+    categories: Sequence[tuple[str, str, int]],
+    collection: str = DEFAULT_COLLECTION,
 ) -> list[str]:
-    """Replace the expanded categories of one configured root; returns the ones that are gone."""
-    cursor = await conn.execute("SELECT title FROM tracked_categories WHERE root = ?", (root,))
+    """Replace the expanded categories of one configured root of a collection; returns the ones gone."""
+    cursor = await conn.execute(
+        "SELECT title FROM tracked_categories WHERE root = ? AND collection = ?", (root, collection)
+    )
     keep = {row[0] for row in categories}
     gone = [row[0] for row in await cursor.fetchall() if row[0] not in keep]
-    await conn.execute("DELETE FROM tracked_categories WHERE root = ?", (root,))
+    await conn.execute("DELETE FROM tracked_categories WHERE root = ? AND collection = ?", (root, collection))
     await conn.executemany(
-        "INSERT INTO tracked_categories (title, root, depth) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        categories,
+        "INSERT INTO tracked_categories (title, root, depth, collection) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [(*row, collection) for row in categories],
     )
     return gone
 
 
 async def categories(db: Database) -> list[str]:
-    return [row[0] for row in await db.fetchall("SELECT title FROM tracked_categories")]
+    """Every tracked category, of whichever collection: what the stream's matcher looks for."""
+    return [row[0] for row in await db.fetchall("SELECT DISTINCT title FROM tracked_categories")]
 
 
-async def category_root(conn: aiosqlite.Connection, category: str) -> str | None:
-    """The configured category that a tracked (sub)category was reached from."""
-    cursor = await conn.execute("SELECT root FROM tracked_categories WHERE title = ?", (category,))
-    row = await cursor.fetchone()
-    return None if row is None else str(row[0])
+async def category_roots(conn: aiosqlite.Connection, category: str) -> list[tuple[str, str]]:
+    """(collection, configured root) of each collection that tracks a (sub)category: a file joining
+    it joins each of them; a refresh of it resolves each root again."""
+    cursor = await conn.execute(
+        "SELECT collection, root FROM tracked_categories WHERE title = ? ORDER BY collection", (category,)
+    )
+    return [(str(row[0]), str(row[1])) for row in await cursor.fetchall()]
 
 
-async def drop_unconfigured(conn: aiosqlite.Connection, configured: dict[str, set[str]]) -> list[str]:
-    """Forget reasons whose source the config no longer names; returns the files that left.
+async def drop_unconfigured(
+    conn: aiosqlite.Connection, configured: dict[str, set[str]], collection: str = DEFAULT_COLLECTION
+) -> list[str]:
+    """Forget one collection's reasons whose source its config no longer names; returns the files that
+    left the tracked set.
 
     ``configured["category"]`` holds the configured roots; a file's category reason names the
     (sub)category it is in, which counts while that category is still tracked under a configured root.
     """
     roots = configured.get("category", set())
-    cursor = await conn.execute("SELECT DISTINCT root FROM tracked_categories")
+    cursor = await conn.execute(
+        "SELECT DISTINCT root FROM tracked_categories WHERE collection = ?", (collection,)
+    )
     for row in await cursor.fetchall():
         if row[0] not in roots:
-            await conn.execute("DELETE FROM tracked_categories WHERE root = ?", (row[0],))
-    cursor = await conn.execute("SELECT title FROM tracked_categories")
+            await conn.execute(
+                "DELETE FROM tracked_categories WHERE root = ? AND collection = ?", (row[0], collection)
+            )
+    cursor = await conn.execute("SELECT title FROM tracked_categories WHERE collection = ?", (collection,))
     keep = {**configured, "category": roots | {row[0] for row in await cursor.fetchall()}}
-    cursor = await conn.execute("SELECT DISTINCT source, detail FROM tracked_reasons")
+    cursor = await conn.execute(
+        "SELECT DISTINCT source, detail FROM tracked_reasons WHERE collection = ?", (collection,)
+    )
     stale = [(row[0], row[1]) for row in await cursor.fetchall() if row[1] not in keep.get(row[0], set())]
     left: list[str] = []
     for source, detail in stale:
-        left += await replace_reasons(conn, source, detail, set())
+        left += await replace_reasons(conn, source, detail, set(), collection)
+    return left
+
+
+async def drop_other_collections(conn: aiosqlite.Connection, names: Sequence[str]) -> list[str]:
+    """Forget the reasons, categories and object ids of collections the config no longer has (the
+    operator's decision, like a source taken out of a collection); returns the files that left."""
+    marks = ",".join("?" * len(names))
+    cursor = await conn.execute(
+        f"SELECT DISTINCT title FROM tracked_reasons WHERE collection NOT IN ({marks})", tuple(names)
+    )
+    touched = [str(row[0]) for row in await cursor.fetchall()]
+    for table in ("tracked_reasons", "tracked_categories", "tracked_object_ids"):
+        await conn.execute(f"DELETE FROM {table} WHERE collection NOT IN ({marks})", tuple(names))
+    left: list[str] = []
+    for title in touched:
+        cursor = await conn.execute(
+            "UPDATE tracked_files SET state = 'left', updated_at = ? WHERE title = ? AND state = 'active' "
+            "AND NOT EXISTS (SELECT 1 FROM tracked_reasons r WHERE r.title = tracked_files.title)",
+            (utcnow(), title),
+        )
+        if cursor.rowcount > 0:
+            left.append(title)
     return left
 
 
@@ -238,7 +338,8 @@ async def newer_categorisation(
 
 @dataclass(frozen=True, slots=True)
 class TrackedFile:
-    """One tracked file, why it is tracked, and its object id as last looked up (migration 7)."""
+    """One tracked file in one collection, why it is that collection's, and its object id by that
+    collection's rules as last looked up (a file in two collections is two of these)."""
 
     title: str
     pageid: int | None
@@ -247,16 +348,18 @@ class TrackedFile:
     object_id_rule: str | None  # the rule that found it, as text; None where none matched
     object_id_revision: int | None  # the revision read; None where the file name alone decided
     object_id_checked_at: str | None  # None: never looked up
+    collection: str = DEFAULT_COLLECTION
 
 
 @dataclass(frozen=True, slots=True)
 class ObjectIdLookup:
-    """What a look-up found for one file, to store (:func:`set_object_ids`)."""
+    """What a look-up found for one file in one collection, to store (:func:`set_object_ids`)."""
 
     title: str
     object_id: str | None
     rule: str | None
     revision: int | None
+    collection: str = DEFAULT_COLLECTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,32 +381,49 @@ def _reason(source: str) -> TrackedReason:
     return REASON_OF_SOURCE.get(source, "list")
 
 
-async def tracked_files(db: Database, titles: Sequence[str] | None = None) -> list[TrackedFile]:
-    """The active files (or those of ``titles`` that are active) in title order, with their reasons."""
-    rows = await db.fetchall(
-        "SELECT title, pageid, object_id, object_id_rule, object_id_revision, object_id_checked_at "
-        "FROM tracked_files WHERE state = 'active' ORDER BY title"
-    )
+def _in_collection(collection: str | Sequence[str] | None, alias: str = "r") -> tuple[str, tuple[str, ...]]:
+    """The SQL condition (and its parameters) that keeps the rows of one collection or of several;
+    none for every one."""
+    if collection is None:
+        return "", ()
+    names = (collection,) if isinstance(collection, str) else tuple(collection)
+    return f" AND {alias}.collection IN ({','.join('?' * len(names)) or 'NULL'})", names
+
+
+async def tracked_files(
+    db: Database, titles: Sequence[str] | None = None, collection: str | None = None
+) -> list[TrackedFile]:
+    """The active files (or those of ``titles`` that are active) of one collection or of all, in title
+    and then collection order, with that collection's reasons and object id."""
+    where, args = _in_collection(collection)
     wanted = None if titles is None else set(titles)
-    reasons: dict[str, list[tuple[TrackedReason, str]]] = {}
+    reasons: dict[tuple[str, str], list[tuple[TrackedReason, str]]] = {}
+    pageids: dict[str, int | None] = {}
     for row in await db.fetchall(
-        "SELECT r.title, r.source, r.detail FROM tracked_reasons r JOIN tracked_files f ON f.title = r.title "
-        "WHERE f.state = 'active' ORDER BY r.source, r.detail"
+        "SELECT r.title, r.collection, r.source, r.detail, f.pageid FROM tracked_reasons r "
+        f"JOIN tracked_files f ON f.title = r.title WHERE f.state = 'active'{where} "
+        "ORDER BY r.title, r.collection, r.source, r.detail",
+        args,
     ):
-        reasons.setdefault(row[0], []).append((_reason(row[1]), row[2]))
-    return [
-        TrackedFile(
-            title=row[0],
-            pageid=row[1],
-            reasons=tuple(reasons.get(row[0], ())),
-            object_id=row[2],
-            object_id_rule=row[3],
-            object_id_revision=row[4],
-            object_id_checked_at=row[5],
+        if wanted is None or row[0] in wanted:
+            reasons.setdefault((row[0], row[1]), []).append((_reason(row[2]), row[3]))
+            pageids[row[0]] = row[4]
+    where, args = _in_collection(collection, "o")
+    found = {
+        (row[0], row[1]): (row[2], row[3], row[4], row[5])
+        for row in await db.fetchall(
+            "SELECT o.title, o.collection, o.object_id, o.object_id_rule, o.object_id_revision, "
+            f"o.object_id_checked_at FROM tracked_object_ids o WHERE 1{where}",
+            args,
         )
-        for row in rows
-        if wanted is None or row[0] in wanted
-    ]
+    }
+    listed: list[TrackedFile] = []
+    for (title, name), why in reasons.items():
+        object_id, rule, revision, checked = found.get((title, name), (None, None, None, None))
+        listed.append(
+            TrackedFile(title, pageids[title], tuple(why), object_id, rule, revision, checked, name)
+        )
+    return listed
 
 
 async def set_object_ids(conn: aiosqlite.Connection, found: Iterable[ObjectIdLookup]) -> int:
@@ -312,41 +432,61 @@ async def set_object_ids(conn: aiosqlite.Connection, found: Iterable[ObjectIdLoo
     written = 0
     for item in found:
         cursor = await conn.execute(
-            "UPDATE tracked_files SET object_id = ?, object_id_rule = ?, object_id_revision = ?, "
-            "object_id_checked_at = ? WHERE title = ?",
-            (item.object_id, item.rule, item.revision, now, item.title),
+            "INSERT INTO tracked_object_ids (title, collection, object_id, object_id_rule, object_id_revision, "
+            "object_id_checked_at) SELECT title, ?, ?, ?, ?, ? FROM tracked_files WHERE title = ? "
+            "ON CONFLICT(title, collection) DO UPDATE SET object_id = excluded.object_id, "
+            "object_id_rule = excluded.object_id_rule, object_id_revision = excluded.object_id_revision, "
+            "object_id_checked_at = excluded.object_id_checked_at",
+            (item.collection, item.object_id, item.rule, item.revision, now, item.title),
         )
         written += cursor.rowcount
     return written
 
 
-async def tracked_summary(db: Database) -> TrackedSummary:
-    """Files per reason and per configured source, and how many have an object id by which rule."""
+async def tracked_summary(db: Database, collection: str | Sequence[str] | None = None) -> TrackedSummary:
+    """Files per reason and per configured source, and how many have an object id by which rule, of
+    one collection, of several or of all (a file in two collections counts in each, and once in ``files``)."""
+    where, args = _in_collection(collection)
     by_detail: list[tuple[TrackedReason, str, int]] = []
     by_reason: dict[TrackedReason, int] = {}
     for row in await db.fetchall(
-        "SELECT r.source, r.detail, count(*) FROM tracked_reasons r JOIN tracked_files f ON f.title = r.title "
-        "WHERE f.state = 'active' GROUP BY r.source, r.detail ORDER BY r.source, r.detail"
+        "SELECT r.source, r.detail, count(DISTINCT r.title) FROM tracked_reasons r "
+        f"JOIN tracked_files f ON f.title = r.title WHERE f.state = 'active'{where} "
+        "GROUP BY r.source, r.detail ORDER BY r.source, r.detail",
+        args,
     ):
         by_detail.append((_reason(row[0]), row[1], row[2]))
     for row in await db.fetchall(
         "SELECT r.source, count(DISTINCT r.title) FROM tracked_reasons r "
-        "JOIN tracked_files f ON f.title = r.title WHERE f.state = 'active' GROUP BY r.source"
+        f"JOIN tracked_files f ON f.title = r.title WHERE f.state = 'active'{where} GROUP BY r.source",
+        args,
     ):
         reason = _reason(row[0])
         by_reason[reason] = by_reason.get(reason, 0) + row[1]
+    # One row per file and collection it is active in, with that collection's object id (if looked up).
+    # Across collections, from the files themselves: an active file is counted even without a reason.
+    members = (
+        "SELECT DISTINCT r.title, r.collection FROM tracked_reasons r JOIN tracked_files f "
+        f"ON f.title = r.title WHERE f.state = 'active'{where}"
+        if collection is not None
+        else "SELECT DISTINCT f.title, r.collection FROM tracked_files f LEFT JOIN tracked_reasons r "
+        "ON r.title = f.title WHERE f.state = 'active'"
+    )
+    joined = f"FROM ({members}) m LEFT JOIN tracked_object_ids o ON o.title = m.title AND o.collection = m.collection"
     by_rule = {
         row[0]: row[1]
         for row in await db.fetchall(
-            "SELECT object_id_rule, count(*) FROM tracked_files WHERE state = 'active' "
-            "AND object_id IS NOT NULL GROUP BY object_id_rule ORDER BY count(*) DESC, object_id_rule"
+            f"SELECT o.object_id_rule, count(*) {joined} WHERE o.object_id IS NOT NULL "
+            "GROUP BY o.object_id_rule ORDER BY count(*) DESC, o.object_id_rule",
+            args,
         )
     }
     totals = await db.fetchone(
-        "SELECT count(*), count(object_id), "
-        "sum(CASE WHEN object_id_checked_at IS NOT NULL AND object_id IS NULL THEN 1 ELSE 0 END), "
-        "sum(CASE WHEN object_id_checked_at IS NULL THEN 1 ELSE 0 END), "
-        "min(object_id_checked_at), max(object_id_checked_at) FROM tracked_files WHERE state = 'active'"
+        "SELECT count(DISTINCT m.title), count(o.object_id), "
+        "sum(CASE WHEN o.object_id_checked_at IS NOT NULL AND o.object_id IS NULL THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN o.object_id_checked_at IS NULL THEN 1 ELSE 0 END), "
+        f"min(o.object_id_checked_at), max(o.object_id_checked_at) {joined}",
+        args,
     )
     assert totals is not None
     return TrackedSummary(

@@ -43,6 +43,7 @@ from watcher.stream.events import (
     interpret,
     parse_event,
 )
+from watcher.tracking.collections import uploader_collections
 from watcher.tracking.resolver import TrackedSet, canonical_title
 
 log = logging.getLogger("watcher.ingest")
@@ -109,6 +110,8 @@ class Ingest:
         self.wake_tracking = wake_tracking
         self.clock = clock
         self.editor_filter = EditorFilter(config.filters)
+        # Whose uploads join which collections (an uploader may be tracked by several).
+        self.uploader_collections = uploader_collections(config.collections)
         self._pending_id: str | None = None
         self._pending_time: str | None = None
         self._pending_counts: dict[str, int] = {}
@@ -347,21 +350,22 @@ class Ingest:
     ) -> None:
         if not self.tracked.has_category(event.category):
             return
-        root = await store_tracked.category_root(conn, event.category)
-        if root is None:
+        roots = await store_tracked.category_roots(conn, event.category)
+        if not roots:
             return
         outcome.matched += 1
         await store_state.remember_event(conn, event.change.key, event.category)
         member = event.member
         if member is None or member.startswith("Category:"):
-            # No page named (or a subcategory came or went): resolve the category again through the API,
-            # unless a refresh of it is already waiting.
-            if not await store_state.pending_of_kind(conn, "category", root):
-                key = f"category-refresh:{root}:{event.change.key}"
-                await store_state.enqueue(
-                    conn, key, "category", root, {"category": event.category, "root": root}
-                )
-                self.wake_tracking()
+            # No page named (or a subcategory came or went): resolve the category again through the API
+            # (in each collection whose root it is under), unless a refresh of it is already waiting.
+            for root in dict.fromkeys(root for _, root in roots):
+                if not await store_state.pending_of_kind(conn, "category", root):
+                    key = f"category-refresh:{root}:{event.change.key}"
+                    await store_state.enqueue(
+                        conn, key, "category", root, {"category": event.category, "root": root}
+                    )
+                    self.wake_tracking()
             return
         if not member.startswith("File:"):
             return
@@ -378,7 +382,12 @@ class Ingest:
             )
             return
         if event.added:
-            if await store_tracked.add_file(conn, member, "category", event.category):
+            joined = False
+            for collection in dict.fromkeys(collection for collection, _ in roots):
+                joined |= await store_tracked.add_file(
+                    conn, member, "category", event.category, collection=collection
+                )
+            if joined:
                 log.info("%s joined the tracked set (added to %s)", member, event.category)
             outcome.add_files.append(member)
         elif await store_tracked.remove_reason(conn, member, "category", event.category):
@@ -391,7 +400,12 @@ class Ingest:
             if user is not None and self.tracked.has_uploader(user):
                 outcome.matched += 1
                 await store_state.remember_event(conn, change.key, event.title)
-                if await store_tracked.add_file(conn, event.title, "uploader", user):
+                joined = False
+                for collection in self.uploader_collections.get(user, ()):
+                    joined |= await store_tracked.add_file(
+                        conn, event.title, "uploader", user, collection=collection
+                    )
+                if joined:
                     log.info("%s joined the tracked set (uploaded by %s)", event.title, user)
                 outcome.add_files.append(event.title)
             return

@@ -18,7 +18,7 @@ rule at a time, first match wins), so a file's object id here is the one its nex
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from watcher.config import ObjectIdRule
@@ -75,9 +75,21 @@ def decided_by_name(title: str, rules: Sequence[ObjectIdRule]) -> tuple[str | No
     return None, None
 
 
-def requests_needed(files: Sequence[TrackedFile], rules: Sequence[ObjectIdRule]) -> int:
+Rules = Mapping[str, Sequence[ObjectIdRule]]  # each collection's rules, by its name
+
+
+def _needing_page(files: Sequence[TrackedFile], rules: Rules) -> list[TrackedFile]:
+    """The files whose page text is needed, once each (a file in two collections is read once)."""
+    needing: dict[str, TrackedFile] = {}
+    for item in files:
+        if decided_by_name(item.title, rules.get(item.collection, ())) is None:
+            needing.setdefault(item.title, item)
+    return list(needing.values())
+
+
+def requests_needed(files: Sequence[TrackedFile], rules: Rules) -> int:
     """How many Action API requests a look-up of ``files`` makes (one per 50 that need their page)."""
-    needing = [f for f in files if decided_by_name(f.title, rules) is None]
+    needing = _needing_page(files, rules)
     with_id = sum(1 for f in needing if f.pageid)
     return -(-with_id // BATCH_SIZE) + -(-(len(needing) - with_id) // BATCH_SIZE)
 
@@ -94,50 +106,54 @@ class LookupReport:
 
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
+# A file's latest revision and its text (None where hidden), by title.
+Latest = dict[str, tuple[int, str | None]]
 
 
 async def look_up_object_ids(
     db: Database,
     api: ActionApi,
-    rules: Sequence[ObjectIdRule],
+    rules: Rules,
     files: Sequence[TrackedFile],
     *,
     progress: Progress | None = None,
 ) -> LookupReport:
-    """Look up and store the object id of each of ``files``; each batch of 50 is stored as it comes.
+    """Look up and store the object id of each of ``files`` (a file in a collection) by its
+    collection's rules; each batch of 50 pages is stored as it comes, and a page two collections share
+    is read once.
 
     An API failure (:class:`~watcher.mediawiki.client.ApiError`, network errors) propagates after the
     batches before it were stored; a file the wiki names missing keeps what was stored before.
     """
     report = LookupReport(files=len(files))
     named: list[ObjectIdLookup] = []
-    pages: list[TrackedFile] = []
+    by_title: dict[str, list[TrackedFile]] = {}
     for item in files:
-        decided = decided_by_name(item.title, rules)
+        decided = decided_by_name(item.title, rules.get(item.collection, ()))
         if decided is None:
-            pages.append(item)
+            by_title.setdefault(item.title, []).append(item)
         else:
-            named.append(ObjectIdLookup(item.title, decided[0], decided[1], None))
+            named.append(ObjectIdLookup(item.title, decided[0], decided[1], None, item.collection))
     async with db.transaction() as conn:
         await store.set_object_ids(conn, named)
     report.by_name = len(named)
     done = len(named)
     if progress is not None:
         progress(done, len(files))
-    by_id = [f for f in pages if f.pageid]
-    by_title = [f for f in pages if not f.pageid]
-    for batch in chunks(by_id):
-        found = await _by_pageids(api, batch, rules, report)
+    pages = _needing_page(files, rules)
+    batches = [(True, batch) for batch in chunks([f for f in pages if f.pageid])]
+    batches += [(False, batch) for batch in chunks([f for f in pages if not f.pageid])]
+    for with_ids, batch in batches:
+        latest = await (_by_pageids if with_ids else _by_titles)(api, batch, report)
+        found: list[ObjectIdLookup] = []
+        for title, (revid, wikitext) in latest.items():
+            for item in by_title[title]:
+                value, rule = first_match(title, wikitext, rules.get(item.collection, ()))
+                found.append(ObjectIdLookup(title, value, rule, revid, item.collection))
+                report.by_page += 1
         async with db.transaction() as conn:
             await store.set_object_ids(conn, found)
-        done += len(batch)
-        if progress is not None:
-            progress(done, len(files))
-    for batch in chunks(by_title):
-        found = await _by_titles(api, batch, rules, report)
-        async with db.transaction() as conn:
-            await store.set_object_ids(conn, found)
-        done += len(batch)
+        done += sum(len(by_title[f.title]) for f in batch)
         if progress is not None:
             progress(done, len(files))
     if report.missing:
@@ -163,9 +179,7 @@ def _params(key: str, values: Sequence[str]) -> dict[str, str | int]:
     return params
 
 
-async def _by_pageids(
-    api: ActionApi, batch: Sequence[TrackedFile], rules: Sequence[ObjectIdRule], report: LookupReport
-) -> list[ObjectIdLookup]:
+async def _by_pageids(api: ActionApi, batch: Sequence[TrackedFile], report: LookupReport) -> Latest:
     latest: dict[int, tuple[int, str | None]] = {}
     gone: set[int] = set()
     async for data in api.query_continue(_params("pageids", [str(f.pageid) for f in batch])):
@@ -178,7 +192,7 @@ async def _by_pageids(
                 if isinstance(raw, dict) and "revid" in raw:
                     revision = parse_revision(page, raw)
                     latest[pageid] = (revision.revid, None if revision.texthidden else revision.wikitext)
-    found: list[ObjectIdLookup] = []
+    found: Latest = {}
     for item in batch:
         assert item.pageid is not None
         if item.pageid in gone:
@@ -188,17 +202,12 @@ async def _by_pageids(
             raise Unanswered(
                 f"the API answer named neither page id {item.pageid} ({item.title}) nor its absence"
             )
-        revid, wikitext = latest[item.pageid]
-        value, rule = first_match(item.title, wikitext, rules)
-        found.append(ObjectIdLookup(item.title, value, rule, revid))
-        report.by_page += 1
+        found[item.title] = latest[item.pageid]
     return found
 
 
-async def _by_titles(
-    api: ActionApi, batch: Sequence[TrackedFile], rules: Sequence[ObjectIdRule], report: LookupReport
-) -> list[ObjectIdLookup]:
-    latest: dict[str, tuple[int, str | None]] = {}
+async def _by_titles(api: ActionApi, batch: Sequence[TrackedFile], report: LookupReport) -> Latest:
+    latest: Latest = {}
     renamed: dict[str, str] = {}
     gone: set[str] = set()
     async for data in api.query_continue(_params("titles", [f.title for f in batch])):
@@ -214,7 +223,7 @@ async def _by_titles(
                 if isinstance(raw, dict) and "revid" in raw:
                     revision = parse_revision(page, raw)
                     latest[title] = (revision.revid, None if revision.texthidden else revision.wikitext)
-    found: list[ObjectIdLookup] = []
+    found: Latest = {}
     for item in batch:
         target = follow_renames(renamed, item.title)
         if target in gone:
@@ -222,8 +231,5 @@ async def _by_titles(
             continue
         if target not in latest:
             raise Unanswered(f"the API answer named neither {item.title} nor its absence")
-        revid, wikitext = latest[target]
-        value, rule = first_match(item.title, wikitext, rules)
-        found.append(ObjectIdLookup(item.title, value, rule, revid))
-        report.by_page += 1
+        found[item.title] = latest[target]
     return found

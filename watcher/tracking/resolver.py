@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
-from watcher.config import TrackingSection
+from watcher.config import CollectionSection
 from watcher.mediawiki.checks import Membership, memberships
 from watcher.mediawiki.client import ActionApi, ApiError, PageRef
 from watcher.mediawiki.wire import BATCH_SIZE, chunks, query_part
@@ -114,6 +114,7 @@ class TrackedSet:
 
     @classmethod
     async def load(cls, db: Database, uploaders: Iterable[str]) -> TrackedSet:
+        """The stored files and categories, and ``uploaders`` (names, or a mapping keyed by them)."""
         tracked = cls()
         for title in await store.all_titles(db):
             tracked.files.add(title)
@@ -179,11 +180,12 @@ class Progress:
 
 
 class TrackingResolver:
-    """Resolves every tracking source of the config through the Action API into the database."""
+    """Resolves every tracking source of one collection through the Action API into the database
+    (:class:`watcher.tracking.collections.CollectionsResolver` takes the collections in turn)."""
 
     def __init__(
         self,
-        config: TrackingSection,
+        config: CollectionSection,
         api: ActionApi,
         db: Database,
         tracked: TrackedSet,
@@ -195,6 +197,9 @@ class TrackingResolver:
         self.db = db
         self.tracked = tracked
         self.progress = progress
+        self.collection = config.name
+        # Before each log line and progress bar: "" for one collection, "collection NAME: " for several.
+        self.label = ""
 
     async def resolve_all(self) -> ResolveReport:
         started = time.monotonic()
@@ -209,10 +214,11 @@ class TrackingResolver:
             name = canonical_title(template, "Template")
             await self._store_source("template", name, self.api.embedded_in(name), report)
         await self._resolve_explicit(report)
-        report.files = (await store.count_files(self.db))["active"]
+        report.files = await store.collection_file_count(self.db, self.collection)
         report.seconds = time.monotonic() - started
         log.info(
-            "tracked set resolved: %d files (%d joined, %d left, %d listed but missing) in %.1f s",
+            "%stracked set resolved: %d files (%d joined, %d left, %d listed but missing) in %.1f s",
+            self.label,
             report.files,
             report.joined,
             len(report.left),
@@ -230,7 +236,7 @@ class TrackingResolver:
             # Files that joined from the stream keep their reason's own source (category/uploader).
         }
         async with self.db.transaction() as conn:
-            left = await store.drop_unconfigured(conn, configured)
+            left = await store.drop_unconfigured(conn, configured, self.collection)
         report.left.extend(left)
         self.tracked.categories = TitleSet()
         for category in await store.categories(self.db):
@@ -253,11 +259,11 @@ class TrackingResolver:
         gone: list[str] = []
 
         async def write(conn: aiosqlite.Connection) -> tuple[list[str], list[str]]:
-            gone[:] = await store.set_categories(conn, root, rows)
+            gone[:] = await store.set_categories(conn, root, rows, self.collection)
             left = [
                 title
                 for category in gone
-                for title in await store.replace_reasons(conn, "category", category, set())
+                for title in await store.replace_reasons(conn, "category", category, set(), self.collection)
             ]
             return list(gone), left
 
@@ -265,8 +271,11 @@ class TrackingResolver:
             return await self._unconfirmed_subcategories(removed, subcategories)
 
         left = await self._write_checked(write, check, f"the subcategories of {root}", report)
+        async with self.db.transaction() as conn:
+            still = {category for category in gone if await store.category_roots(conn, category)}
         for category in gone:
-            self.tracked.categories.discard(category)
+            if category not in still:  # another collection may track it too
+                self.tracked.categories.discard(category)
         report.left.extend(left)
         for category in subcategories:
             self.tracked.categories.add(category)
@@ -289,7 +298,7 @@ class TrackingResolver:
         found: list[PageRef] = []
         started, requests = time.monotonic(), self.api.stats.requests
         size = await self._titles_per_request(len(titles))
-        meter = self.progress("resolving the listed files")
+        meter = self.progress(f"{self.label}resolving the listed files")
         meter.total = len(titles)
         for start in range(0, len(titles), size):
             chunk = titles[start : start + size]
@@ -340,7 +349,7 @@ class TrackingResolver:
         self, source: str, detail: str, pages: AsyncIterator[PageRef], report: ResolveReport
     ) -> None:
         """Store one source's files in batches (short write transactions), then drop the ones gone."""
-        meter = self.progress(f"resolving {source} {detail}")
+        meter = self.progress(f"{self.label}resolving {source} {detail}")
         seen: set[str] = set()
         batch: list[tuple[str, int | None]] = []
         async for page in pages:
@@ -356,7 +365,7 @@ class TrackingResolver:
         meter.done()
 
         async def write(conn: aiosqlite.Connection) -> tuple[list[str], list[str]]:
-            left = await store.replace_reasons(conn, source, detail, seen)
+            left = await store.replace_reasons(conn, source, detail, seen, self.collection)
             return left, left
 
         async def check(removed: list[str]) -> tuple[str, str] | None:
@@ -441,6 +450,6 @@ class TrackingResolver:
             return
         report.joined += sum(1 for title, _ in batch if not self.tracked.has_file(title))
         async with self.db.transaction() as conn:
-            await store.add_files(conn, batch, source, detail)
+            await store.add_files(conn, batch, source, detail, self.collection)
         for title, _ in batch:
             self.tracked.files.add(title)
