@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.diff.model import FieldChange
 from watcher.store.db import Database
 from watcher.store.queue import Provenance, insert_changes
@@ -18,6 +19,22 @@ user_agent = "Test/1.0 (test@example.org)"
 database = "w.sqlite3"
 [tracking]
 categories = ["Category:X"]
+[web]
+listen = "127.0.0.1:0"
+"""
+# Two collections (issue 19): the review page's accounts may be limited to either.
+COLLECTIONS_CONFIG_TEXT = """
+[watcher]
+user_agent = "Test/1.0 (test@example.org)"
+database = "w.sqlite3"
+[[collection]]
+name = "hallwyl"
+title = "The Hallwyl Museum"
+categories = ["Category:Hallwyl"]
+[[collection]]
+name = "skokloster"
+title = "Skokloster Castle"
+categories = ["Category:Skokloster"]
 [web]
 listen = "127.0.0.1:0"
 """
@@ -58,16 +75,20 @@ async def queue(
     object_id: str | None = "EXM-1",
     source: str = "live",
     changes: list[FieldChange] | None = None,
+    collection: str = DEFAULT_COLLECTION,
 ) -> list[int]:
-    """Queue one edit's changes; returns their ids."""
+    """Queue one edit's changes (in ``collection``); returns their ids."""
     changes = changes or [
         FieldChange("description", "changed", "old text", "new text", "Information", None, "en")
     ]
     provenance = Provenance(
         wiki="commonswiki", file=file, revision=revision, old_revision=revision - 1, timestamp=timestamp,
         user=user, comment=comment, object_id=object_id, source=source,  # type: ignore[arg-type]
+        collection=collection,
     )  # fmt: skip
     async with db.transaction() as conn:
         await insert_changes(conn, provenance, changes)
-    rows = await db.fetchall("SELECT id FROM changes WHERE revision = ? ORDER BY id", (revision,))
+    rows = await db.fetchall(
+        "SELECT id FROM changes WHERE revision = ? AND collection = ? ORDER BY id", (revision, collection)
+    )
     return [int(r[0]) for r in rows]

@@ -49,7 +49,8 @@ ID = CSV_HEADER.index("id")
 
 
 def expected_row(r: ChangeRecord, config: Config) -> list[str]:
-    """The contract's columns, the id, then the words beside the raw values (field_text, old_text, new_text)."""
+    """The contract's columns, the id, the words beside the raw values (field_text, old_text, new_text),
+    then the collection."""
     contract = r.as_contract(index_url(config))
     columns = (*EXPORT_COLUMNS, *LABEL_COLUMNS)
     words = text_columns(r)
@@ -57,6 +58,7 @@ def expected_row(r: ChangeRecord, config: Config) -> list[str]:
         *(str(cell(contract[c])) for c in columns),
         str(r.id),
         *(str(cell(words[c])) for c in TEXT_COLUMNS),
+        contract["collection"],
     ]
 
 

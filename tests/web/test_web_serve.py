@@ -15,10 +15,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from tests.support.ports import free_port
-from tests.support.web import CONFIG_TEXT
+from tests.support.web import COLLECTIONS_CONFIG_TEXT, CONFIG_TEXT
 from watcher.cli.web import user
 from watcher.config import Config, WebSection
 from watcher.store.db import Database
@@ -137,5 +137,53 @@ def test_user_commands(tmp_path: Path) -> None:
             assert await auth.authenticate(db, "anna", "long password") is not None
             assert await auth.authenticate(db, "anna", "s3cret-pass") is None
             assert [u.name for u in await auth.list_users(db)] == ["anna"]
+
+    asyncio.run(check())
+
+
+def test_user_add_limits_an_account_to_collections(tmp_path: Path) -> None:
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(COLLECTIONS_CONFIG_TEXT, encoding="utf-8")
+    runner = CliRunner()
+
+    def add(*args: str) -> Result:
+        return runner.invoke(
+            user, ["add", *args, "--password-stdin", "-c", str(config_path)], input="long password\n"
+        )
+
+    def listed() -> dict[str, str]:
+        result = runner.invoke(user, ["list", "-c", str(config_path)])
+        assert result.exit_code == 0, result.output
+        return {line.split("\t")[0]: line.split("\t")[3] for line in result.output.splitlines()}
+
+    hanna = add("hanna", "--collection", "hallwyl")
+    assert hanna.exit_code == 0, hanna.output
+    assert "added reviewer 'hanna' (collections: hallwyl)" in hanna.output
+    assert add("bo", "--collection", "skokloster", "--collection", "hallwyl").exit_code == 0
+    assert add("anna").exit_code == 0
+    # A name the config does not have (names are exact): a usage error before any password is asked.
+    for args in (("eve", "--collection", "Hallwyl"), ("hanna", "--update", "--collection", "nowhere")):
+        typo = runner.invoke(user, ["add", *args, "-c", str(config_path)])
+        assert typo.exit_code == 2, typo.output
+        assert (
+            f"no collection {args[-1]!r} in this config (the collections: hallwyl, skokloster)" in typo.output
+        )
+        assert "Password" not in typo.output
+    assert listed() == {
+        "anna": "collections: all",
+        "bo": "collections: hallwyl, skokloster",
+        "hanna": "collections: hallwyl",
+    }
+    # --update replaces the list; without --collection the account sees every collection again.
+    assert add("hanna", "--update", "--collection", "skokloster").exit_code == 0
+    assert listed()["hanna"] == "collections: skokloster"
+    assert add("bo", "--update").exit_code == 0
+    assert listed()["bo"] == "collections: all"
+    assert runner.invoke(user, ["remove", "hanna", "-c", str(config_path)]).exit_code == 0
+
+    async def check() -> None:
+        async with Database.open(tmp_path / "w.sqlite3") as db:
+            assert await db.fetchall("SELECT user, collection FROM web_user_collections") == []
+            assert "eve" not in [u.name for u in await auth.list_users(db)]
 
     asyncio.run(check())

@@ -1,4 +1,5 @@
-"""`watcher serve` (the review page alone) and `watcher user add|list|remove` (who may sign in)."""
+"""`watcher serve` (the review page alone) and `watcher user add|list|remove` (who may sign in, and to
+which collections)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import signal
 import socket
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 
 import click
@@ -72,17 +74,53 @@ def user() -> None:
     """Who may sign in to the review page."""
 
 
+def check_collections(config: Config, named: Sequence[str]) -> tuple[str, ...] | None:
+    """`--collection` names as given, each one the config has (else a usage error, exit 2); None
+    where none is given: the account sees every collection."""
+    known = config.collection_names
+    for name in named:
+        if name not in known:
+            raise click.BadParameter(
+                f"no collection {name!r} in this config (the collections: {', '.join(known)})",
+                param_hint="--collection",
+            )
+    return tuple(dict.fromkeys(named)) or None
+
+
+def collections_words(collections: Sequence[str] | None) -> str:
+    """What `user list` and `user add` say an account sees: "all", or the names."""
+    return ", ".join(collections) if collections else "all"
+
+
 @user.command("add")
 @config_option
 @click.argument("name")
 @role_option("reviewer")
+@click.option(
+    "--collection",
+    "collections",
+    multiple=True,
+    metavar="NAME",
+    help="Limit the account to this collection (repeat for several; default: every collection).",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @click.option(
-    "--update", is_flag=True, help="Set a new password and role for an existing user (ends their sessions)."
+    "--update",
+    is_flag=True,
+    help="Set a new password, role and collections for an existing user (ends their sessions); "
+    "without --collection the account sees every collection again.",
 )
-def user_add(config_path: str | None, name: str, role: Role, password_stdin: bool, update: bool) -> None:
+def user_add(
+    config_path: str | None,
+    name: str,
+    role: Role,
+    collections: tuple[str, ...],
+    password_stdin: bool,
+    update: bool,
+) -> None:
     """Add a reviewer (or a read-only account) who may sign in."""
     config = _load(config_path)
+    limit = check_collections(config, collections)  # before the password prompt: a typo costs nothing
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -95,19 +133,21 @@ def user_add(config_path: str | None, name: str, role: Role, password_stdin: boo
     async def body() -> None:
         # An account may be made before the first `watcher run`: this one creates the database.
         async with open_database(config, create=True) as db:
-            await auth.add_user(db, name, password, role, update=update)
+            await auth.add_user(db, name, password, role, update=update, collections=limit)
 
     try:
         run_async(body())
     except auth.UserError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{'updated' if update else 'added'} {role} {name!r}")
+    click.echo(
+        f"{'updated' if update else 'added'} {role} {name!r} (collections: {collections_words(limit)})"
+    )
 
 
 @user.command("list")
 @config_option
 def user_list(config_path: str | None) -> None:
-    """List who may sign in, with their role."""
+    """List who may sign in, with their role and the collections they see."""
     config = _load(config_path)
 
     async def body() -> list[auth.User]:
@@ -118,7 +158,10 @@ def user_list(config_path: str | None) -> None:
     if not users:
         click.echo("no users: add one with `watcher user add NAME`")
     for account in users:
-        click.echo(f"{account.name}\t{account.role}\tsince {account.created_at}")
+        click.echo(
+            f"{account.name}\t{account.role}\tsince {account.created_at}"
+            f"\tcollections: {collections_words(account.collections)}"
+        )
 
 
 @user.command("remove")

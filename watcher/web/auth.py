@@ -15,6 +15,7 @@ import math
 import secrets
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -43,6 +44,8 @@ class User:
     name: str
     role: Role
     created_at: str
+    # The collections the account may see (rows of web_user_collections); None: every collection.
+    collections: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class Session:
     created_at: str
     last_seen_at: str
     flash: str | None
+    # As User.collections, read with the session on every request: a change to the account's
+    # collections holds from its next page on.
+    collections: tuple[str, ...] | None = None
 
     @property
     def can_review(self) -> bool:
@@ -84,11 +90,19 @@ def hash_password(password: str) -> str:
 
 
 async def add_user(
-    db: Database, name: str, password: str, role: Role = "reviewer", *, update: bool = False
+    db: Database,
+    name: str,
+    password: str,
+    role: Role = "reviewer",
+    *,
+    update: bool = False,
+    collections: Sequence[str] | None = None,
 ) -> None:
-    """Create a reviewer, or with ``update`` replace an existing one's password and role.
+    """Create a reviewer, or with ``update`` replace an existing one's password, role and collections.
 
-    Replacing ends the user's sessions, so a changed password locks out whoever had the old one.
+    ``collections`` limits the account to those (by name; the caller checks them against the
+    config); None or empty: every collection. Replacing ends the user's sessions, so a changed
+    password locks out whoever had the old one.
     """
     name = name.strip()
     if not name or any(ch.isspace() and ch != " " for ch in name) or len(name) > 100:
@@ -103,7 +117,7 @@ async def add_user(
         existing = await cursor.fetchone()
         if existing is not None and not update:
             raise UserError(
-                f"user {existing[0]!r} exists already (use --update to set a new password or role)"
+                f"user {existing[0]!r} exists already (use --update to set a new password, role or collections)"
             )
         if existing is None:
             await conn.execute(
@@ -116,19 +130,46 @@ async def add_user(
                 (digest, role, now, name),
             )
             await conn.execute("DELETE FROM web_sessions WHERE user = ?", (name,))
+            await conn.execute("DELETE FROM web_user_collections WHERE user = ?", (name,))
+        stored = existing[0] if existing is not None else name
+        await conn.executemany(
+            "INSERT INTO web_user_collections (user, collection) VALUES (?, ?)",
+            [(stored, collection) for collection in dict.fromkeys(collections or ())],
+        )
 
 
 async def remove_user(db: Database, name: str) -> bool:
-    """Delete a reviewer and their sessions; False where there was no such user."""
+    """Delete a reviewer, their sessions and collections; False where there was no such user."""
     async with db.transaction() as conn:
         await conn.execute("DELETE FROM web_sessions WHERE user = ?", (name,))
+        await conn.execute("DELETE FROM web_user_collections WHERE user = ?", (name,))
         cursor = await conn.execute("DELETE FROM web_users WHERE name = ?", (name,))
         return cursor.rowcount > 0
 
 
 async def list_users(db: Database) -> list[User]:
     rows = await db.fetchall("SELECT name, role, created_at FROM web_users ORDER BY name")
-    return [User(row["name"], row["role"], row["created_at"]) for row in rows]
+    limits: dict[str, list[str]] = {}
+    for user, collection in await db.fetchall(
+        "SELECT user, collection FROM web_user_collections ORDER BY collection"
+    ):
+        limits.setdefault(str(user).casefold(), []).append(str(collection))
+    return [
+        User(row["name"], row["role"], row["created_at"], _limit(limits.get(str(row["name"]).casefold())))
+        for row in rows
+    ]
+
+
+async def user_collections(db: Database, name: str) -> tuple[str, ...] | None:
+    """The collections ``name`` may see; None where the account is not limited (no rows)."""
+    rows = await db.fetchall(
+        "SELECT collection FROM web_user_collections WHERE user = ? ORDER BY collection", (name,)
+    )
+    return _limit([str(row[0]) for row in rows])
+
+
+def _limit(names: Sequence[str] | None) -> tuple[str, ...] | None:
+    return tuple(names) if names else None
 
 
 async def count_users(db: Database) -> int:
@@ -167,7 +208,7 @@ async def authenticate(db: Database, name: str, password: str) -> User | None:
     if rehash:
         digest = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
         await db.write("UPDATE web_users SET password_hash = ? WHERE name = ?", (digest, row["name"]))
-    return User(row["name"], row["role"], row["created_at"])
+    return User(row["name"], row["role"], row["created_at"], await user_collections(db, row["name"]))
 
 
 # --- sessions ---------------------------------------------------------------------------------------
@@ -198,7 +239,7 @@ async def load_session(reader: Database, writer: Database, token: str | None) ->
         return None
     session = Session(
         row["token_hash"], row["user"], row["role"], row["csrf_token"], row["created_at"],
-        row["last_seen_at"], row["flash"],
+        row["last_seen_at"], row["flash"], await user_collections(reader, row["user"]),
     )  # fmt: skip
     now = datetime.now(UTC)
     created = _parse(session.created_at)

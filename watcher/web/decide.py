@@ -20,7 +20,16 @@ from watcher.store import reviews
 from watcher.store.queue import ChangeRecord
 from watcher.web import present, queries
 from watcher.web.flash import Flash, set_flash
-from watcher.web.kit import DB, access, current_session, label_languages, render_macro, safe_next, see_other
+from watcher.web.kit import (
+    DB,
+    access,
+    current_session,
+    label_languages,
+    render_macro,
+    safe_next,
+    scope,
+    see_other,
+)
 
 NOTE_MAX = 500
 BULK_MAX = 1000
@@ -96,7 +105,7 @@ async def _answer(
     db = request.app[DB]  # the writer: what was just written, whatever the reader's snapshot
     records = await queries.get_changes(db, done_ids) if done_ids else []
     languages = label_languages(request)
-    selection = queries.parse_query(dict(parse_qsl(urlsplit(back).query))).selection
+    selection = queries.parse_query(dict(parse_qsl(urlsplit(back).query)), scope(request)).selection
     # The decided cards and the pending ones of the same edits (their "accept all in this edit" counts
     # changed), as the page would show them.
     related = await queries.pending_in_edits(db, selection, records[:CARDS_MAX])
@@ -141,8 +150,10 @@ async def review_one(request: web.Request) -> web.StreamResponse:
     if action is None:
         raise web.HTTPBadRequest(text="Unknown review action.")
     note = _note(form.get("note")) if "note" in form else None
+    # Another collection's change is refused as an unknown id is: nothing written, "not found".
+    ids = await queries.visible_ids(request.app[DB], [change_id], scope(request))
     outcome = await reviews.review(
-        request.app[DB], [change_id], action, actor=current_session(request).user, note=note
+        request.app[DB], ids, action, actor=current_session(request).user, note=note
     )
     # A decision moves on to the next change; a note or an undo stays on this one.
     then = (_then(form.get("then")) if action in UNDOABLE else None) or change_id
@@ -154,21 +165,22 @@ async def review_one(request: web.Request) -> web.StreamResponse:
 async def review_many(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     raw_action = str(form.get("action") or "")
-    scope = "shown" if raw_action.endswith("-shown") else "id"
+    key = "shown" if raw_action.endswith("-shown") else "id"  # the form field the ids are in
     action = ACTIONS.get(raw_action.removesuffix("-shown"))
-    if action not in MANY_ACTIONS or (scope == "shown" and action != "accept"):
+    if action not in MANY_ACTIONS or (key == "shown" and action != "accept"):
         raise web.HTTPBadRequest(text="Unknown bulk action.")
     ids: list[int] = []
-    for value in form.getall(scope, []):
+    for value in form.getall(key, []):
         for part in str(value).split(","):
             if part.strip().isdigit():
                 ids.append(int(part))
-    ids = sorted(set(ids))[:BULK_MAX]
+    asked = sorted(set(ids))[:BULK_MAX]
+    ids = await queries.visible_ids(request.app[DB], asked, scope(request))
     note = _note(form.get("note")) or None  # a bulk note is only set where one was written
     outcome = await reviews.review(
         request.app[DB], ids, action, actor=current_session(request).user, note=note
     )
-    missing = len(ids) - len(outcome.found)
+    missing = len(asked) - len(outcome.found)
     return await _answer(request, action, outcome, missing, "/", _then(form.get("then")))
 
 

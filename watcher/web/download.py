@@ -25,7 +25,7 @@ from watcher.export.profiles import PROFILE_NAMES
 from watcher.export.routine import last_export_time, marks_exported, nothing_new
 from watcher.export.writers import export_filename, labels_for, render_export
 from watcher.web import auth
-from watcher.web.kit import CONFIG, DB, READER, access, current_session, safe_next, see_other
+from watcher.web.kit import CONFIG, DB, READER, access, current_session, safe_next, scope, see_other
 from watcher.web.queries import parse_query
 
 NOTHING_MATCHES = "no change matches this selection"
@@ -40,7 +40,11 @@ async def export_download(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(text=f"Unknown export format; one of {', '.join(EXPORT_FORMATS)}.")
     # Every kind unless the page filters one, as `watcher export` does: the page's default view
     # (content) exports the routine selection.
-    query = parse_query(fields, default_status=DEFAULT_EXPORT_STATUS, defaults={"kind": "all"})
+    # Held to the account's collections: an account limited to some downloads only theirs, and so
+    # never the routine selection (which marks): the routine export is every collection's.
+    query = parse_query(
+        fields, scope(request), default_status=DEFAULT_EXPORT_STATUS, defaults={"kind": "all"}
+    )
     if query.problems:  # a filter dropped would export (and maybe mark) more than was asked for
         raise web.HTTPBadRequest(text="Nothing was exported: " + "; ".join(query.problems) + ".")
     selection = replace(query.selection, not_exported=fields.get("all") != "1")

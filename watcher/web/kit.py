@@ -17,7 +17,7 @@ from aiohttp import web
 
 from watcher.config import Config
 from watcher.store.db import Database
-from watcher.web import auth
+from watcher.web import auth, queries
 from watcher.web.links import WikiLinks
 
 Access = Literal["public", "signed_in", "reviewer"]
@@ -60,6 +60,11 @@ def current_session(request: web.Request) -> auth.Session:
     session = request.get(SESSION)
     assert isinstance(session, auth.Session), "handler marked public asked for a session"
     return session
+
+
+def scope(request: web.Request) -> queries.Scope:
+    """The signed-in account's collections: what every query of the page is held to."""
+    return queries.Scope(current_session(request).collections, request.app[CONFIG].collection_names)
 
 
 def optional_session(request: web.Request) -> auth.Session | None:
@@ -138,6 +143,7 @@ def page_context(request: web.Request, **overrides: Any) -> dict[str, Any]:
         return str(static.url_for(filename=name))
 
     languages = label_languages(request)
+    config = request.app[CONFIG]
     context: dict[str, Any] = {
         "session": session,
         "csrf": session.csrf_token if session else "",
@@ -147,9 +153,12 @@ def page_context(request: web.Request, **overrides: Any) -> dict[str, Any]:
         "here": request.path_qs,
         "flash": None,
         "label_language": languages[0] if languages else None,
-        "label_languages": request.app[CONFIG].labels.languages,
+        "label_languages": config.labels.languages,
         # The query string without the language, for the language form's hidden fields.
         "query_items": [(k, v) for k, v in request.query.items() if k != LANGUAGE_KEY],
+        # With several collections, each card says whose change it is, by the collection's title.
+        "several_collections": len(config.collections) > 1,
+        "collection_titles": {c.name: c.title for c in config.collections},
     }
     context.update(overrides)
     return context

@@ -211,7 +211,7 @@ async def cards(
     records = list({r.id: r for r in records}.values())
     labels = await labels_for(db, records, languages)
     edits = await queries.pending_in_edits(db, selection, records) if selection is not None else {}
-    return {r.id: card(r, labels, edit_ids=edits.get((r.wiki, r.revision), ()), order=order) for r in records}
+    return {r.id: card(r, labels, edit_ids=edits.get(queries.edit_key(r), ()), order=order) for r in records}
 
 
 async def thumbnail_urls(db: Database, titles: Iterable[str]) -> dict[str, str]:

@@ -2,6 +2,10 @@
 
 The filters are the store's :class:`ChangeFilter`; the page orders files by their newest matching
 change and each file's changes oldest first, so an edit history reads top to bottom.
+
+Every query is held to the signed-in account's collections (:class:`Scope`): :func:`parse_query`
+cannot be called without one, and the look-ups by id take the same limit, so a change of another
+collection reads as one that does not exist.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from watcher.base.values import (
     StatusChoice,
     choice,
 )
+from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.store.db import Database
 from watcher.store.queue import RECORD_COLUMNS, ChangeFilter, ChangeRecord, record_columns
 
@@ -30,8 +35,10 @@ SOURCE_CHOICES = SOURCES  # the old name; the lists live in base.values
 NO_LANGUAGE = "none"
 # The query-string keys of the filters, in the order the form shows them.
 FILTER_KEYS = (
-    "status", "kind", "source", "field", "language", "user", "file", "object", "since", "until", "editor",
+    "collection", "status", "kind", "source", "field", "language", "user", "file", "object", "since",
+    "until", "editor",
 )  # fmt: skip
+COLLECTION_KEY = "collection"
 MAX_TEXT = 300
 # The editor filter's choices as the form names them (watcher.store.editors says what "new" is).
 EDITOR_LABELS: dict[EditorChoice, str] = {
@@ -45,6 +52,31 @@ GROUPINGS: tuple[Grouping, ...] = get_args(Grouping)
 GROUP_KEY = "group"
 
 T = TypeVar("T", bound=str)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The collections one account may see (``limit``, None for every one) among those the
+    deployment has (``configured``, the config's order)."""
+
+    limit: tuple[str, ...] | None
+    configured: tuple[str, ...]
+
+    @property
+    def offered(self) -> tuple[str, ...]:
+        """The collection filter's choices: the account's, in the config's order (a name the config
+        no longer has last, its records still the account's)."""
+        if self.limit is None:
+            return self.configured
+        return (
+            *(n for n in self.configured if n in self.limit),
+            *(n for n in self.limit if n not in self.configured),
+        )
+
+    @property
+    def several(self) -> bool:
+        """Whether the deployment has several collections: cards then say whose they are."""
+        return len(self.configured) > 1
 
 
 @dataclass(frozen=True)
@@ -85,11 +117,14 @@ def _date(value: str, key: str, problems: list[str]) -> date | None:
 
 def parse_query(
     query: Mapping[str, str],
+    scope: Scope,
     *,
     default_status: StatusChoice = "pending",
     defaults: Mapping[str, str] | None = None,
 ) -> QueueQuery:
-    """Filters from a query string or form. Unknown values fall back to the default, with a note."""
+    """Filters from a query string or form, held to ``scope``. Unknown values fall back to the
+    default, with a note; a collection the account cannot see (or that there is not) selects
+    nothing, with the same note for both."""
     problems: list[str] = []
     params: dict[str, str] = {}
 
@@ -148,6 +183,14 @@ def parse_query(
             until = f"{(day + timedelta(days=1)).isoformat()}T00:00:00Z"  # the whole day, inclusive
         else:
             params.pop("until")
+    collections = scope.limit
+    if wanted := text(COLLECTION_KEY):
+        if wanted in scope.offered:
+            collections = (wanted,)
+        else:
+            params.pop(COLLECTION_KEY)
+            problems.append(f"{COLLECTION_KEY}: no collection {wanted[:40]!r} here; showing none")
+            collections = ()
     selection = ChangeFilter(
         status=status,
         kind=kind,
@@ -160,6 +203,7 @@ def parse_query(
         since=since,
         until=until,
         editor=editor,
+        collections=collections,
     )
     per_page = _int(query.get("per_page"), DEFAULT_PAGE_SIZE)
     if per_page not in PAGE_SIZES:
@@ -182,13 +226,15 @@ def _int(value: str | None, default: int) -> int:
 
 @dataclass(frozen=True)
 class FileGroup:
-    """The changes of one file on a page; grouped by edit, of one file's edit (``revision`` set)."""
+    """The changes of one file in one collection on a page (a file in two collections is two groups,
+    each with its own object id); grouped by edit, of one file's edit (``revision`` set)."""
 
     file: str
     object_id: str | None
     total: int  # matching changes of this file (or edit) in the whole selection, not just on this page
     changes: list[ChangeRecord]
     revision: int | None = None
+    collection: str = DEFAULT_COLLECTION
 
 
 async def count(db: Database, selection: ChangeFilter) -> int:
@@ -205,17 +251,17 @@ async def grouped_page(
     # Window functions give each row its group's newest time and count in one pass; only the page's
     # ids are then joined back to whole rows.
     if by == "edit":
-        partition, order = "wiki, revision", "latest DESC, revision DESC, id"
+        partition, order = "collection, wiki, revision", "latest DESC, revision DESC, collection, id"
     else:
-        partition, order = "file", "latest DESC, file, timestamp, id"
+        partition, order = "collection, file", "latest DESC, file, collection, timestamp, id"
     sql = f"""
         WITH sel AS (
-            SELECT id, file, wiki, revision, timestamp,
+            SELECT id, file, wiki, revision, timestamp, collection,
                    max(timestamp) OVER (PARTITION BY {partition}) AS latest,
                    count(*) OVER (PARTITION BY {partition}) AS total
             FROM changes{where}),
         page AS (
-            SELECT id, file, wiki, revision, timestamp, latest, total FROM sel
+            SELECT id, file, wiki, revision, timestamp, collection, latest, total FROM sel
             ORDER BY {order} LIMIT ? OFFSET ?)
         SELECT {record_columns("c")}, page.total AS group_total
         FROM page JOIN changes c ON c.id = page.id
@@ -226,21 +272,37 @@ async def grouped_page(
         record = ChangeRecord.from_row(row)
         revision = record.revision if by == "edit" else None
         last = groups[-1] if groups else None
-        if last is None or last.file != record.file or last.revision != revision:
-            groups.append(FileGroup(record.file, record.object_id, int(row["group_total"]), [], revision))
+        if last is None or (last.file, last.revision, last.collection) != (
+            record.file,
+            revision,
+            record.collection,
+        ):
+            groups.append(
+                FileGroup(
+                    record.file, record.object_id, int(row["group_total"]), [], revision, record.collection
+                )
+            )
         groups[-1].changes.append(record)
         if groups[-1].object_id is None and record.object_id:
             groups[-1] = replace(groups[-1], object_id=record.object_id)
     return groups
 
 
+EditKey = tuple[str, str, int]  # (collection, wiki, revision): one edit as one collection has it
+
+
+def edit_key(record: ChangeRecord) -> EditKey:
+    return (record.collection, record.wiki, record.revision)
+
+
 async def pending_in_edits(
     db: Database, selection: ChangeFilter, records: list[ChangeRecord]
-) -> dict[tuple[str, int], list[int]]:
-    """(wiki, revision) → the pending changes of that edit that the view's other filters match, for
-    the edits of ``records`` (the "accept all by this editor in this edit" button)."""
-    edits = sorted({(r.wiki, r.revision) for r in records})
-    found: dict[tuple[str, int], list[int]] = {}
+) -> dict[EditKey, list[int]]:
+    """:func:`edit_key` → the pending changes of that edit that the view's other filters match, for
+    the edits of ``records`` (the "accept all by this editor in this edit" button). A file in two
+    collections has the edit in each: each collection's button decides its own records."""
+    edits = sorted({edit_key(r) for r in records})
+    found: dict[EditKey, list[int]] = {}
     if not edits:
         return found
     where, params = replace(selection, status="pending").where()
@@ -249,26 +311,32 @@ async def pending_in_edits(
         wanted = set(chunk)
         revisions = ",".join("?" * len(chunk))
         rows = await db.fetchall(
-            f"SELECT wiki, revision, id FROM changes{where}{' AND' if where else ' WHERE'} "
+            f"SELECT collection, wiki, revision, id FROM changes{where}{' AND' if where else ' WHERE'} "
             f"revision IN ({revisions}) ORDER BY id",
-            [*params, *(revision for _, revision in chunk)],
+            [*params, *(revision for _, _, revision in chunk)],
         )
-        for wiki, revision, change_id in rows:
-            if (wiki, revision) in wanted:
-                found.setdefault((wiki, int(revision)), []).append(int(change_id))
+        for collection, wiki, revision, change_id in rows:
+            if (collection, wiki, revision) in wanted:
+                found.setdefault((collection, wiki, int(revision)), []).append(int(change_id))
     return found
 
 
 _EDIT_CHUNK = 400  # revisions per statement, well under SQLite's variable limit
 
 
-async def choices(db: Database) -> dict[str, list[str]]:
-    """The values the filter form offers: every field and language in the queue (index-only scans)."""
-    fields = [r[0] for r in await db.fetchall("SELECT DISTINCT field FROM changes ORDER BY field")]
+async def choices(db: Database, scope: Scope) -> dict[str, list[str]]:
+    """The values the filter form offers: every field and language in the account's collections
+    (index-only scans where the account sees every collection)."""
+    where, params = ChangeFilter(status="all", kind="all", collections=scope.limit).where()
+    also = " AND" if where else " WHERE"
+    fields = [
+        r[0] for r in await db.fetchall(f"SELECT DISTINCT field FROM changes{where} ORDER BY field", params)
+    ]
     languages = [
         r[0]
         for r in await db.fetchall(
-            "SELECT DISTINCT language FROM changes WHERE language IS NOT NULL ORDER BY language"
+            f"SELECT DISTINCT language FROM changes{where}{also} language IS NOT NULL ORDER BY language",
+            params,
         )
     ]
     return {"field": fields, "language": languages}
@@ -283,9 +351,26 @@ async def status_counts(db: Database, selection: ChangeFilter) -> dict[str, int]
     return counts
 
 
-async def get_change(db: Database, change_id: int) -> ChangeRecord | None:
-    row = await db.fetchone(f"SELECT {RECORD_COLUMNS} FROM changes WHERE id = ?", (change_id,))
+async def get_change(db: Database, change_id: int, scope: Scope) -> ChangeRecord | None:
+    """The change ``change_id``, or None where there is none in the account's collections."""
+    where, params = ChangeFilter(status="all", kind="all", ids=[change_id], collections=scope.limit).where()
+    row = await db.fetchone(f"SELECT {RECORD_COLUMNS} FROM changes{where}", params)
     return None if row is None else ChangeRecord.from_row(row)
+
+
+async def visible_ids(db: Database, ids: list[int], scope: Scope) -> list[int]:
+    """The ids among ``ids`` of changes the account may see (and decide on): the others are as
+    unknown to it as ids that were never used. A change's collection never changes, so what this
+    says still holds when the review is written."""
+    if scope.limit is None or not ids:
+        return ids
+    seen: set[int] = set()
+    for start in range(0, len(ids), _EDIT_CHUNK):
+        where, params = ChangeFilter(
+            status="all", kind="all", ids=ids[start : start + _EDIT_CHUNK], collections=scope.limit
+        ).where()
+        seen.update(int(row[0]) for row in await db.fetchall(f"SELECT id FROM changes{where}", params))
+    return [i for i in ids if i in seen]
 
 
 async def get_changes(db: Database, ids: list[int]) -> list[ChangeRecord]:
@@ -302,17 +387,21 @@ async def get_changes(db: Database, ids: list[int]) -> list[ChangeRecord]:
 
 
 async def same_edit(db: Database, record: ChangeRecord) -> list[ChangeRecord]:
+    """The other changes of ``record``'s edit in its collection (another collection's copies of
+    the same edit are that collection's to decide)."""
     rows = await db.fetchall(
-        f"SELECT {RECORD_COLUMNS} FROM changes WHERE wiki = ? AND revision = ? AND id != ? ORDER BY id",
-        (record.wiki, record.revision, record.id),
+        f"SELECT {RECORD_COLUMNS} FROM changes WHERE wiki = ? AND revision = ? AND collection = ?"
+        " AND id != ? ORDER BY id",
+        (record.wiki, record.revision, record.collection, record.id),
     )
     return [ChangeRecord.from_row(r) for r in rows]
 
 
 async def file_history(db: Database, record: ChangeRecord, limit: int = 20) -> list[ChangeRecord]:
+    """The file's other edits, in ``record``'s collection."""
     rows = await db.fetchall(
-        f"SELECT {RECORD_COLUMNS} FROM changes WHERE file = ?"
+        f"SELECT {RECORD_COLUMNS} FROM changes WHERE file = ? AND collection = ?"
         " AND revision != ? ORDER BY timestamp DESC, id DESC LIMIT ?",
-        (record.file, record.revision, limit),
+        (record.file, record.collection, record.revision, limit),
     )
     return [ChangeRecord.from_row(r) for r in rows]
