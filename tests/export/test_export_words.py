@@ -133,7 +133,7 @@ def test_the_csv_adds_the_words_after_every_column_and_guards_them(shell: WordsS
     result = shell.run("export", "--format", "csv", "--all")
     rows = list(csv.DictReader(io.StringIO(result.stdout_bytes.decode("utf-8-sig"), newline="")))
     header = list(rows[0])
-    assert header == [*EXPORT_COLUMNS, *LABEL_COLUMNS, "id", *TEXT_COLUMNS] == list(CSV_HEADER)
+    assert header == [*EXPORT_COLUMNS, *LABEL_COLUMNS, "id", *TEXT_COLUMNS, "collection"] == list(CSV_HEADER)
     found = {int(row["revision"]): row for row in rows}
     assert (found[11]["new"], found[11]["new_text"]) == ("{{other date|ca|1750}}", "circa 1750")
     assert found[12]["new_text"] == "Krassulor (Q17199752)" and found[12]["field_text"] == "avbildar"

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from watcher.config import DEFAULT_COLLECTION
 from watcher.diff.model import FieldChange
 from watcher.store import Database, iso_utc
 from watcher.store.queue import Provenance, insert_changes
@@ -43,12 +44,15 @@ async def add_change(
     template: str | None = "Information",
     queued_at: datetime | None = None,
     timestamp: str = "2026-03-02T10:00:00Z",
+    collection: str = DEFAULT_COLLECTION,
+    revision: int | None = None,
 ) -> int:
-    """Queue one change record (its own revision); returns its id."""
-    revision = next(_revisions)
+    """Queue one change record (its own revision unless given, in ``collection``); returns its id."""
+    revision = next(_revisions) if revision is None else revision
     provenance = Provenance(
         wiki="commonswiki", file=file, revision=revision, old_revision=revision - 1, timestamp=timestamp,
         user=user, comment="edit", object_id=object_id, source=source,  # type: ignore[arg-type]
+        collection=collection,
     )  # fmt: skip
     change = FieldChange(
         field=field, action=action, old=old, new=new, template=template,  # type: ignore[arg-type]

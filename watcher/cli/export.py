@@ -18,7 +18,15 @@ from typing import Any
 import click
 
 from watcher.base.values import EXPORT_LAYOUTS, ExportLayout, StatusChoice
-from watcher.cli.options import config_option, load_or_exit, open_database, run_async, status_option
+from watcher.cli.options import (
+    collection_option,
+    collections_or_exit,
+    config_option,
+    load_or_exit,
+    open_database,
+    run_async,
+    status_option,
+)
 from watcher.config import Config
 from watcher.export import routine as routine_export
 from watcher.export.formats import DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS, EXPORT_FORMATS
@@ -84,6 +92,7 @@ def since_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=DEFAULT_EXPORT, show_default=True)
 @file_option
 @since_option
+@collection_option
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Write to FILE instead of stdout (left alone where there is nothing new).",
@@ -102,15 +111,16 @@ def since_option(f: Callable[..., Any]) -> Callable[..., Any]:
 )  # fmt: skip
 def export(
     config_path: str | None, status: StatusChoice, everything: bool, fmt: str, file_title: str | None,
-    since: str | None, output: Path | None, bom: bool, raw: bool, layout: ExportLayout | None,
-    profile: str | None,
+    since: str | None, collection_names: tuple[str, ...], output: Path | None, bom: bool, raw: bool,
+    layout: ExportLayout | None, profile: str | None,
 ) -> None:  # fmt: skip
     """Changes keyed by object id, for the collection management system.
 
     The routine export (no options): every accepted change not exported before, as CSV. It marks
     what it wrote, so that the next one holds only what is new; with nothing new it writes nothing
     (not even a header, and no -o file) and says since when. --all, --status other than accepted,
-    --since or --file write what matches and mark nothing, so the routine export never skips a change.
+    --since, --file or --collection write what matches and mark nothing, so the routine export never
+    skips a change.
 
     CSV cells starting with = + - @, a tab or a carriage return get a leading ' so that a spreadsheet
     shows them as text (OWASP's formula-injection guard, numbers such as -5 included); --raw writes
@@ -118,8 +128,9 @@ def export(
     """
     config = load_or_exit(config_path, check_files=False)
     selection = ChangeFilter(
-        status=status, kind="all", file=file_title, since=since, not_exported=not everything
-    )
+        status=status, kind="all", file=file_title, since=since, not_exported=not everything,
+        collections=collections_or_exit(config, collection_names),
+    )  # fmt: skip
     how = Shape(fmt, layout or config.export.layout, profile, bom=bom, formula_guard=not raw)
     if profile is not None and fmt != "csv":
         raise click.BadParameter(

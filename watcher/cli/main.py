@@ -20,6 +20,8 @@ from watcher.cli.notify import digest, notify
 from watcher.cli.options import (
     CHECK_AGAIN,
     check_channels_or_exit,
+    collection_option,
+    collections_or_exit,
     config_option,
     kind_option,
     listing_format_option,
@@ -118,11 +120,12 @@ def collection_summary(t: CollectionSection, rules_table: str) -> list[str]:
 @listing_format_option(DEFAULT_LISTING)
 @file_option
 @since_option
+@collection_option
 @click.option("--limit", type=int, default=None, help="At most this many records.")
 @raw_option
 def changes(
     config_path: str | None, status: StatusChoice, kind: KindChoice, fmt: str, file_title: str | None,
-    since: str | None, limit: int | None, raw: bool,
+    since: str | None, collection_names: tuple[str, ...], limit: int | None, raw: bool,
 ) -> None:  # fmt: skip
     """List queued changes (safe while the daemon runs).
 
@@ -130,7 +133,8 @@ def changes(
     unless --raw; JSON lines are as stored.
     """
     config = load_or_exit(config_path, check_files=False)
-    selection = ChangeFilter(status=status, kind=kind, file=file_title, since=since)
+    collections = collections_or_exit(config, collection_names)
+    selection = ChangeFilter(status=status, kind=kind, file=file_title, since=since, collections=collections)
 
     async def body() -> tuple[list[ChangeRecord], dict[str, str]]:
         async with open_database(config) as db:
@@ -144,13 +148,16 @@ def changes(
 @main.command()
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def status(config_path: str | None, fmt: str) -> None:
-    """The daemon's state from the database (safe while it runs)."""
+@collection_option
+def status(config_path: str | None, fmt: str, collection_names: tuple[str, ...]) -> None:
+    """The daemon's state from the database (safe while it runs); --collection narrows the queue
+    counts per collection to those named."""
     config = load_or_exit(config_path, check_files=False)
+    collections = collections_or_exit(config, collection_names)
 
     async def body() -> dict[str, Any]:
         async with open_database(config) as db:
-            return await collect_status(db, config)
+            return await collect_status(db, config, collections=collections)
 
     report = run_async(body())
     click.echo(

@@ -1,10 +1,12 @@
-"""``watcher digest [--send] [--since DATE]`` and ``watcher notify test [--channel NAME]``.
+"""``watcher digest [--send] [--since DATE] [--collection NAME]`` and ``watcher notify test [--channel NAME]``.
 
 ``watcher digest`` previews, per digest channel, the digest ``--send`` would compose now (or, where
 none is due, the next one so far) and prints which digest and window it is; ``--send`` composes each
 digest channel's due digest unless the ledger already has it (so a systemd timer and the daemon can
 both run it: the period goes out once) and prints the same window. ``--send --since DATE`` sends now,
-as an extra digest, exactly what ``watcher digest --since DATE`` shows. Then the outbox rows of those
+as an extra digest, exactly what ``watcher digest --since DATE`` shows. ``--collection`` narrows each
+channel to those of its collections (the preview, and ``--send --since``; a scheduled digest always
+covers all of a channel's collections, once a day). Then the outbox rows of those
 channels are delivered, retrying for up to ``--wait`` seconds; exit 75 (EX_TEMPFAIL) when a digest is
 still unsent then (the daemon or the next run retries it).
 
@@ -18,13 +20,22 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import click
 
 from watcher.base.values import BODY_FORMATS, BodyFormat
-from watcher.cli.options import EX_TEMPFAIL, config_option, load_or_exit, open_database, run_async
+from watcher.cli.options import (
+    EX_TEMPFAIL,
+    collection_option,
+    collections_or_exit,
+    config_option,
+    load_or_exit,
+    open_database,
+    run_async,
+)
 from watcher.config import EX_CONFIG, Config, NotifyChannel
 from watcher.notify.channels import Channel, build_channels
 from watcher.notify.digest import (
@@ -35,8 +46,9 @@ from watcher.notify.digest import (
     send_digest_since,
     send_due_digests,
 )
+from watcher.notify.filters import narrowed
 from watcher.notify.outbox import Outbox
-from watcher.notify.preview import DigestPreview, preview_digests
+from watcher.notify.preview import DigestPreview, digest_channels, preview_digests
 from watcher.notify.render import Presenter
 from watcher.notify.trial import send_test_messages
 from watcher.store.db import Database, iso_utc
@@ -83,13 +95,18 @@ async def _nothing_due(db: Database, config: Config, channel: Channel, now: date
     return f"{channel.name}: no digest is due yet. The first, for {period_label(plan.period)}, {upcoming}"
 
 
-async def _send(config: Config, names: list[str], since: datetime | None, wait: float) -> int:
+async def _send(
+    config: Config, names: list[str], since: datetime | None, wait: float, collections: Sequence[str] | None
+) -> int:
     channels, problems = build_channels(config)
     if problems:
         for problem in problems:
             click.echo(f"{config.path}: {problem}", err=True)
         return EX_CONFIG
     selected = [c for c in channels if c.name in names]
+    if collections is not None:  # only with --since: an extra digest of those collections
+        narrow = {c.name: narrowed(c.config, collections) for c in selected}
+        selected = [replace(c, config=found) for c in selected if (found := narrow[c.name]) is not None]
     now = datetime.now(UTC)
     async with open_database(config) as db:
         if since is not None:
@@ -157,6 +174,7 @@ def _channel(config: Config, name: str | None) -> NotifyChannel | None:
     help="Everything queued from DATE (UTC) until now, instead of the scheduled digest's window.",
 )  # fmt: skip
 @click.option("--channel", "channel_name", default=None, help="Only this [[notify]] channel (its filters).")
+@collection_option
 @click.option(
     "--format", "fmt", type=click.Choice(BODY_FORMATS), default="text", show_default=True,
     help="Preview format (without --send).",
@@ -170,6 +188,7 @@ def digest(
     send: bool,
     since: str | None,
     channel_name: str | None,
+    collection_names: tuple[str, ...],
     fmt: BodyFormat,
     wait: float,
 ) -> None:
@@ -177,13 +196,27 @@ def digest(
     config = load_or_exit(config_path)
     since_at = _since(since)
     channel = _channel(config, channel_name)
+    collections = collections_or_exit(config, collection_names)
+    if send and since_at is None and collections is not None:
+        raise click.BadParameter(
+            "a scheduled digest covers all of a channel's collections, once a day; "
+            "to send some collections' changes now, add --since DATE",
+            param_hint="--collection",
+        )
+    for left_out in digest_channels(config, channel):
+        if narrowed(left_out, collections) is None:
+            click.echo(
+                f"{left_out.name}: takes none of {', '.join(collections or ())} "
+                f"(its collections: {', '.join(left_out.collections)}); left out",
+                err=True,
+            )
     if not send:
 
         async def preview() -> list[DigestPreview]:
             # The preview reads through a connection of its own; this one refuses a missing database
             # (instead of the preview creating an empty one) and puts SQLite errors in plain words.
             async with open_database(config):
-                return await preview_digests(config, channel, since_at)
+                return await preview_digests(config, channel, since_at, collections=collections)
 
         for number, shown in enumerate(run_async(preview())):
             click.echo(shown.heading, err=True)
@@ -196,7 +229,7 @@ def digest(
     if not names:
         click.echo("no [[notify]] channel has mode digest or both: nothing to send", err=True)
         return
-    sys.exit(run_async(_send(config, names, since_at, wait)))
+    sys.exit(run_async(_send(config, names, since_at, wait, collections)))
 
 
 @click.group()

@@ -1,6 +1,6 @@
-"""Options and helpers every command shares, defined once: ``--config``, ``--log-level``, the choices
-read from the value lists (``watcher.base.values``) and the format registry (``watcher.export.formats``),
-loading the config (every problem listed, exit 78), opening the config's database
+"""Options and helpers every command shares, defined once: ``--config``, ``--log-level``,
+``--collection``, the choices read from the value lists (``watcher.base.values``) and the format
+registry (``watcher.export.formats``), loading the config (every problem listed, exit 78), opening the config's database
 (:func:`open_database`: never creates one unless asked) and running a coroutine with database errors
 as one clean line and their own exit code (:func:`run_async`).
 
@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -78,6 +78,30 @@ def listing_format_option(default: str) -> Decorator:
 def role_option(default: Role = "reviewer") -> Decorator:
     """``--role reviewer|readonly`` of a review-page account."""
     return click.option("--role", type=click.Choice(ROLES), default=default, show_default=True)
+
+
+def collection_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--collection NAME`` (repeatable): only those collections' changes; default every collection.
+    The names are checked against the config by :func:`collections_or_exit` once it is loaded."""
+    return click.option(
+        "--collection", "collection_names", metavar="NAME", multiple=True,
+        help="Only the changes of this collection (repeat for several; default: every collection).",
+    )(f)  # fmt: skip
+
+
+def collections_or_exit(config: Config, names: Sequence[str]) -> tuple[str, ...] | None:
+    """The ``--collection`` names as a ``ChangeFilter.collections``: None (every collection) where
+    none is given; a name the config does not have is a usage error (exit 2) naming those it has."""
+    if not names:
+        return None
+    unknown = [name for name in dict.fromkeys(names) if config.collection(name) is None]
+    if unknown:
+        which = ("collection " if len(unknown) == 1 else "collections ") + ", ".join(map(repr, unknown))
+        raise click.BadParameter(
+            f"no {which} in the config; it has {', '.join(config.collection_names)}",
+            param_hint="--collection",
+        )
+    return tuple(dict.fromkeys(names))
 
 
 NOTHING_STARTED = "nothing was started"

@@ -32,9 +32,11 @@ EXPORT_COLUMNS = (
     "reverted_by", "superseded_by", "tags", "tools", "editor_edits", "editor_registered",
 )  # fmt: skip
 # The CSV header: the export columns, Wikidata labels of item values, the queue id (for
-# `watcher accept`/`reject` round trips), then the field and values in words (``watcher.export.words``).
+# `watcher accept`/`reject` round trips), the field and values in words (``watcher.export.words``),
+# then the record's collection. New columns only ever go at the end: importers map them by position.
 LABEL_COLUMNS = ("old_label", "new_label")
-CSV_HEADER = (*EXPORT_COLUMNS, *LABEL_COLUMNS, "id", *TEXT_COLUMNS)
+COLLECTION_COLUMN = "collection"
+CSV_HEADER = (*EXPORT_COLUMNS, *LABEL_COLUMNS, "id", *TEXT_COLUMNS, COLLECTION_COLUMN)
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's list
 
@@ -62,11 +64,11 @@ def csv_row(
     row = record.as_contract(index)
     cells: list[Any] = [cell(row.get(c)) for c in (*EXPORT_COLUMNS, *LABEL_COLUMNS)]
     words = text_columns(record, labels)
-    text_cells: list[Any] = [cell(words[c]) for c in TEXT_COLUMNS]
+    after_id: list[Any] = [*(cell(words[c]) for c in TEXT_COLUMNS), record.collection]
     if formula_guard:  # the words come from Commons too: "=cmd" in a description stays "=cmd"
         cells = [guard_formula(c) if isinstance(c, str) else c for c in cells]
-        text_cells = [guard_formula(c) if isinstance(c, str) else c for c in text_cells]
-    return [*cells, record.id, *text_cells]
+        after_id = [guard_formula(c) if isinstance(c, str) else c for c in after_id]
+    return [*cells, record.id, *after_id]
 
 
 def write(

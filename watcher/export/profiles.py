@@ -34,6 +34,7 @@ from watcher.export.csvfile import guard_formula
 from watcher.export.delimited import BOM, RFC4180, Dialect
 from watcher.export.shared import CHUNK_ROWS, index_url
 from watcher.export.wide import (
+    COLLECTION,
     FIXED,
     JOIN,
     PROVENANCE,
@@ -42,6 +43,7 @@ from watcher.export.wide import (
     arrange,
     is_set_key,
     present_keys,
+    row_collections,
     wide_rows,
 )
 from watcher.store.queue import ChangeRecord
@@ -91,8 +93,10 @@ class Profile:
 
 def profile_table(records: Sequence[ChangeRecord], profile: Profile, config: Config) -> WideTable:
     """The wide table of ``records`` with the profile's column names under the museum's."""
-    rows = wide_rows(records, index_url(config), separator=profile.separator)
-    return arrange(rows, profile.column_names(config.export.columns, present_keys(rows)))
+    collections = row_collections(config)
+    rows = wide_rows(records, index_url(config), separator=profile.separator, collections=collections)
+    names = profile.column_names(config.export.columns, present_keys(rows))
+    return arrange(rows, names, by_collection=collections is not None)
 
 
 def iter_table(
@@ -242,13 +246,14 @@ def collectiveaccess_mapping(table: WideTable, profile: Profile) -> str:
             notes[key] = ("Skip", "", "", "Set your element code (e.g. ca_objects.description), then Mapping")
     for key in PROVENANCE:
         notes[key] = ("Skip", "", "", "Provenance from Commons Watcher, not for import")
+    notes[COLLECTION] = ("Skip", "", "", "The watcher's collection ([[collection]] name) of the row")
     notes["cleared"] = (
         "Skip",
         "",
         "",
         "Fields emptied on Commons: the importer skips empty cells, clear by hand",
     )
-    for number, key in enumerate((*FIXED, *table.keys, *PROVENANCE), start=1):
+    for number, key in enumerate(table.columns, start=1):
         rule, destination, options, note = notes[key]
         rows.append([rule, str(number), destination, "", options, "", "", "", "", header[number - 1], note])
     return "".join(RFC4180.line(r) for r in rows)
@@ -258,13 +263,13 @@ def omeka_mapping_notes(table: WideTable, profile: Profile) -> str:
     """Each column's property and language for CSV Import's mapping step (columns by number)."""
     rows = [["Column", "Header", "Property", "Language", "Multivalue", "Notes"]]
     header = table.header()
-    for number, key in enumerate((*FIXED, *table.keys, *PROVENANCE), start=1):
+    for number, key in enumerate(table.columns, start=1):
         name = header[number - 1]
         term, _, language = name.partition(" @")
         multivalue = "yes" if is_set_key(key) else ""
         if key == "object_id":
             note = "Advanced settings: Resource identifier column; identifier property dcterms:identifier"
-        elif key in PROVENANCE or key == "file":
+        elif key in PROVENANCE or key in ("file", COLLECTION):
             term, language, note = "", "", "Do not map (provenance)"
         elif key.endswith(REMOVED):
             term, language, note = "", "", "Do not map: removed on Commons, remove them by hand"

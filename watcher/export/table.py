@@ -4,7 +4,7 @@ Every cell goes through :func:`watcher.base.text.one_line` (as the digest's valu
 written on Commons may hold escape sequences or bidi overrides that would recolour, retitle or clear
 the curator's terminal or show a value reversed, and the table is only ever read by people (on a
 terminal or through a pager), so it is made safe whether or not stdout is a terminal. CSV and JSON
-lines stay byte-faithful.
+lines stay byte-faithful. With several collections in the config, each row names its collection.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ def write(
     labels: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """The table in one chunk, or "no changes"."""
-    yield render_table(records) + "\n" if records else "no changes\n"
+    several = len(config.collections) > 1
+    yield render_table(records, collections=several) + "\n" if records else "no changes\n"
 
 
-def render_table(records: Sequence[ChangeRecord]) -> str:
+def render_table(records: Sequence[ChangeRecord], *, collections: bool = False) -> str:
+    """The rows, with a collection column after the time where ``collections``."""
     width = shutil.get_terminal_size((160, 24)).columns
     rows: list[tuple[str, ...]] = [
         ("id", "time", "file", "object", "field", "lang", "action", "change", "user")
@@ -46,8 +48,12 @@ def render_table(records: Sequence[ChangeRecord]) -> str:
         cells = (str(r.id), r.timestamp[:16].replace("T", " "), r.file.removeprefix("File:"),
                  r.object_id or "", field, r.language or "", r.action, text, r.user or "")  # fmt: skip
         rows.append(tuple(one_line(cell) for cell in cells))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     caps = [8, 16, 40, 14, 30, 6, 8, 60, 20]
+    if collections:
+        names = ["collection", *(one_line(r.collection) for r in records)]
+        rows = [(*row[:2], name, *row[2:]) for row, name in zip(rows, names, strict=True)]
+        caps.insert(2, 16)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     widths = [min(w, c) for w, c in zip(widths, caps, strict=True)]
     lines = [
         "  ".join(_cut(cell, w).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()

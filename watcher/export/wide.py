@@ -6,7 +6,9 @@ change records and ``[export.columns]``; the writers (``profiles``) turn a :clas
 file.
 
 **Rows.** One per ``object_id``; records without one get a row of their own per file. An object with
-several files on Commons is one row, its files joined in ``file``.
+several files on Commons is one row, its files joined in ``file``. Where the config has several
+collections, one row per collection and object (a file in two collections has a row in each, with
+each collection's object id), in config order, and a ``collection`` column after all the others.
 
 **Cells.** A cell's key is ``FIELD`` or ``FIELD/LANGUAGE`` (``description/sv``), ``statement/P180`` for
 structured-data statements, ``file/sha1`` for a new file version (``file`` is the title column).
@@ -36,7 +38,8 @@ column right after it), the unmapped ones that occur, sorted, then the provenanc
 ``cleared``, ``retracted``, ``editors`` (distinct Commons users, in edit order), ``reviewers``,
 ``revisions``, ``diff_urls``, ``last_edit``, ``ids`` (queue ids, for `watcher accept`/`reject`). Fixed
 and provenance columns may be renamed through ``[export.columns]`` as well (``"object_id" = "idno"``).
-A name used twice gets `` (2)``.
+A name used twice gets `` (2)``. With several collections a field called ``collection`` is the
+``collection (field)`` column, as ``ids`` is.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from watcher.config import Config
+from watcher.export.csvfile import COLLECTION_COLUMN
 from watcher.export.shared import index_url
 from watcher.store.queue import ChangeRecord
 
@@ -52,6 +56,7 @@ JOIN = "; "
 REMOVED = "/removed"
 OBJECT_ID, FILE = "object_id", "file"
 FIXED = (OBJECT_ID, FILE)
+COLLECTION = COLLECTION_COLUMN  # the last column of a table by collection, named as in the long CSV
 PROVENANCE = ("cleared", "retracted", "editors", "reviewers", "revisions", "diff_urls", "last_edit", "ids")
 RESERVED = frozenset((*FIXED, *PROVENANCE))
 SETS = frozenset({"category", "statement"})  # fields with many values: added and removed, not latest wins
@@ -64,14 +69,14 @@ def is_retraction(record: ChangeRecord) -> bool:
     return record.retracts is not None or (record.exported_at is not None and record.status != "accepted")
 
 
-def cell_key(record: ChangeRecord) -> str:
+def cell_key(record: ChangeRecord, reserved: frozenset[str] = RESERVED) -> str:
     """The key of the cell a record fills: ``FIELD``, ``FIELD/LANGUAGE``, ``statement/P…``, ``file/sha1``."""
     if record.field == "statement":
         return f"statement/{record.property or ''}"
     if record.field == FILE:
         return "file/sha1"
     key = f"{record.field}/{record.language}" if record.language else record.field
-    return f"{key} (field)" if key in RESERVED else key  # a parameter called "ids" is not the ids column
+    return f"{key} (field)" if key in reserved else key  # a parameter called "ids" is not the ids column
 
 
 def is_set_key(key: str) -> bool:
@@ -83,6 +88,7 @@ class WideRow:
     """One object: its cells by key and the provenance of the changes behind them."""
 
     object_id: str | None
+    collection: str | None = None  # where the table is by collection
     files: list[str] = field(default_factory=list)
     cells: dict[str, str] = field(default_factory=dict)
     cleared: list[str] = field(default_factory=list)  # keys
@@ -102,6 +108,12 @@ class WideTable:
     keys: tuple[str, ...]  # the field columns, in order
     names: Mapping[str, str]  # every key (fixed, field, provenance) → its column name
     rows: tuple[WideRow, ...]
+    by_collection: bool = False  # a row per collection and object, and the collection column last
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column's key, in order."""
+        return (*FIXED, *self.keys, *PROVENANCE, *((COLLECTION,) if self.by_collection else ()))
 
     @property
     def ids(self) -> list[int]:
@@ -109,7 +121,7 @@ class WideTable:
         return sorted(i for row in self.rows for i in row.ids)
 
     def header(self) -> list[str]:
-        return [self.names[k] for k in (*FIXED, *self.keys, *PROVENANCE)]
+        return [self.names[k] for k in self.columns]
 
     def cells(self, row: WideRow, separator: str = JOIN) -> list[str]:
         """A row's cells, aligned with :meth:`header`."""
@@ -129,6 +141,7 @@ class WideTable:
             separator.join(row.files),
             *(row.cells.get(k, "") for k in self.keys),
             *(provenance[k] for k in PROVENANCE),
+            *((row.collection or "",) if self.by_collection else ()),
         ]
 
     def lists(self, separator: str = JOIN) -> list[list[str]]:
@@ -145,19 +158,37 @@ def wide_table(
     records: Sequence[ChangeRecord], config: Config, *, columns: Mapping[str, str] | None = None
 ) -> WideTable:
     """The wide layout of ``records`` with ``[export.columns]`` (or ``columns``) as the column names."""
-    rows = wide_rows(records, index_url(config))
+    rows = wide_rows(records, index_url(config), collections=row_collections(config))
     return arrange(rows, config.export.columns if columns is None else columns)
 
 
-def wide_rows(records: Sequence[ChangeRecord], index: str, *, separator: str = JOIN) -> list[WideRow]:
-    """The rows: one per object (or file without one), cells by the latest edit; objects first."""
+def row_collections(config: Config) -> tuple[str, ...] | None:
+    """The collections a wide table has rows by, in config order; None with one (rows by object)."""
+    return config.collection_names if len(config.collections) > 1 else None
+
+
+def wide_rows(
+    records: Sequence[ChangeRecord],
+    index: str,
+    *,
+    separator: str = JOIN,
+    collections: Sequence[str] | None = None,
+) -> list[WideRow]:
+    """The rows: one per object (or file without one), cells by the latest edit; objects first. With
+    ``collections`` (:func:`row_collections`), one per collection and object, collections in that order."""
     ordered = sorted(records, key=lambda r: (r.timestamp, r.revision, r.id))
-    groups: dict[tuple[int, str], list[ChangeRecord]] = {}
+    rank = {name: number for number, name in enumerate(collections or ())}
+    groups: dict[tuple[int, str, int, str], list[ChangeRecord]] = {}
     for record in ordered:
         if record.status in FILLS_CELLS or is_retraction(record):
-            key = (0, record.object_id) if record.object_id else (1, record.file)
+            where = (rank.get(record.collection, len(rank)), record.collection) if collections else (0, "")
+            key = (*where, 0, record.object_id) if record.object_id else (*where, 1, record.file)
             groups.setdefault(key, []).append(record)
-    return [_row(group, index, separator) for _, group in sorted(groups.items(), key=lambda kv: kv[0])]
+    by_collection = collections is not None
+    return [
+        _row(group, index, separator, by_collection)
+        for _, group in sorted(groups.items(), key=lambda kv: kv[0])
+    ]
 
 
 def present_keys(rows: Iterable[WideRow]) -> set[str]:
@@ -168,19 +199,28 @@ def present_keys(rows: Iterable[WideRow]) -> set[str]:
     return keys
 
 
-def arrange(rows: Sequence[WideRow], columns: Mapping[str, str]) -> WideTable:
-    """The table of ``rows``: its field columns in order and every column's name from ``columns``."""
-    keys = _column_keys(columns, present_keys(rows))
-    return WideTable(keys=keys, names=_names(keys, columns), rows=tuple(rows))
+def arrange(rows: Sequence[WideRow], columns: Mapping[str, str], *, by_collection: bool = False) -> WideTable:
+    """The table of ``rows``: its field columns in order and every column's name from ``columns``;
+    ``by_collection``: rows of :func:`wide_rows` with ``collections``, and the collection column last."""
+    reserved = _reserved(by_collection)
+    keys = _column_keys(columns, present_keys(rows), reserved)
+    extra = (COLLECTION,) if by_collection else ()
+    return WideTable(keys, _names(keys, columns, extra), tuple(rows), by_collection)
 
 
-def _row(records: list[ChangeRecord], index: str, separator: str) -> WideRow:
+def _reserved(by_collection: bool) -> frozenset[str]:
+    return RESERVED | {COLLECTION} if by_collection else RESERVED
+
+
+def _row(records: list[ChangeRecord], index: str, separator: str, by_collection: bool) -> WideRow:
     """One object's row from its records, oldest edit first."""
-    row = WideRow(object_id=records[0].object_id)
+    first = records[0]
+    row = WideRow(object_id=first.object_id, collection=first.collection if by_collection else None)
+    reserved = _reserved(by_collection)
     singles: dict[str, tuple[str | None, ChangeRecord]] = {}  # key → (value now, the record deciding it)
     sets: dict[str, dict[str, tuple[bool, bool]]] = {}  # key → value → (there before, there now)
     for record in records:
-        key = cell_key(record)
+        key = cell_key(record, reserved)
         retraction = is_retraction(record)
         old, new = (record.new, record.old) if retraction else (record.old, record.new)
         if retraction:
@@ -228,11 +268,13 @@ def _append_new(values: list[str], value: str) -> None:
         values.append(value)
 
 
-def _column_keys(columns: Mapping[str, str], present: Iterable[str]) -> tuple[str, ...]:
+def _column_keys(
+    columns: Mapping[str, str], present: Iterable[str], reserved: frozenset[str] = RESERVED
+) -> tuple[str, ...]:
     """Mapped field keys in config order (a set's ``/removed`` right after it), then the rest sorted."""
     keys: list[str] = []
     for key in columns:
-        if key in RESERVED or key in keys:
+        if key in reserved or key in keys:
             continue
         keys.append(key)
         if is_set_key(key) and key + REMOVED not in columns:
@@ -241,11 +283,11 @@ def _column_keys(columns: Mapping[str, str], present: Iterable[str]) -> tuple[st
     return tuple(keys)
 
 
-def _names(keys: Sequence[str], columns: Mapping[str, str]) -> dict[str, str]:
+def _names(keys: Sequence[str], columns: Mapping[str, str], extra: Sequence[str] = ()) -> dict[str, str]:
     """Each key's column name: the mapping's, a set's ``… (removed)`` after its own, else the key; unique."""
     names: dict[str, str] = {}
     used: set[str] = set()
-    for key in (*FIXED, *keys, *PROVENANCE):
+    for key in (*FIXED, *keys, *PROVENANCE, *extra):
         if key in columns:
             name = columns[key]
         elif key.endswith(REMOVED) and key.removesuffix(REMOVED) in columns:

@@ -27,6 +27,8 @@
   ``send_empty``.
 - **History.** When a digest would hold more than ``HISTORY_LIST_MAX`` records from ``watcher
   history`` (``source = 'history'``), those are summarised (counts per field) instead of listed.
+- **Collections.** A channel of several collections (``[[notify]] collections``, default all) lists
+  its files under each collection's title, in config order; a channel of one looks as it always did.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import aiosqlite
 from watcher.base.values import BodyFormat
 from watcher.config import Config, NotifyChannel
 from watcher.notify.channels import Channel
-from watcher.notify.filters import filter_sql
+from watcher.notify.filters import channel_collections, filter_sql
 from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, count_label, fit, render_template
 from watcher.notify.schedule import DigestTime
@@ -61,6 +63,15 @@ SCHEDULER_CHUNK = 60.0  # seconds; the wall clock is read again after each sleep
 
 
 @dataclass(frozen=True)
+class CollectionHeading:
+    """The line above a collection's files in a digest of several collections."""
+
+    title: str
+    total: int  # its changes listed (or counted as "more") below it
+    files: int
+
+
+@dataclass(frozen=True)
 class FileGroup:
     file: str
     file_url: str
@@ -68,6 +79,9 @@ class FileGroup:
     counts: str
     changes: tuple[ChangeView, ...]
     total: int
+    # The collection the file's changes here are of, where the digest covers several (a file in two
+    # collections is a group under each); None with one collection: the digest looks as before.
+    collection: CollectionHeading | None = None
 
     @property
     def hidden(self) -> int:
@@ -185,37 +199,44 @@ async def compose(
             by_source["history"], int(history_files[0][0]), count_label([(r[0], r[1]) for r in per_field])
         )
         listed_where = f"{where} AND source != 'history'"
+    # Several collections: the files under each collection's title, in config order.
+    names = channel_collections(filters, config)
+    several = len(names) > 1
+    order, order_params = _collection_order(names if several else ())
     group_rows = await _all(
         conn,
-        f"SELECT file, field, language, count(*) AS n FROM changes WHERE {listed_where} "
-        "GROUP BY file, field, language ORDER BY file, n DESC, field",
-        base,
+        f"SELECT collection, file, field, language, count(*) AS n FROM changes WHERE {listed_where} "
+        f"GROUP BY collection, file, field, language ORDER BY {order}file, n DESC, field",
+        [*base, *order_params],
     )
-    group_counts: dict[str, list[tuple[str, int]]] = {}
+    group_counts: dict[tuple[str, str], list[tuple[str, int]]] = {}
     for row in group_rows:
-        group_counts.setdefault(row[0], []).append((_label(row[1], row[2]), row[3]))
+        key = (row[0] if several else "", row[1])
+        group_counts.setdefault(key, []).append((_label(row[2], row[3]), row[4]))
     records = [
         ChangeRecord.from_row(row)
         for row in await _all(
             conn,
-            f"SELECT {RECORD_COLUMNS} FROM changes WHERE {listed_where} ORDER BY file, id LIMIT ?",
-            [*base, LIST_MAX],
+            f"SELECT {RECORD_COLUMNS} FROM changes WHERE {listed_where} ORDER BY {order}file, id LIMIT ?",
+            [*base, *order_params, LIST_MAX],
         )
     ]
     labels = await presenter.labels(db, records) if db is not None else None
-    grouped: dict[str, list[ChangeRecord]] = {}
+    grouped: dict[tuple[str, str], list[ChangeRecord]] = {}
     for record in records:
-        grouped.setdefault(record.file, []).append(record)
+        grouped.setdefault((record.collection if several else "", record.file), []).append(record)
+    headings = _headings(config, group_counts) if several else {}
     groups = tuple(
         FileGroup(
             file=presenter.view(items[0]).file,
-            file_url=presenter.file_url(file_title),
+            file_url=presenter.file_url(key[1]),
             object_id=next((presenter.view(r).object_id for r in items if r.object_id), None),
-            counts=count_label(group_counts.get(file_title, [])),
+            counts=count_label(group_counts.get(key, [])),
             changes=tuple(presenter.view(r, labels=labels) for r in items),
-            total=sum(n for _, n in group_counts.get(file_title, [])),
+            total=sum(n for _, n in group_counts.get(key, [])),
+            collection=headings.get(key[0]),
         )
-        for file_title, items in grouped.items()
+        for key, items in grouped.items()
     )
     label = period_label(period) if period else presenter.local_time(end)[:10]
     title = f"Commons Watcher digest, {label}: " + (
@@ -238,6 +259,30 @@ async def compose(
         group_count=len(group_counts),
         withdrawn=int(undone[0][0]),
     )
+
+
+def _collection_order(names: Sequence[str]) -> tuple[str, list[str]]:
+    """An ORDER BY prefix putting the collections in config order (others after them); none for ()."""
+    if not names:
+        return "", []
+    cases = " ".join(f"WHEN ? THEN {number}" for number in range(len(names)))
+    return f"CASE collection {cases} ELSE {len(names)} END, collection, ", list(names)
+
+
+def _headings(
+    config: Config, group_counts: dict[tuple[str, str], list[tuple[str, int]]]
+) -> dict[str, CollectionHeading]:
+    """Each collection's heading: its title (its name where the config has it no more), its counts."""
+    changes: dict[str, int] = {}
+    files: dict[str, int] = {}
+    for (name, _), counts in group_counts.items():
+        changes[name] = changes.get(name, 0) + sum(n for _, n in counts)
+        files[name] = files.get(name, 0) + 1
+    headings: dict[str, CollectionHeading] = {}
+    for name, total in changes.items():
+        section = config.collection(name)
+        headings[name] = CollectionHeading(section.title if section else name, total, files[name])
+    return headings
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ does not use it. Adding a filter is one function here, its name in :data:`FILTER
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from watcher.config import NotifyChannel
+from watcher.config import Config, NotifyChannel
 from watcher.tracking.resolver import canonical_title
 
 Condition = tuple[str, list[Any]]
@@ -75,7 +76,15 @@ def by_reverted(channel: NotifyChannel) -> Condition | None:
     return "(status != 'withdrawn' AND reverted_by IS NULL)", []
 
 
+def by_collection(channel: NotifyChannel) -> Condition | None:
+    """``collections``: only those collections' changes (a file in two has its records in each)."""
+    if not channel.collections:
+        return None
+    return f"collection IN ({_placeholders(channel.collections)})", list(channel.collections)
+
+
 FILTERS: tuple[Callable[[NotifyChannel], Condition | None], ...] = (
+    by_collection,
     by_kind,
     by_field,
     by_language,
@@ -96,3 +105,17 @@ def filter_sql(channel: NotifyChannel) -> Condition:
             clauses.append(condition[0])
             params.extend(condition[1])
     return (" AND ".join(clauses) or "1"), params
+
+
+def channel_collections(channel: NotifyChannel, config: Config) -> tuple[str, ...]:
+    """The collections whose changes the channel sends, in config order (empty ``collections``: all)."""
+    return tuple(n for n in config.collection_names if not channel.collections or n in channel.collections)
+
+
+def narrowed(channel: NotifyChannel, collections: Sequence[str] | None) -> NotifyChannel | None:
+    """The channel limited to ``collections`` too (`watcher digest --collection`); None where it takes
+    none of them (an empty ``collections`` would mean every collection, not none)."""
+    if collections is None:
+        return channel
+    taken = tuple(c for c in collections if not channel.collections or c in channel.collections)
+    return replace(channel, collections=taken) if taken else None

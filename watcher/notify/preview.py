@@ -9,6 +9,7 @@ is and its window, in the channel's time zone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from watcher.base.values import BodyFormat
 from watcher.config import Config, NotifyChannel
 from watcher.notify.digest import DigestContent, compose, period_label, period_text, plan_window, window_now
+from watcher.notify.filters import narrowed
 from watcher.notify.render import Presenter
 from watcher.notify.schedule import DigestTime
 from watcher.store.db import Database, iso_utc
@@ -76,15 +78,30 @@ async def _channel_preview(
     return DigestPreview(name, heading, window, content, due=plan.due)
 
 
+def digest_channels(config: Config, channel: NotifyChannel | None) -> list[NotifyChannel]:
+    """The channels a preview shows: ``channel``, else every digest channel."""
+    return [channel] if channel else [c for c in config.notify if c.mode in ("digest", "both")]
+
+
 async def preview_digests(
-    config: Config, channel: NotifyChannel | None, since: datetime | None, *, now: datetime | None = None
+    config: Config,
+    channel: NotifyChannel | None,
+    since: datetime | None,
+    *,
+    now: datetime | None = None,
+    collections: Sequence[str] | None = None,
 ) -> list[DigestPreview]:
     """One preview for ``channel``, else one per digest channel (each with its own filters, time zone
-    and schedule), else one of every change (no digest channel: nothing would send it)."""
+    and schedule), else one of every change (no digest channel: nothing would send it).
+
+    ``collections`` (`--collection`) narrows each channel to those of them it takes; a channel that
+    takes none of them is left out (:func:`digest_channels` and ``narrowed`` tell which).
+    """
     now = now or datetime.now(UTC)
-    selected = [channel] if channel else [c for c in config.notify if c.mode in ("digest", "both")]
+    chosen = digest_channels(config, channel)
+    selected = [n for n in (narrowed(c, collections) for c in chosen) if n is not None]
     async with Database.open(config.database) as db:
-        if selected:
+        if chosen:
             return [await _channel_preview(db, config, c, since, now) for c in selected]
         zone = ZoneInfo(next((c.timezone for c in config.notify), "UTC"))
         if since is None:
@@ -93,9 +110,8 @@ async def preview_digests(
                 datetime.fromisoformat(str(last).replace("Z", "+00:00")) if last else now - timedelta(days=1)
             )
         end = window_now(now)
-        content = await compose(
-            db.conn, config, NotifyChannel(name="preview"), Presenter(config, zone), since, end, db=db
-        )
+        everything = NotifyChannel(name="preview", collections=tuple(collections or ()))
+        content = await compose(db.conn, config, everything, Presenter(config, zone), since, end, db=db)
         window = period_text(since, end, zone)
         heading = f"{window} (no [[notify]] channel has mode digest or both: nothing sends a digest)"
         return [DigestPreview(None, heading, window, content)]

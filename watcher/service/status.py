@@ -20,7 +20,8 @@ from typing import Any
 
 from watcher.base.text import one_line, plural
 from watcher.base.times import parse_utc
-from watcher.config import Config
+from watcher.base.values import STATUSES
+from watcher.config import DEFAULT_COLLECTION, Config
 from watcher.export.push import webhook_status
 from watcher.mediawiki.types import ApiStats
 from watcher.service.tracked_status import api_error_line, tracked_lines, tracked_snapshot
@@ -222,16 +223,36 @@ async def database_snapshot(db: Database, *, now: datetime | None = None) -> dic
     return snapshot
 
 
+async def queue_by_collection(
+    db: Database, config: Config, collections: Sequence[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """Each collection's changes by status, in config order (``collections``: only those); without a
+    selection also a collection the queue still has and the config no more."""
+    counts: dict[str, dict[str, int]] = {
+        name: dict.fromkeys(STATUSES, 0) for name in collections or config.collection_names
+    }
+    for row in await db.fetchall(
+        "SELECT collection, status, count(*) FROM changes GROUP BY collection, status"
+    ):
+        name = str(row[0])
+        if collections is None or name in counts:
+            counts.setdefault(name, dict.fromkeys(STATUSES, 0))[str(row[1])] = int(row[2])
+    return counts
+
+
 async def collect_status(
     db: Database,
     config: Config,
     *,
     now: datetime | None = None,
     is_alive: Callable[[int], bool] = process_alive,
+    collections: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The JSON of `watcher status --format json`: the contract's keys and the service's health."""
+    """The JSON of `watcher status --format json`: the contract's keys and the service's health;
+    ``queue_by_collection`` of ``collections`` (`--collection`; None: every one)."""
     now = now or datetime.now(UTC)
     status = await database_snapshot(db, now=now)
+    status["queue_by_collection"] = await queue_by_collection(db, config, collections)
     pid = status["daemon_pid"]
     running = bool(pid) and is_alive(pid)
     status["daemon_running"] = running
@@ -338,6 +359,16 @@ def _fetch_work_line(status: dict[str, Any]) -> str:
     )
 
 
+def _collection_lines(by_collection: dict[str, dict[str, int]]) -> list[tuple[str, str]]:
+    """A line per collection, unless the only one is the `[tracking]` form's (the changes line says it)."""
+    if list(by_collection) == [DEFAULT_COLLECTION]:
+        return []
+    return [
+        ("collection", f"{name}: " + ", ".join(f"{_n(count)} {state}" for state, count in counts.items()))
+        for name, counts in by_collection.items()
+    ]
+
+
 def render_status_text(status: dict[str, Any]) -> str:
     """The human `watcher status`: one aligned line per concern, in words a sysadmin can act on."""
     last_time = status.get("last_event_time")
@@ -367,6 +398,7 @@ def render_status_text(status: dict[str, Any]) -> str:
             f"{_n(status.get('changes_queued'))} queued in all; "
             + ", ".join(f"{_n(count)} {name}" for name, count in queue.items()),
         ),
+        *_collection_lines(status.get("queue_by_collection") or {}),
         ("fetch work", _fetch_work_line(status)),
         *filter(None, [api_error_line(status)]),
     ]
