@@ -19,10 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.harness import DaemonProcess, Peers, query, wait_for
+from tests.support.harness import DaemonProcess, Peers, peers_on, query, wait_for
 from watcher.demo.standins.action_api import ActionApiPeer
-from watcher.demo.standins.bridge import WikiBridge
-from watcher.demo.standins.eventstreams import EventStreamsStandIn
 
 HALLWYL_CATEGORY = "Category:Media contributed by the Hallwyl Museum"
 UPLOADER = "LSH upload"
@@ -111,15 +109,8 @@ async def peers() -> AsyncIterator[Peers]:
     )
     api.add_page(ARMOURY_ONLY, chair(), user=UPLOADER)
     api.add_page(SKOKLOSTER, portrait(), user="Skokloster uploads", templates=[TEMPLATE])
-    stream = EventStreamsStandIn()
-    await stream.start()
-    bridge = WikiBridge(api.changes)
-    bridge.published = len(api.changes)  # the wiki's past is not on the stream
-    try:
-        yield Peers(api, stream, bridge)
-    finally:
-        await stream.stop()
-        await api.close()
+    async with peers_on(api) as started:
+        yield started
 
 
 def records(database: Path) -> list[dict[str, Any]]:

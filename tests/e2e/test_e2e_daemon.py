@@ -15,14 +15,13 @@ from tests.support.harness import (
     Peers,
     config_text,
     counters,
+    peers_on,
     query,
     records,
     state,
     wait_for,
 )
 from watcher.demo.standins.action_api import ActionApiPeer
-from watcher.demo.standins.bridge import WikiBridge
-from watcher.demo.standins.eventstreams import EventStreamsStandIn
 
 ARTWORK = """== {{int:filedesc}} ==
 {{Artwork
@@ -85,15 +84,8 @@ async def peers() -> AsyncIterator[Peers]:
             categories=[CATEGORY],
         )
     api.add_page("File:Somebody else's photo.jpg", wikitext("memucho_duelmen_sunrise.wikitext"))
-    stream = EventStreamsStandIn()
-    await stream.start()
-    bridge = WikiBridge(api.changes)
-    bridge.published = len(api.changes)  # the wiki's past is not on the stream
-    try:
-        yield Peers(api, stream, bridge)
-    finally:
-        await stream.stop()
-        await api.close()
+    async with peers_on(api) as started:
+        yield started
 
 
 async def test_daemon_follows_edits_of_tracked_files_once(

@@ -17,13 +17,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.support.harness import CATEGORY, DaemonProcess, Peers, config_text, query, wait_for
+from tests.support.harness import CATEGORY, DaemonProcess, Peers, config_text, peers_on, query, wait_for
 from tests.support.notify import SmtpSink
 from tests.support.ports import free_port
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.action_api_reverts import rollback
-from watcher.demo.standins.bridge import WikiBridge
-from watcher.demo.standins.eventstreams import EventStreamsStandIn
 
 HOLD = timedelta(minutes=0.5)
 ROLLED_BACK = "File:Chair - EXM 201.jpg"
@@ -43,15 +41,8 @@ async def peers() -> AsyncIterator[Peers]:
     api.add_page(CATEGORY, "Files shared by the Example Museum.")
     for title in FILES:
         api.add_page(title, info(), user="Example Museum")
-    stream = EventStreamsStandIn()
-    await stream.start()
-    bridge = WikiBridge(api.changes)
-    bridge.published = len(api.changes)  # the wiki's past is not on the stream
-    try:
-        yield Peers(api, stream, bridge)
-    finally:
-        await stream.stop()
-        await api.close()
+    async with peers_on(api) as started:
+        yield started
 
 
 class TimedSink(SmtpSink):

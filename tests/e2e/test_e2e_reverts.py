@@ -20,12 +20,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.harness import CATEGORY, DaemonProcess, Peers, config_text, query, wait_for
+from tests.support.harness import CATEGORY, DaemonProcess, Peers, config_text, peers_on, query, wait_for
 from tests.support.ports import free_port
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.action_api_reverts import manual_revert, revision_delete, rollback, undo
-from watcher.demo.standins.bridge import WikiBridge
-from watcher.demo.standins.eventstreams import EventStreamsStandIn
 
 VANDALISED = "File:Chair - EXM 101.jpg"
 UNDONE = "File:Table - EXM 102.jpg"
@@ -55,15 +53,8 @@ async def peers() -> AsyncIterator[Peers]:
     api.add_page(CATEGORY, "Files shared by the Example Museum.")
     for title in FILES:
         api.add_page(title, info(), user="Example Museum")
-    stream = EventStreamsStandIn()
-    await stream.start()
-    bridge = WikiBridge(api.changes)
-    bridge.published = len(api.changes)  # the wiki's past is not on the stream
-    try:
-        yield Peers(api, stream, bridge)
-    finally:
-        await stream.stop()
-        await api.close()
+    async with peers_on(api) as started:
+        yield started
 
 
 def rows(database: Path, file: str) -> list[dict[str, Any]]:

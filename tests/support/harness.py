@@ -14,7 +14,8 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,21 @@ class Peers:
         events = self.bridge.pending()
         self.stream.publish(*events)
         return len(events)
+
+
+@asynccontextmanager
+async def peers_on(api: ActionApiPeer) -> AsyncIterator[Peers]:
+    """The stream stand-in beside a started wiki whose pages are in place; the wiki's past is not on
+    the stream (only what changes from now on is published). Both are stopped afterwards."""
+    stream = EventStreamsStandIn()
+    await stream.start()
+    bridge = WikiBridge(api.changes)
+    bridge.published = len(api.changes)
+    try:
+        yield Peers(api, stream, bridge)
+    finally:
+        await stream.stop()
+        await api.close()
 
 
 @dataclass
