@@ -140,7 +140,7 @@ async def look_up_object_ids(
     done = len(named)
     if progress is not None:
         progress(done, len(files))
-    pages = _needing_page(files, rules)
+    pages = [items[0] for items in by_title.values()]  # each page needed once, whoever needs it
     batches = [(True, batch) for batch in chunks([f for f in pages if f.pageid])]
     batches += [(False, batch) for batch in chunks([f for f in pages if not f.pageid])]
     for with_ids, batch in batches:
