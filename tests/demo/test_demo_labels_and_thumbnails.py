@@ -15,12 +15,12 @@ from tests.support.ports import free_port
 from watcher.config import load_config
 from watcher.demo.run import run_demo
 from watcher.demo.session import FILES, wikidata_labels
+from watcher.export.links import WikiLinks
 from watcher.pipeline.labels import unlabelled_entities
 from watcher.store import Database
 from watcher.store.labels import cached_labels
 from watcher.store.thumbnails import thumbnails
 from watcher.web.app import content_security_policy
-from watcher.web.links import WikiLinks
 
 
 async def test_the_demo_shows_labels_and_thumbnails(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,17 @@ def test_status_counts_each_collections_changes(shell: Shell) -> None:
         "hallwyl: 2 pending, 0 accepted, 0 rejected, 0 withdrawn",
         "armoury: 1 pending, 0 accepted, 1 rejected, 0 withdrawn",
     ]
+    # The agency overview's month, per collection: the rejection just made is this month's.
+    month = report["this_month"]
+    assert month["month"] == f"{datetime.now(UTC):%Y-%m}"
+    assert [(c["name"], c["rejected"], c["pending"]) for c in month["collections"]] == [
+        ("hallwyl", 0, 2),
+        ("armoury", 1, 1),
+    ]
+    heading = f"{datetime.now(UTC):%B}:"
+    month_lines = [line.split(":", 1)[1].strip() for line in lines if line.startswith(heading)]
+    assert [line.split(":", 1)[0] for line in month_lines] == ["hallwyl", "armoury"]
+    assert "1 rejected, 0 withdrawn; last export —" in month_lines[1]
 
     async def only_armoury() -> dict[str, Any]:
         async with Database.open(shell.database) as db:
@@ -236,3 +248,29 @@ def test_status_of_the_tracking_form_has_no_collection_lines(tmp_path: Path) -> 
     assert report["queue_by_collection"] == {
         "default": {"pending": 1, "accepted": 0, "rejected": 0, "withdrawn": 0}
     }
+
+
+def test_the_monthly_summary_per_collection_and_for_all(shell: Shell) -> None:
+    """`watcher summary`: the month asked for, every collection or the one named, as a document, text or
+    JSON; a month that is no month and an unknown collection are refused in words."""
+    month = "2026-03"  # the month the shell's edits were made in
+    edited = json.loads(shell.run("summary", "--month", month, "--format", "json").stdout)
+    assert [(c["name"], c["changes"]) for c in edited["collections"]] == [("hallwyl", 2), ("armoury", 2)]
+    only = json.loads(
+        shell.run("summary", "--month", month, "--collection", "armoury", "--format", "json").stdout
+    )
+    assert [c["name"] for c in only["collections"]] == ["armoury"]
+    target = shell.folder / "summary.html"
+    said = shell.run("summary", "--month", month, "-o", str(target))
+    assert said.stderr.strip() == f"summary of March 2026 written to {target}"
+    document = target.read_text(encoding="utf-8")
+    assert document.count("<svg") == 2 and "The Royal Armoury" in document
+    assert "Changes in March 2026: 2" in shell.run("summary", "--month", month, "--format", "text").stdout
+    # Without --month: the last whole month.
+    last = json.loads(shell.run("summary", "--format", "json").stdout)["month"]
+    today = datetime.now(UTC)
+    assert last == (f"{today.year - 1}-12" if today.month == 1 else f"{today.year}-{today.month - 1:02d}")
+    wrong = shell.run("summary", "--month", "March", code=2)
+    assert "'March' is not a month: give it as YYYY-MM" in wrong.stderr
+    unknown = shell.run("summary", "--collection", "nope", code=None)
+    assert unknown.exit_code != 0 and "nope" in unknown.stderr

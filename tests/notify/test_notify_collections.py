@@ -19,10 +19,12 @@ from watcher.config import Config
 from watcher.notify.alerts import AlertWatcher
 from watcher.notify.channels import build_channels
 from watcher.notify.digest import compose, send_due_digests
+from watcher.notify.filters import filter_sql
 from watcher.notify.outbox import Outbox
 from watcher.notify.render import Presenter
 from watcher.notify.schedule import DigestTime
 from watcher.store import Database
+from watcher.store import tracked as store_tracked
 
 # Hallwyl first: config order, not the alphabet, orders a digest's collections.
 TWO_COLLECTIONS = f"""[watcher]
@@ -87,7 +89,10 @@ async def test_an_alert_channel_of_one_collection_never_sends_anothers_changes(
     assert await Outbox(db, [channel]).deliver_due() == 1
     (mail,) = sink.mails
     text = mail.part("text/plain")
-    assert "File:Hallwyl vase.jpg (object HWY-1)" in text and "File:Shared.jpg (object HWY-9)" in text
+    # Each change says whose it is: the deployment has several collections.
+    assert "File:Hallwyl vase.jpg (object HWY-1), The Hallwyl Museum" in text
+    assert "File:Shared.jpg (object HWY-9), The Hallwyl Museum" in text
+    assert '<span class="meta">· The Hallwyl Museum</span>' in mail.part("text/html")
     assert "Armoury sword" not in text and "LRK-" not in text
     assert mail.message["Subject"] == "Commons Watcher: 3 new changes on 2 files"
     # The armoury goes on changing: nothing for this channel, however many pile up.
@@ -224,3 +229,38 @@ def test_digest_preview_without_channels_by_collection(tmp_path: Path) -> None:
     result = CliRunner().invoke(digest, ["-c", config, "--since", "2000-01-01", "--collection", "hallwyl"])
     assert result.exit_code == 0, result.output
     assert "3 changes on 2 files" in result.stdout and "Armoury" not in result.stdout
+
+
+async def test_a_category_filter_holds_to_the_collection_that_tracks_the_file_for_it(
+    db: Database, make_config: Callable[..., Config]
+) -> None:
+    """File:Shared.jpg is Hallwyl's for Category:Glass (through its subcategory Category:Glass bowls)
+    and the armoury's for its uploader: a channel for Category:Glass gets Hallwyl's record of it, never
+    the armoury's, and a channel of the armoury with that category gets nothing."""
+    async with db.transaction() as conn:
+        await store_tracked.set_categories(
+            conn, "Category:Glass", [("Category:Glass", "Category:Glass", 0), ("Category:Glass bowls", "Category:Glass", 1)],
+            collection="hallwyl",
+        )  # fmt: skip
+        await store_tracked.add_file(
+            conn, "File:Shared.jpg", "category", "Category:Glass bowls", collection="hallwyl"
+        )
+        await store_tracked.add_file(conn, "File:Shared.jpg", "uploader", "Armoury bot", collection="armoury")
+        await store_tracked.add_file(
+            conn, "File:Vase.jpg", "category", "Category:Glass", collection="armoury"
+        )
+    hallwyl = await add_change(db, file="File:Shared.jpg", collection="hallwyl", revision=9_000_001)
+    armoury = await add_change(db, file="File:Shared.jpg", collection="armoury", revision=9_000_001)
+    vase = await add_change(db, file="File:Vase.jpg", collection="armoury")
+
+    async def matching(extra: str) -> set[int]:
+        config = make_config(
+            f'[[notify]]\nname = "c"\nurls = ["json://127.0.0.1:9/x"]\n{extra}\n', base=TWO_COLLECTIONS
+        )
+        condition, params = filter_sql(config.notify[0])
+        return {row[0] for row in await db.fetchall(f"SELECT id FROM changes WHERE {condition}", params)}
+
+    assert await matching('categories = ["Category:Glass"]') == {hallwyl, vase}
+    assert await matching('categories = ["Glass bowls"]') == {hallwyl}
+    assert await matching('categories = ["Category:Glass"]\ncollections = ["armoury"]') == {vase}
+    assert armoury not in await matching('categories = ["Category:Glass", "Category:Glass bowls"]')

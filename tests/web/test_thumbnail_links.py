@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tests.support.config import MINIMAL_CONFIG
 from watcher.config import parse_config
+from watcher.export.links import WikiLinks
 from watcher.web.app import content_security_policy
-from watcher.web.links import WikiLinks
 
 THUMB = "https://upload.wikimedia.org/wikipedia/commons/thumb/a/a9/Example.jpg/240px-Example.jpg"
 

@@ -1,5 +1,5 @@
 """Accessibility of the review page (issue 15): axe-core finds no serious or critical violation on the
-sign-in, queue, change and export pages, at the desktop size and at a phone's 375 px; the layout fits a
+sign-in, queue, change, export and overview pages, at the desktop size and at a phone's 375 px; the layout fits a
 phone; keyboard-only use reaches and decides a change with the focus always visible. Screenshots of
 each page at both sizes go to test-artifacts/.
 
@@ -95,6 +95,9 @@ async def test_axe_finds_nothing_serious_on_any_page(open_browser: BrowserOpener
         await check_page(page, "change")
         await page.goto(base + "/export")
         await check_page(page, "export")
+        await page.goto(base + "/overview?month=2026-03")  # the month the samples were edited in
+        await expect(page.locator("svg.chart rect").first).to_be_attached()
+        await check_page(page, "overview")
         assert watch.clean(), (watch.dialogs, watch.errors, watch.csp)
 
 
@@ -140,7 +143,7 @@ async def test_the_phone_layout_fits_and_its_buttons_are_in_reach(
     await a_full_queue(db)
     async with open_browser(viewport=PHONE) as (page, watch):
         base = page.url.rstrip("/")
-        for path in ("/", "/?group=edit", "/changes/1", "/export"):
+        for path in ("/", "/?group=edit", "/changes/1", "/export", "/overview?month=2026-03"):
             await page.goto(base + path)
             assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
         await page.goto(base + "/")

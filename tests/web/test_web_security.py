@@ -14,9 +14,9 @@ from tests.support.queue_sample import HOSTILE_STRINGS
 from tests.support.web import CONFIG_TEXT, csrf_of, queue, sign_in
 from watcher.config import Config, parse_config
 from watcher.diff.model import FieldChange
+from watcher.export.links import WikiLinks
 from watcher.store.db import Database
 from watcher.web.app import create_app
-from watcher.web.links import WikiLinks
 from watcher.web.worddiff import MAX_TOKENS, word_diff
 
 CSP = (  # connect-src 'self': app.js posts review forms to the page itself

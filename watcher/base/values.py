@@ -98,3 +98,8 @@ def choice_or(value: str | None, allowed: tuple[T, ...], default: T) -> T:
         return choice(value, allowed)
     except ValueError:
         return default
+
+
+# `watcher summary --format`: the monthly summary as a document to forward, as text, or as JSON.
+SummaryFormat = Literal["html", "text", "json"]
+SUMMARY_FORMATS: tuple[SummaryFormat, ...] = get_args(SummaryFormat)

@@ -32,6 +32,7 @@ from watcher.cli.options import (
     status_option,
 )
 from watcher.cli.review import REVIEW_COMMANDS
+from watcher.cli.summary import summary
 from watcher.cli.tracked import tracked
 from watcher.cli.web import serve, user
 from watcher.config import DEFAULT_COLLECTION, CollectionSection
@@ -165,7 +166,19 @@ def status(config_path: str | None, fmt: str, collection_names: tuple[str, ...])
     )
 
 
-for command in (*REVIEW_COMMANDS, digest, export, history, notify, retry, serve, tracked, user, demo):
+for command in (
+    *REVIEW_COMMANDS,
+    digest,
+    export,
+    history,
+    notify,
+    retry,
+    serve,
+    summary,
+    tracked,
+    user,
+    demo,
+):
     main.add_command(command)
 
 if __name__ == "__main__":

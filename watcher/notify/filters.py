@@ -51,13 +51,19 @@ def by_file(channel: NotifyChannel) -> Condition | None:
 
 
 def by_category(channel: NotifyChannel) -> Condition | None:
-    """Files tracked because of that configured category (``tracked_reasons``), by current title."""
+    """Changes of files a collection tracks because of that configured category (or one of its
+    subcategories, as ``category_depth`` expanded it), in that collection: a file tracked by one
+    collection for the category and by another for its uploader gives this channel only the first's."""
     if not channel.categories:
         return None
+    names = [canonical_title(c, "Category") for c in channel.categories]
+    marks = _placeholders(names)
     return (
-        "file IN (SELECT title FROM tracked_reasons WHERE source = 'category' "
-        f"AND detail IN ({_placeholders(channel.categories)}))",
-        [canonical_title(c, "Category") for c in channel.categories],
+        "EXISTS (SELECT 1 FROM tracked_reasons r WHERE r.title = changes.file"
+        " AND r.collection = changes.collection AND r.source = 'category'"
+        f" AND (r.detail IN ({marks}) OR r.detail IN (SELECT c.title FROM tracked_categories c"
+        f" WHERE c.collection = changes.collection AND c.root IN ({marks}))))",
+        [*names, *names],
     )
 
 

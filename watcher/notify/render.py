@@ -129,6 +129,8 @@ class ChangeView:
     new_raw: str | None = None
     # A statement: what changed besides its value ("qualifiers changed"), and its qualifiers in words.
     note: str | None = None
+    # Whose change it is, by the collection's title, where the deployment has several; None with one.
+    collection: str | None = None
 
 
 class Presenter:
@@ -143,6 +145,8 @@ class Presenter:
         self.article_prefix = f"{origin}/wiki/" if script_path == f"{origin}/w" else None
         self.review_base = config.web.base_url if config.web is not None else None
         self.languages = tuple(config.labels.languages)
+        several = len(config.collections) > 1
+        self.collection_titles = {c.name: c.title for c in config.collections} if several else {}
 
     async def labels(self, db: Database, records: Sequence[ChangeRecord]) -> dict[str, str]:
         """Labels for the words of ``records``, from the cache (``watcher.export.words.labels_for``)."""
@@ -197,7 +201,14 @@ class Presenter:
             old_raw=clean(record.old, value_chars) if raw else None,
             new_raw=clean(record.new, value_chars) if raw else None,
             note=clean(statement_note(record, words.qualifiers), value_chars),
+            collection=self._collection_title(record.collection),
         )
+
+    def _collection_title(self, name: str) -> str | None:
+        """The collection's title in a deployment of several (its name where the config has it no more)."""
+        if not self.collection_titles:
+            return None
+        return clean(self.collection_titles.get(name, name), 120)
 
 
 def statement_note(record: ChangeRecord, qualifiers: str) -> str | None:

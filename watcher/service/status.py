@@ -22,6 +22,7 @@ from watcher.base.text import one_line, plural
 from watcher.base.times import parse_utc
 from watcher.base.values import STATUSES
 from watcher.config import DEFAULT_COLLECTION, Config
+from watcher.export.overview import build_overview
 from watcher.export.push import webhook_status
 from watcher.mediawiki.types import ApiStats
 from watcher.service.tracked_status import api_error_line, tracked_lines, tracked_snapshot
@@ -253,6 +254,7 @@ async def collect_status(
     now = now or datetime.now(UTC)
     status = await database_snapshot(db, now=now)
     status["queue_by_collection"] = await queue_by_collection(db, config, collections)
+    status["this_month"] = await _month_snapshot(db, config, collections, now)
     pid = status["daemon_pid"]
     running = bool(pid) and is_alive(pid)
     status["daemon_running"] = running
@@ -270,6 +272,43 @@ async def collect_status(
     status["schema_version"] = await db.user_version()
     status["checked_at"] = iso_utc(now)
     return status
+
+
+async def _month_snapshot(
+    db: Database, config: Config, collections: Sequence[str] | None, now: datetime
+) -> dict[str, Any] | None:
+    """Each collection's month as the agency's overview shows it (without the weekly bars); None if
+    the database cannot say."""
+    try:
+        overview = await build_overview(db, config, collections or config.collection_names, now=now)
+    except sqlite3.Error as exc:
+        log.debug("the month's figures are unreadable: %s", exc)
+        return None
+    return {
+        "month": overview.month.key,
+        "collections": [
+            {key: value for key, value in c.as_json().items() if key != "weeks"} for c in overview.collections
+        ],
+    }
+
+
+def _month_lines(month: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """A line per collection: its month so far, in the overview's words."""
+    if not month:
+        return []
+    label = parse_utc(f"{month['month']}-01T00:00:00Z")
+    heading = f"{label:%B}" if label else "this month"
+    lines = []
+    for c in month["collections"]:
+        busiest = c["busiest"][0] if c["busiest"] else None
+        text = (
+            f"{plural(c['changes'], 'change', thousands=' ')}, {_n(c['accepted'])} accepted, "
+            f"{_n(c['rejected'])} rejected, {_n(c['withdrawn'])} withdrawn; "
+            f"last export {_optional(c['last_export'])}"
+            + (f"; busiest {busiest['file']} ({_n(busiest['changes'])})" if busiest else "")
+        )
+        lines.append((heading, text if len(month["collections"]) == 1 else f"{c['name']}: {text}"))
+    return lines
 
 
 async def _history_snapshot(db: Database) -> dict[str, Any] | None:
@@ -399,6 +438,7 @@ def render_status_text(status: dict[str, Any]) -> str:
             + ", ".join(f"{_n(count)} {name}" for name, count in queue.items()),
         ),
         *_collection_lines(status.get("queue_by_collection") or {}),
+        *_month_lines(status.get("this_month")),
         ("fetch work", _fetch_work_line(status)),
         *filter(None, [api_error_line(status)]),
     ]

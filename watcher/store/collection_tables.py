@@ -67,3 +67,13 @@ COLLECTION_TABLES: tuple[str, ...] = (
     "object_id_checked_at) SELECT title, 'default', object_id, object_id_rule, object_id_revision, "
     "object_id_checked_at FROM tracked_files WHERE object_id_checked_at IS NOT NULL",
 )
+
+
+# 12: the agency overview (watcher.export.overview) reads each collection's month by edit time and its
+# last export; these keep it to index ranges however many changes the store holds.
+OVERVIEW_INDEXES: tuple[str, ...] = (
+    "CREATE INDEX changes_collection_time ON changes(collection, timestamp)",
+    "CREATE INDEX changes_collection_exported ON changes(collection, exported_at) WHERE exported_at IS NOT NULL",
+    "CREATE INDEX changes_collection_retracted ON changes(collection, retracted_at) WHERE retracted_at IS NOT NULL",
+    "CREATE INDEX changes_collection_reviewed ON changes(collection, reviewed_at) WHERE reviewed_at IS NOT NULL",
+)

@@ -6,7 +6,7 @@ so a crash mid-migration leaves the previous version intact. Append steps; never
 
 from __future__ import annotations
 
-from watcher.store.collection_tables import COLLECTION_TABLES
+from watcher.store.collection_tables import COLLECTION_TABLES, OVERVIEW_INDEXES
 from watcher.store.history_tables import HISTORY_TABLES
 from watcher.store.label_tables import LABEL_TABLES
 from watcher.store.notify_tables import NOTIFY_TABLES
@@ -140,6 +140,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
     LABEL_TABLES,
     # 11: many collections: each change's collection (records per collection), accounts limited to some.
     COLLECTION_TABLES,
+    # 12: the agency overview's indexes (each collection's month, its last export).
+    OVERVIEW_INDEXES,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

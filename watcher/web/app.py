@@ -20,8 +20,9 @@ import jinja2
 from aiohttp import web
 
 from watcher.config import Config, WebSection
+from watcher.export.links import WikiLinks
 from watcher.store.db import Database
-from watcher.web import auth, decide, download, login, present, views
+from watcher.web import auth, decide, download, login, overview, present, views
 from watcher.web.kit import (
     ACCESS_ATTR,
     CONFIG,
@@ -38,7 +39,6 @@ from watcher.web.kit import (
     Access,
     Handler,
 )
-from watcher.web.links import WikiLinks
 
 log = logging.getLogger("watcher.web")
 
@@ -129,6 +129,7 @@ def create_app(
     views.add_routes(app)
     decide.add_routes(app)
     download.add_routes(app)
+    overview.add_routes(app)
     public.add(app.router.add_static("/static", HERE / "static", name="static", append_version=True))
     if extra_routes is not None:
         before = set(app.router.resources())

@@ -16,9 +16,9 @@ import jinja2
 from aiohttp import web
 
 from watcher.config import Config
+from watcher.export.links import WikiLinks
 from watcher.store.db import Database
 from watcher.web import auth, queries
-from watcher.web.links import WikiLinks
 
 Access = Literal["public", "signed_in", "reviewer"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

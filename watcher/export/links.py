@@ -11,7 +11,7 @@ import ipaddress
 from urllib.parse import quote, urlsplit
 
 from watcher.config import Config
-from watcher.export.writers import index_url
+from watcher.export.shared import index_url
 
 # Characters MediaWiki titles keep readable in URLs; everything else is %-encoded.
 _SAFE = ":/(),!*-._~"
