@@ -70,8 +70,12 @@ COLLECTION_TABLES: tuple[str, ...] = (
 
 
 # 12: the agency overview (watcher.export.overview) reads each collection's month by edit time and its
-# last export; these keep it to index ranges however many changes the store holds.
+# last export; these keep it to index ranges however many changes the store holds. A source two
+# collections track is listed once a resolution and copied from the first collection's reasons a page
+# at a time in title order (watcher.store.tracked.source_files): the reasons' index takes the title.
 OVERVIEW_INDEXES: tuple[str, ...] = (
+    "CREATE INDEX tracked_reasons_listing ON tracked_reasons(source, detail, collection, title)",
+    "DROP INDEX tracked_reasons_source",
     "CREATE INDEX changes_collection_time ON changes(collection, timestamp)",
     "CREATE INDEX changes_collection_exported ON changes(collection, exported_at) WHERE exported_at IS NOT NULL",
     "CREATE INDEX changes_collection_retracted ON changes(collection, retracted_at) WHERE retracted_at IS NOT NULL",

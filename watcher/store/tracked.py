@@ -7,7 +7,7 @@ of any collection, and is a collection's while it has one of that collection's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
 import aiosqlite
@@ -132,6 +132,27 @@ async def replace_reasons(
         if await remove_reason(conn, title, source, detail, collection):
             left.append(title)
     return left
+
+
+async def source_files(
+    db: Database, source: str, detail: str, collection: str, *, page: int = 5000
+) -> AsyncIterator[tuple[str, int | None]]:
+    """The active files one source of a collection holds (title, pageid), in title order, a page of
+    short reads at a time: what another collection tracking the same source takes instead of asking
+    the API again, while writes go on between the pages."""
+    after = ""
+    while True:
+        rows = await db.fetchall(
+            "SELECT r.title, f.pageid FROM tracked_reasons r JOIN tracked_files f ON f.title = r.title "
+            "WHERE r.source = ? AND r.detail = ? AND r.collection = ? AND r.title > ? AND f.state = 'active' "
+            "ORDER BY r.title LIMIT ?",
+            (source, detail, collection, after, page),
+        )
+        for row in rows:
+            yield str(row[0]), None if row[1] is None else int(row[1])
+        if len(rows) < page:
+            return
+        after = str(rows[-1][0])
 
 
 async def rename_file(conn: aiosqlite.Connection, old: str, new: str) -> bool:

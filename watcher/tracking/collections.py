@@ -15,7 +15,14 @@ from watcher.config import CollectionSection
 from watcher.mediawiki.client import ActionApi
 from watcher.store import Database
 from watcher.store import tracked as store
-from watcher.tracking.resolver import Progress, ResolveReport, TrackedSet, TrackingResolver, canonical_title
+from watcher.tracking.resolver import (
+    Progress,
+    ResolveReport,
+    SharedListings,
+    TrackedSet,
+    TrackingResolver,
+    canonical_title,
+)
 
 log = logging.getLogger("watcher.tracking")
 
@@ -71,8 +78,13 @@ class CollectionsResolver:
         if gone:
             log.info("%d files left the tracked set with collections no longer configured", len(gone))
         total = ResolveReport(left=list(gone))
+        shared = SharedListings()  # a source two collections track is listed once
         for resolver in self.resolvers.values():
-            report = await resolver.resolve_all()
+            resolver.shared = shared
+            try:
+                report = await resolver.resolve_all()
+            finally:
+                resolver.shared = None
             total.joined += report.joined
             total.left += report.left
             total.missing += report.missing
@@ -86,7 +98,12 @@ class CollectionsResolver:
         return total
 
     async def resolve_category(self, root: str) -> None:
-        """Resolve one configured category again in every collection that configures it."""
+        """Resolve one configured category again in every collection that configures it (listed once)."""
+        shared = SharedListings()
         for resolver in self.resolvers.values():
             if root in {canonical_title(c, "Category") for c in resolver.config.categories}:
-                await resolver.resolve_category(root)
+                resolver.shared = shared
+                try:
+                    await resolver.resolve_category(root)
+                finally:
+                    resolver.shared = None

@@ -179,6 +179,21 @@ class Progress:
             sys.stderr.flush()
 
 
+@dataclass
+class SharedListings:
+    """What one resolution of every collection has listed so far, so that a source two collections
+    track (the same category, uploader or template) costs the API's request budget once: the first
+    collection lists it, the next copy its files from the first one's stored reasons."""
+
+    listed_by: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, detail) → collection
+    subcategories: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (root, depth) → them
+
+    def source(self, source: str, detail: str, collection: str) -> str | None:
+        """The collection that listed the source already this resolution (not ``collection``), if any."""
+        first = self.listed_by.get((source, detail))
+        return first if first is not None and first != collection else None
+
+
 class TrackingResolver:
     """Resolves every tracking source of one collection through the Action API into the database
     (:class:`watcher.tracking.collections.CollectionsResolver` takes the collections in turn)."""
@@ -200,6 +215,8 @@ class TrackingResolver:
         self.collection = config.name
         # Before each log line and progress bar: "" for one collection, "collection NAME: " for several.
         self.label = ""
+        # Set by CollectionsResolver for one resolution of every collection; None: ask the API for all.
+        self.shared: SharedListings | None = None
 
     async def resolve_all(self) -> ResolveReport:
         started = time.monotonic()
@@ -254,7 +271,7 @@ class TrackingResolver:
         """
         if report is None:
             report = ResolveReport(stored=(await store.count_files(self.db))["active"])
-        subcategories = await self.api.subcategories(root, self.config.category_depth)
+        subcategories = await self._subcategories(root, self.config.category_depth)
         rows = [(category, root, 0 if category == root else 1) for category in subcategories]
         gone: list[str] = []
 
@@ -281,6 +298,28 @@ class TrackingResolver:
             self.tracked.categories.add(category)
         for category in subcategories:
             await self._store_source("category", category, self.api.category_members(category), report)
+
+    async def _subcategories(self, root: str, depth: int) -> list[str]:
+        if self.shared is None:
+            return await self.api.subcategories(root, depth)
+        known = self.shared.subcategories.get((root, depth))
+        if known is None:
+            known = self.shared.subcategories[(root, depth)] = await self.api.subcategories(root, depth)
+        return list(known)
+
+    def _listing(self, source: str, detail: str, pages: AsyncIterator[PageRef]) -> AsyncIterator[PageRef]:
+        """``pages`` from the API, or, where another collection listed the source this resolution, its
+        stored files (the API's generator is then never started: not one request)."""
+        first = self.shared.source(source, detail, self.collection) if self.shared is not None else None
+        if first is None:
+            return pages
+
+        async def copied() -> AsyncIterator[PageRef]:
+            log.debug("%s%s %s: the files collection %s listed", self.label, source, detail, first)
+            async for title, pageid in store.source_files(self.db, source, detail, first):
+                yield PageRef(title, pageid)
+
+        return copied()
 
     async def _resolve_explicit(self, report: ResolveReport) -> None:
         titles = [canonical_title(t, "File") for t in self.config.files]
@@ -352,7 +391,7 @@ class TrackingResolver:
         meter = self.progress(f"{self.label}resolving {source} {detail}")
         seen: set[str] = set()
         batch: list[tuple[str, int | None]] = []
-        async for page in pages:
+        async for page in self._listing(source, detail, pages):
             if page.title in seen:
                 continue
             seen.add(page.title)
@@ -377,6 +416,8 @@ class TrackingResolver:
         else:
             left = await self._write_checked(write, check, f"{source} {detail}", report)
         report.left.extend(left)
+        if self.shared is not None and source != "file":  # a collection's own list is its own
+            self.shared.listed_by.setdefault((source, detail), self.collection)
 
     async def _write_checked(
         self, write: WriteFn, check: CheckFn, what: str, report: ResolveReport
