@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test browser office shell lint imports typecheck pytest bench demo clean
+.PHONY: run test browser office shell postgres lint imports typecheck pytest bench demo clean
 
 # Two stamps: the daemon and the demo need only the runtime dependencies; the checks add the test
 # toolchain (pytest, playwright, mypy, ruff, hypothesis, import-linter) to the same venv.
@@ -33,7 +33,7 @@ run: $(RUNTIME)
 demo: $(RUNTIME)
 	$(BIN)/watcher demo
 
-test: $(TESTENV) browser office shell lint imports typecheck pytest
+test: $(TESTENV) browser office shell postgres lint imports typecheck pytest
 
 # The browser tests drive Debian's chromium (Playwright's own browser download is not available).
 # As root (CI) it is installed when missing; elsewhere those tests skip with a reason.
@@ -61,6 +61,19 @@ shell:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null) \
 	      || echo "could not install shellcheck: the watcherctl lint test will skip"; \
 	  else echo "shellcheck is not installed: the watcherctl lint test will skip (apt-get install shellcheck)"; fi; }
+
+# The PostgreSQL tests start Debian's server in a temporary cluster (tests/support/postgres.py). As root
+# (CI) it is installed when missing, without the package's default cluster; elsewhere those tests skip
+# with a reason (under CI they fail).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    mkdir -p /etc/postgresql-common; \
+	    [ -e /etc/postgresql-common/createcluster.conf ] || echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef postgresql >/dev/null) \
+	      || echo "could not install postgresql: the PostgreSQL tests will skip"; \
+	  else echo "postgresql is not installed: the PostgreSQL tests will skip (apt-get install postgresql)"; fi; }
 
 lint: $(TESTENV)
 	$(BIN)/ruff check watcher tests bench
