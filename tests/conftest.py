@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.support import postgres as pg
 from tests.support.config import MINIMAL_CONFIG
 from tests.support.harness import DaemonProcess
 from watcher.base.masking import forget_registered_secrets
@@ -20,6 +21,11 @@ from watcher.store import Database
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+# The real PostgreSQL server (tests/support/postgres.py): one for the session, a fresh database a test.
+postgres = pg.postgres
+postgres_dsn = pg.postgres_dsn
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -26,9 +26,6 @@ from watcher.store.dialect import (
     engine_of,
 )
 
-postgres = pg.postgres  # the session's server (tests/support/postgres.py)
-postgres_dsn = pg.postgres_dsn  # a fresh database per test
-
 Step = tuple[str, Sequence[Any]]
 
 
