@@ -120,7 +120,8 @@ async def test_a_leader_whose_connection_dies_knows_it_lost_the_lock(postgres_ds
         assert leader._conn is not None
         pid = leader._conn.get_server_pid()
         async with PgDatabase.open(postgres_dsn) as admin:
-            assert await admin.scalar("SELECT pg_terminate_backend(?)", (pid,)) is True
+            # With a timeout it returns once the backend is gone (without, as soon as it is signalled).
+            assert await admin.scalar("SELECT pg_terminate_backend(?, 20000)", (pid,)) is True
         assert not await leader.held()  # it must stop committing stream work now
         assert await standby.try_acquire()
     finally:

@@ -22,8 +22,6 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from watcher.base.values import BodyFormat
 from watcher.config import Config
 from watcher.notify.channels import Channel
@@ -31,6 +29,7 @@ from watcher.notify.filters import filter_sql
 from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, fit, render_template
 from watcher.store.db import Database, iso_utc
+from watcher.store.engine import Connection
 from watcher.store.queue import RECORD_COLUMNS, ChangeRecord
 
 log = logging.getLogger("watcher.notify")
@@ -102,7 +101,7 @@ class AlertWatcher:
             await self._move(conn, newest)
             return newest
 
-    async def _move(self, conn: aiosqlite.Connection, to: int) -> None:
+    async def _move(self, conn: Connection, to: int) -> None:
         await conn.execute(
             "INSERT INTO notify_cursors (channel, last_change_id, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT(channel) DO UPDATE SET last_change_id = excluded.last_change_id, "

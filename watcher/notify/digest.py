@@ -42,8 +42,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from watcher.base.values import BodyFormat
 from watcher.config import Config, NotifyChannel
 from watcher.notify.channels import Channel
@@ -52,6 +50,7 @@ from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, count_label, fit, render_template
 from watcher.notify.schedule import DigestTime
 from watcher.store.db import Database, iso_utc
+from watcher.store.engine import Connection
 from watcher.store.queue import RECORD_COLUMNS, ChangeRecord
 from watcher.store.state import FIRST_START
 
@@ -128,7 +127,7 @@ class DigestContent:
         return fit(body, len(self.groups), limit)
 
 
-async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+async def _all(conn: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
     cursor = await conn.execute(sql, params)
     rows = await cursor.fetchall()
     await cursor.close()
@@ -145,7 +144,7 @@ def _label(field_name: str, language: str | None) -> str:
 
 
 async def compose(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     config: Config,
     filters: NotifyChannel,
     presenter: Presenter,
@@ -333,7 +332,7 @@ class DigestWindow:
         return period_text(self.start, self.end, zone)
 
 
-async def _last_entry(conn: aiosqlite.Connection, channel: str) -> tuple[date, datetime] | None:
+async def _last_entry(conn: Connection, channel: str) -> tuple[date, datetime] | None:
     rows = await _all(
         conn,
         "SELECT period, window_end FROM notify_digests WHERE channel = ? ORDER BY period DESC LIMIT 1",
@@ -344,7 +343,7 @@ async def _last_entry(conn: aiosqlite.Connection, channel: str) -> tuple[date, d
     return date.fromisoformat(rows[0][0]), _utc(rows[0][1])
 
 
-async def watching_since(conn: aiosqlite.Connection) -> datetime | None:
+async def watching_since(conn: Connection) -> datetime | None:
     """When the database began watching: the daemon's first start or the first change queued (by
     `watcher history`), whichever came first; None where neither is recorded (nothing to misplace)."""
     moments: list[datetime] = []
@@ -359,9 +358,7 @@ async def watching_since(conn: aiosqlite.Connection) -> datetime | None:
     return min(moments, default=None)
 
 
-async def plan_window(
-    conn: aiosqlite.Connection, channel: str, timing: DigestTime, now: datetime
-) -> DigestWindow:
+async def plan_window(conn: Connection, channel: str, timing: DigestTime, now: datetime) -> DigestWindow:
     """The digest ``--send`` composes now (``due``), or else the next one so far: one rule for both."""
     period, fire = timing.latest_due(now)
     last = await _last_entry(conn, channel)

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import aiosqlite
 import apprise
 
 from watcher.base.masking import mask_secrets
@@ -42,6 +41,7 @@ from watcher.base.values import BodyFormat
 from watcher.notify import hooks
 from watcher.notify.channels import Channel, Target
 from watcher.store.db import Database, iso_utc
+from watcher.store.engine import Connection
 
 log = logging.getLogger("watcher.notify")
 
@@ -80,7 +80,7 @@ class Message:
     render: Callable[[BodyFormat, int | None], str]
 
 
-async def enqueue(conn: aiosqlite.Connection, channel: Channel, message: Message, now: datetime) -> int:
+async def enqueue(conn: Connection, channel: Channel, message: Message, now: datetime) -> int:
     """Queue ``message`` for every target of ``channel`` inside the caller's transaction."""
     added = 0
     stamp = now.timestamp()

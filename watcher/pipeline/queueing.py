@@ -29,11 +29,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
 from watcher.diff.model import FieldChange
 from watcher.pipeline.reverts import MULTI_VALUED_FIELDS, Observation, Verdict, settle
 from watcher.store import reviews, utcnow
+from watcher.store.engine import Connection
 from watcher.store.queue import Provenance, insert_changes, unique_key
 from watcher.store.trust_tables import ID_FLOOR_KEY
 
@@ -113,7 +112,7 @@ def identity(provenance: Provenance, change: FieldChange) -> Identity:
 
 
 async def queue_changes(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     provenance: Provenance,
     changes: Iterable[FieldChange],
     *,
@@ -134,7 +133,7 @@ async def queue_changes(
 
 
 async def _settle_field(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     key: Identity,
     provenance: Provenance,
     group: Sequence[FieldChange],
@@ -184,7 +183,7 @@ async def _settle_field(
             await _mark(conn, change_id, "pending", None, None, verdict, outcome)
 
 
-async def _apply_queued(conn: aiosqlite.Connection, q: _Queued, verdict: Verdict, outcome: Queued) -> None:
+async def _apply_queued(conn: Connection, q: _Queued, verdict: Verdict, outcome: Queued) -> None:
     if verdict.revert and q.untouched:
         log.info("change #%d undid an earlier change met only now: it leaves the queue", q.id)
         await _leave_queue(conn, q.id, committed=True)
@@ -194,7 +193,7 @@ async def _apply_queued(conn: aiosqlite.Connection, q: _Queued, verdict: Verdict
 
 
 async def _mark(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     change_id: int,
     status: str,
     reverted_by: int | None,
@@ -214,7 +213,7 @@ async def _mark(
             outcome.withdrawn.append(change_id)
 
 
-async def _queued(conn: aiosqlite.Connection, key: Identity) -> list[_Queued]:
+async def _queued(conn: Connection, key: Identity) -> list[_Queued]:
     cursor = await conn.execute(
         f"""SELECT id, revision, old, new, status, reverted_by, superseded_by, unique_key,
                 status IN ('pending', 'withdrawn') AND note IS NULL AND exported_at IS NULL
@@ -231,7 +230,7 @@ async def _queued(conn: aiosqlite.Connection, key: Identity) -> list[_Queued]:
     return sorted(found, key=lambda q: (q.revision, q.id))  # sorted here: the index has no revision
 
 
-async def _kept(conn: aiosqlite.Connection, key: Identity) -> list[_Kept]:
+async def _kept(conn: Connection, key: Identity) -> list[_Kept]:
     cursor = await conn.execute(
         f"SELECT id, revision, row, unique_key FROM reverting_changes WHERE {_WHERE}",
         key,
@@ -240,7 +239,7 @@ async def _kept(conn: aiosqlite.Connection, key: Identity) -> list[_Kept]:
     return sorted(found, key=lambda k: (k.revision, k.id))
 
 
-async def _id_of(conn: aiosqlite.Connection, key: str) -> int:
+async def _id_of(conn: Connection, key: str) -> int:
     cursor = await conn.execute("SELECT id FROM changes WHERE unique_key = ?", (key,))
     row = await cursor.fetchone()
     assert row is not None
@@ -248,7 +247,7 @@ async def _id_of(conn: aiosqlite.Connection, key: str) -> int:
 
 
 async def _leave_queue(
-    conn: aiosqlite.Connection, change_id: int, *, committed: bool, never_queued: str | None = None
+    conn: Connection, change_id: int, *, committed: bool, never_queued: str | None = None
 ) -> None:
     """Move a queued change to ``reverting_changes``; a committed one's id is never given out again.
     ``never_queued``: the reason its edit makes no records, kept in the row so it is never requeued."""
@@ -277,7 +276,7 @@ async def _leave_queue(
         )
 
 
-async def _requeue(conn: aiosqlite.Connection, kept: _Kept) -> int:
+async def _requeue(conn: Connection, kept: _Kept) -> int:
     """Queue a kept change again: its row as it was, in the columns the queue has now, a new id."""
     cursor = await conn.execute("SELECT name FROM pragma_table_info('changes')")
     columns = [str(r[0]) for r in await cursor.fetchall()]
@@ -293,7 +292,7 @@ async def _requeue(conn: aiosqlite.Connection, kept: _Kept) -> int:
     return await _id_of(conn, kept.unique_key)
 
 
-async def withdraw_hidden(conn: aiosqlite.Connection, wiki: str, revisions: Iterable[int]) -> list[int]:
+async def withdraw_hidden(conn: Connection, wiki: str, revisions: Iterable[int]) -> list[int]:
     """Withdraw the pending changes of revisions whose content Commons hid (revision deletion or
     suppression): a curator can no longer check them, and Commons took them out of view."""
     withdrawn: list[int] = []

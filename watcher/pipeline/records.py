@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-import aiosqlite
-
 from watcher.base.values import Source
 from watcher.config import Config
 from watcher.diff import diff_revisions, find_object_id
@@ -19,6 +17,7 @@ from watcher.diff.model import DiffSettings, FieldChange, RevisionContent
 from watcher.mediawiki.types import Revision, Revisions
 from watcher.pipeline.labels import LabelResolver, with_labels
 from watcher.store import tracked as store_tracked
+from watcher.store.engine import Connection
 from watcher.store.queue import Provenance
 
 __all__ = ["RecordMaker", "incomparable"]
@@ -105,7 +104,7 @@ class RecordMaker:
         rules = self.object_id_rules.get(collection, ())
         return find_object_id(file, new, old, rules, self.settings.redirects) if rules else None
 
-    async def collections(self, conn: aiosqlite.Connection, file: str) -> list[str]:
+    async def collections(self, conn: Connection, file: str) -> list[str]:
         """The collections an edit of ``file`` makes records for: with one collection, always it (as
         before there were several); otherwise those whose reasons hold the file, in config order."""
         if self.only_collection is not None:

@@ -16,12 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from watcher.base.times import parse_utc
 from watcher.mediawiki.names import is_temporary as is_temporary  # re-exported for the pages
 from watcher.mediawiki.names import is_unregistered as is_unregistered
 from watcher.store.db import Database, iso_utc
+from watcher.store.engine import Connection
 from watcher.store.state import get_state, set_state
 
 EDITOR_MAX_AGE = timedelta(days=1)
@@ -91,7 +90,7 @@ async def cached_editors(
 
 
 async def remember_editors(
-    conn: aiosqlite.Connection, facts: Mapping[str, Mapping[str, Any] | None], now: datetime
+    conn: Connection, facts: Mapping[str, Mapping[str, Any] | None], now: datetime
 ) -> None:
     """Keep fresh answers (inside the caller's transaction); rows older than a week are dropped."""
     stamp = iso_utc(now)
@@ -116,9 +115,7 @@ async def tags_fetched_at(db: Database) -> datetime | None:
     return parse_utc(await get_state(db, TAGS_FETCHED))
 
 
-async def remember_tag_descriptions(
-    conn: aiosqlite.Connection, descriptions: Mapping[str, str], now: datetime
-) -> None:
+async def remember_tag_descriptions(conn: Connection, descriptions: Mapping[str, str], now: datetime) -> None:
     """Replace the kept descriptions with the wiki's whole list, and note when it was read."""
     stamp = iso_utc(now)
     await conn.execute("DELETE FROM change_tags")

@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-import aiosqlite
-
 from watcher.base.values import STATUSES, EditorChoice, KindChoice, Source, Status, StatusChoice
 from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.diff.model import FieldChange
@@ -30,6 +28,7 @@ from watcher.store.editors import (
     edit_count,
     encode,
 )
+from watcher.store.engine import Connection
 
 _DECODED = frozenset({"detail", "tags", "editor", "tools"})  # JSON columns, read by from_row itself
 
@@ -179,7 +178,7 @@ def record_columns(table: str = "changes") -> str:
 RECORD_COLUMNS = record_columns()
 
 
-async def has_standing_changes(conn: aiosqlite.Connection, wiki: str, file: str) -> bool:
+async def has_standing_changes(conn: Connection, wiki: str, file: str) -> bool:
     """Whether ``file`` has queued changes that a later edit could still undo or change again: pending,
     accepted or rejected, and not undone yet (withdrawn ones are)."""
     cursor = await conn.execute(
@@ -191,7 +190,7 @@ async def has_standing_changes(conn: aiosqlite.Connection, wiki: str, file: str)
 
 
 async def has_pending_revisions(
-    conn: aiosqlite.Connection, wiki: str, file: str, revisions: Sequence[int] | None = None
+    conn: Connection, wiki: str, file: str, revisions: Sequence[int] | None = None
 ) -> bool:
     """Whether ``file`` has pending changes (of one of ``revisions``, where given)."""
     sql = "SELECT 1 FROM changes WHERE file = ? AND wiki = ? AND status = 'pending'"
@@ -212,9 +211,7 @@ ON CONFLICT(unique_key) DO NOTHING
 """
 
 
-async def insert_changes(
-    conn: aiosqlite.Connection, provenance: Provenance, changes: Iterable[FieldChange]
-) -> int:
+async def insert_changes(conn: Connection, provenance: Provenance, changes: Iterable[FieldChange]) -> int:
     """Queue the changes of one edit inside the caller's transaction; returns how many were new."""
     queued_at = utcnow()
     added = 0

@@ -14,10 +14,9 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from watcher.base.values import REVIEW_ACTIONS, STATUSES, ReviewAction, Status, choice
 from watcher.store.db import Database, utcnow
+from watcher.store.engine import Connection
 
 # Where each action leaves a change; "note" keeps the status, "undo" restores the one before the
 # latest decision (read from the history).
@@ -128,7 +127,7 @@ async def review(
     return outcome
 
 
-async def withdraw_in(conn: aiosqlite.Connection, change_id: int, *, revision: int) -> bool:
+async def withdraw_in(conn: Connection, change_id: int, *, revision: int) -> bool:
     """Commons undid a pending change (inside the caller's transaction); False where it was not pending."""
     outcome = ReviewOutcome()
     cursor = await conn.execute("SELECT status FROM changes WHERE id = ?", (change_id,))
@@ -146,7 +145,7 @@ async def history(db: Database, change_id: int) -> list[ReviewEvent]:
 
 
 async def _review_chunk(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     ids: list[int],
     action: ReviewAction,
     actor: str | None,
@@ -195,7 +194,7 @@ async def _review_chunk(
         await conn.execute(f"UPDATE changes SET {', '.join(assignments)} WHERE id = ?", [*values, change_id])
 
 
-async def _undo_targets(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, Status]:
+async def _undo_targets(conn: Connection, ids: list[int]) -> dict[int, Status]:
     """Per change, the status before its latest decision that an undo has not already taken back.
 
     Undoing walks back: each undo consumes the latest decision not yet undone, so undo, undo goes two

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from watcher.base.retry import Backoff
 from watcher.config import StreamSection
 from watcher.store.db import Database, iso_utc
+from watcher.store.engine import Connection
 
 CURSOR_ID = "last_event_id"
 CURSOR_TIME = "last_event_time"
@@ -62,21 +61,21 @@ async def get_state(db: Database, key: str) -> str | None:
     return None if value is None else str(value)
 
 
-async def set_state(conn: aiosqlite.Connection, key: str, value: str | None) -> None:
+async def set_state(conn: Connection, key: str, value: str | None) -> None:
     await conn.execute(
         "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
 
 
-async def set_cursor(conn: aiosqlite.Connection, event_id: str, event_time: str | None) -> None:
+async def set_cursor(conn: Connection, event_id: str, event_time: str | None) -> None:
     """Store the stream position; call inside the transaction that stores the work it covers."""
     await set_state(conn, CURSOR_ID, event_id)
     if event_time:
         await set_state(conn, CURSOR_TIME, event_time)
 
 
-async def add_counters(conn: aiosqlite.Connection, increments: Mapping[str, int]) -> None:
+async def add_counters(conn: Connection, increments: Mapping[str, int]) -> None:
     for name, amount in increments.items():
         if amount:
             await conn.execute(
@@ -133,13 +132,13 @@ def describe_work(item_id: int, title: str, kind: str, revision: int | None) -> 
     return f"{title} {what} (inbox item {item_id})"
 
 
-async def seen_event(conn: aiosqlite.Connection, event_key: str) -> bool:
+async def seen_event(conn: Connection, event_key: str) -> bool:
     cursor = await conn.execute("SELECT 1 FROM inbox WHERE event_key = ?", (event_key,))
     return await cursor.fetchone() is not None
 
 
 async def enqueue(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     event_key: str,
     kind: str,
     title: str,
@@ -157,7 +156,7 @@ async def enqueue(
 
 
 async def remember_event(
-    conn: aiosqlite.Connection, event_key: str, title: str, *, now: datetime | None = None
+    conn: Connection, event_key: str, title: str, *, now: datetime | None = None
 ) -> bool:
     """Record an event handled at once (no API work) so a redelivery is recognised; False if seen."""
     stamp = iso_utc(_now(now))
@@ -181,7 +180,7 @@ async def due_items(
     return [InboxItem.from_row(row) for row in rows]
 
 
-async def pending_of_kind(conn: aiosqlite.Connection, kind: str, title: str) -> bool:
+async def pending_of_kind(conn: Connection, kind: str, title: str) -> bool:
     """Whether work of this kind for this title is already waiting (to coalesce refresh requests)."""
     cursor = await conn.execute(
         "SELECT 1 FROM inbox WHERE kind = ? AND title = ? AND state = 'pending' LIMIT 1", (kind, title)
@@ -199,7 +198,7 @@ async def next_due_time(db: Database) -> str | None:
 
 
 async def finish_item(
-    conn: aiosqlite.Connection, item_id: int, *, error: str | None = None, now: datetime | None = None
+    conn: Connection, item_id: int, *, error: str | None = None, now: datetime | None = None
 ) -> None:
     """Mark work done (or given up, with the reason) inside the transaction that stored its results."""
     await conn.execute(

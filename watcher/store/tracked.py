@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
 from watcher.base.values import TrackedReason
 from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.store.db import Database, utcnow
+from watcher.store.engine import Connection
 
 # The `tracked_reasons.source` of each reason `watcher tracked` names: files from the config's own
 # list (`files`, `files_from`) are stored as source "file", detail "config".
@@ -27,7 +26,7 @@ REASON_OF_SOURCE: dict[str, TrackedReason] = {
 
 
 async def add_file(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     title: str,
     source: str,
     detail: str,
@@ -60,7 +59,7 @@ async def add_file(
 
 
 async def add_files(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     rows: Iterable[tuple[str, int | None]],
     source: str,
     detail: str,
@@ -83,7 +82,7 @@ async def add_files(
 
 
 async def remove_reason(
-    conn: aiosqlite.Connection, title: str, source: str, detail: str, collection: str | None = None
+    conn: Connection, title: str, source: str, detail: str, collection: str | None = None
 ) -> bool:
     """Drop one reason, of one collection or (None) of every collection that has it (a file that left
     a category left it for all); the file stops being tracked when it has none left. True when it
@@ -114,7 +113,7 @@ async def remove_reason(
 
 
 async def replace_reasons(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     source: str,
     detail: str,
     titles: set[str],
@@ -155,7 +154,7 @@ async def source_files(
         after = str(rows[-1][0])
 
 
-async def rename_file(conn: aiosqlite.Connection, old: str, new: str) -> bool:
+async def rename_file(conn: Connection, old: str, new: str) -> bool:
     """Follow a page move. Reasons move with the file (ON UPDATE CASCADE)."""
     cursor = await conn.execute("SELECT 1 FROM tracked_files WHERE title = ?", (new,))
     if await cursor.fetchone() is not None:
@@ -184,7 +183,7 @@ async def rename_file(conn: aiosqlite.Connection, old: str, new: str) -> bool:
     return cursor.rowcount > 0
 
 
-async def set_deleted(conn: aiosqlite.Connection, title: str, deleted: bool) -> bool:
+async def set_deleted(conn: Connection, title: str, deleted: bool) -> bool:
     """Mark a known file deleted, or restored (tracked again where it still has a reason)."""
     if deleted:
         state_sql = "'deleted'"
@@ -196,13 +195,13 @@ async def set_deleted(conn: aiosqlite.Connection, title: str, deleted: bool) -> 
     return cursor.rowcount > 0
 
 
-async def is_tracked(conn: aiosqlite.Connection, title: str) -> bool:
+async def is_tracked(conn: Connection, title: str) -> bool:
     """Whether edits of this file make change records (it is the museum's and exists)."""
     cursor = await conn.execute("SELECT 1 FROM tracked_files WHERE title = ? AND state = 'active'", (title,))
     return await cursor.fetchone() is not None
 
 
-async def is_known(conn: aiosqlite.Connection, title: str) -> bool:
+async def is_known(conn: Connection, title: str) -> bool:
     """Whether the file is or was tracked (moves and deletions of such files are followed)."""
     cursor = await conn.execute("SELECT 1 FROM tracked_files WHERE title = ?", (title,))
     return await cursor.fetchone() is not None
@@ -242,7 +241,7 @@ async def reasons(db: Database, title: str) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in rows]
 
 
-async def collections_of(conn: aiosqlite.Connection, title: str) -> list[str]:
+async def collections_of(conn: Connection, title: str) -> list[str]:
     """The collections the file is in (those with a reason for it), by name."""
     cursor = await conn.execute(
         "SELECT DISTINCT collection FROM tracked_reasons WHERE title = ? ORDER BY collection", (title,)
@@ -251,7 +250,7 @@ async def collections_of(conn: aiosqlite.Connection, title: str) -> list[str]:
 
 
 async def set_categories(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     root: str,
     categories: Sequence[tuple[str, str, int]],
     collection: str = DEFAULT_COLLECTION,
@@ -275,7 +274,7 @@ async def categories(db: Database) -> list[str]:
     return [row[0] for row in await db.fetchall("SELECT DISTINCT title FROM tracked_categories")]
 
 
-async def category_roots(conn: aiosqlite.Connection, category: str) -> list[tuple[str, str]]:
+async def category_roots(conn: Connection, category: str) -> list[tuple[str, str]]:
     """(collection, configured root) of each collection that tracks a (sub)category: a file joining
     it joins each of them; a refresh of it resolves each root again."""
     cursor = await conn.execute(
@@ -285,7 +284,7 @@ async def category_roots(conn: aiosqlite.Connection, category: str) -> list[tupl
 
 
 async def drop_unconfigured(
-    conn: aiosqlite.Connection, configured: dict[str, set[str]], collection: str = DEFAULT_COLLECTION
+    conn: Connection, configured: dict[str, set[str]], collection: str = DEFAULT_COLLECTION
 ) -> list[str]:
     """Forget one collection's reasons whose source its config no longer names; returns the files that
     left the tracked set.
@@ -314,7 +313,7 @@ async def drop_unconfigured(
     return left
 
 
-async def drop_other_collections(conn: aiosqlite.Connection, names: Sequence[str]) -> list[str]:
+async def drop_other_collections(conn: Connection, names: Sequence[str]) -> list[str]:
     """Forget the reasons, categories and object ids of collections the config no longer has (the
     operator's decision, like a source taken out of a collection); returns the files that left."""
     marks = ",".join("?" * len(names))
@@ -337,7 +336,7 @@ async def drop_other_collections(conn: aiosqlite.Connection, names: Sequence[str
 
 
 async def newer_categorisation(
-    conn: aiosqlite.Connection, title: str, category: str, timestamp: str, added: bool
+    conn: Connection, title: str, category: str, timestamp: str, added: bool
 ) -> bool:
     """Record a categorisation event unless a later one for the same file and category was applied."""
     cursor = await conn.execute(
@@ -447,7 +446,7 @@ async def tracked_files(
     return listed
 
 
-async def set_object_ids(conn: aiosqlite.Connection, found: Iterable[ObjectIdLookup]) -> int:
+async def set_object_ids(conn: Connection, found: Iterable[ObjectIdLookup]) -> int:
     """Store what a look-up found (a file moved or dropped meanwhile is skipped); returns rows written."""
     now = utcnow()
     written = 0

@@ -23,13 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from watcher.config import Config, FiltersSection
 from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
+from watcher.store.engine import Connection
 from watcher.stream.client import EventBatch, StreamEvent
 from watcher.stream.events import (
     Categorized,
@@ -250,7 +249,7 @@ class Ingest:
         self._last_wake = self.clock()
         self.wake_worker()
 
-    async def _write_pending(self, conn: aiosqlite.Connection, counts: dict[str, int]) -> None:
+    async def _write_pending(self, conn: Connection, counts: dict[str, int]) -> None:
         if self._pending_id is not None:
             await store_state.set_state(conn, store_state.CURSOR_ID, self._pending_id)
         if self._pending_time is not None:
@@ -272,9 +271,7 @@ class Ingest:
         if amount:
             self._pending_counts[name] = self._pending_counts.get(name, 0) + amount
 
-    async def _apply(
-        self, conn: aiosqlite.Connection, data: dict[str, object], outcome: _BatchOutcome
-    ) -> None:
+    async def _apply(self, conn: Connection, data: dict[str, object], outcome: _BatchOutcome) -> None:
         """One candidate. An unforeseen failure skips this event (logged, counted as malformed) rather
         than failing the batch, which would be redelivered and fail again for ever."""
         try:
@@ -283,9 +280,7 @@ class Ingest:
             outcome.malformed += 1
             log.exception("event skipped after an internal error: %.300r", data)
 
-    async def _apply_one(
-        self, conn: aiosqlite.Connection, data: dict[str, object], outcome: _BatchOutcome
-    ) -> None:
+    async def _apply_one(self, conn: Connection, data: dict[str, object], outcome: _BatchOutcome) -> None:
         try:
             change = parse_event(data)
         except MalformedEvent as exc:
@@ -313,13 +308,13 @@ class Ingest:
         else:
             await self._deleted(conn, meaning, outcome)
 
-    async def _is_tracked(self, conn: aiosqlite.Connection, title: str, outcome: _BatchOutcome) -> bool:
+    async def _is_tracked(self, conn: Connection, title: str, outcome: _BatchOutcome) -> bool:
         """Tracked per the database, including files that joined earlier in this same batch."""
         if not (self.tracked.has_file(title) or title in outcome.add_files):
             return False
         return await store_tracked.is_tracked(conn, title)
 
-    async def _edit(self, conn: aiosqlite.Connection, edit: Edit, outcome: _BatchOutcome) -> None:
+    async def _edit(self, conn: Connection, edit: Edit, outcome: _BatchOutcome) -> None:
         if not await self._is_tracked(conn, edit.title, outcome):
             return
         outcome.matched += 1
@@ -337,7 +332,7 @@ class Ingest:
         if await store_state.enqueue(conn, change.key, "edit", edit.title, change.raw):
             outcome.queued += 1
 
-    async def _has_standing_work(self, conn: aiosqlite.Connection, change: RecentChange, title: str) -> bool:
+    async def _has_standing_work(self, conn: Connection, change: RecentChange, title: str) -> bool:
         """Whether an edit of ``title`` could undo or change again something queued: the file has queued
         changes not yet undone, or edits still waiting to be fetched (met before the edit they undo).
         One indexed look-up, no API request: a bot's edit of any other file stays as cheap as before."""
@@ -345,9 +340,7 @@ class Ingest:
             return True
         return await store_state.pending_of_kind(conn, "edit", title)
 
-    async def _categorized(
-        self, conn: aiosqlite.Connection, event: Categorized, outcome: _BatchOutcome
-    ) -> None:
+    async def _categorized(self, conn: Connection, event: Categorized, outcome: _BatchOutcome) -> None:
         if not self.tracked.has_category(event.category):
             return
         roots = await store_tracked.category_roots(conn, event.category)
@@ -393,7 +386,7 @@ class Ingest:
         elif await store_tracked.remove_reason(conn, member, "category", event.category):
             log.info("%s left the tracked set (removed from %s)", member, event.category)
 
-    async def _uploaded(self, conn: aiosqlite.Connection, event: Uploaded, outcome: _BatchOutcome) -> None:
+    async def _uploaded(self, conn: Connection, event: Uploaded, outcome: _BatchOutcome) -> None:
         change = event.change
         user = canonical_title(change.user) if change.user else None
         if event.action == "upload":
@@ -418,12 +411,12 @@ class Ingest:
         if await store_state.enqueue(conn, change.key, "file", event.title, change.raw):
             outcome.queued += 1
 
-    async def _is_known(self, conn: aiosqlite.Connection, title: str, outcome: _BatchOutcome) -> bool:
+    async def _is_known(self, conn: Connection, title: str, outcome: _BatchOutcome) -> bool:
         if not (self.tracked.has_file(title) or title in outcome.add_files):
             return False
         return await store_tracked.is_known(conn, title)
 
-    async def _moved(self, conn: aiosqlite.Connection, event: Moved, outcome: _BatchOutcome) -> None:
+    async def _moved(self, conn: Connection, event: Moved, outcome: _BatchOutcome) -> None:
         if not await self._is_known(conn, event.old_title, outcome):
             return
         outcome.matched += 1
@@ -433,7 +426,7 @@ class Ingest:
             outcome.drop_files.append(event.old_title)
             outcome.add_files.append(event.new_title)
 
-    async def _deleted(self, conn: aiosqlite.Connection, event: Deleted, outcome: _BatchOutcome) -> None:
+    async def _deleted(self, conn: Connection, event: Deleted, outcome: _BatchOutcome) -> None:
         if not await self._is_known(conn, event.title, outcome):
             return
         outcome.matched += 1
@@ -442,7 +435,7 @@ class Ingest:
         log.info("tracked file %s: %s", "restored" if event.restored else "deleted", event.title)
 
     async def _revisions_hidden(
-        self, conn: aiosqlite.Connection, event: RevisionsHidden, outcome: _BatchOutcome
+        self, conn: Connection, event: RevisionsHidden, outcome: _BatchOutcome
     ) -> None:
         """Revision deletion of a tracked file's revisions: where pending changes of the revisions it
         names (or, naming none, any pending change of the file) could be affected, the worker asks the

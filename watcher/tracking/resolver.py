@@ -20,14 +20,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from watcher.config import CollectionSection
 from watcher.mediawiki.checks import Membership, memberships
 from watcher.mediawiki.client import ActionApi, ApiError, PageRef
 from watcher.mediawiki.wire import BATCH_SIZE, chunks, query_part
 from watcher.store import Database
 from watcher.store import tracked as store
+from watcher.store.engine import Connection
 from watcher.stream.titleset import TitleSet
 
 log = logging.getLogger("watcher.tracking")
@@ -45,7 +44,7 @@ DROP_MIN_FILES = 5
 # its deletion).
 _CONFIRMED_BY: dict[str, Membership] = {"category": "categories", "template": "templates"}
 
-WriteFn = Callable[[aiosqlite.Connection], Awaitable[tuple[list[str], list[str]]]]
+WriteFn = Callable[[Connection], Awaitable[tuple[list[str], list[str]]]]
 CheckFn = Callable[[list[str]], Awaitable[tuple[str, str] | None]]
 
 
@@ -275,7 +274,7 @@ class TrackingResolver:
         rows = [(category, root, 0 if category == root else 1) for category in subcategories]
         gone: list[str] = []
 
-        async def write(conn: aiosqlite.Connection) -> tuple[list[str], list[str]]:
+        async def write(conn: Connection) -> tuple[list[str], list[str]]:
             gone[:] = await store.set_categories(conn, root, rows, self.collection)
             left = [
                 title
@@ -403,7 +402,7 @@ class TrackingResolver:
         await self._flush(batch, source, detail, report)
         meter.done()
 
-        async def write(conn: aiosqlite.Connection) -> tuple[list[str], list[str]]:
+        async def write(conn: Connection) -> tuple[list[str], list[str]]:
             left = await store.replace_reasons(conn, source, detail, seen, self.collection)
             return left, left
 
