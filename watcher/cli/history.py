@@ -8,7 +8,15 @@ from typing import TextIO
 
 import click
 
-from watcher.cli.options import EX_TEMPFAIL, config_option, load_or_exit, log_option, run_async
+from watcher.cli.options import (
+    EX_TEMPFAIL,
+    collection_option,
+    collections_or_exit,
+    config_option,
+    load_or_exit,
+    log_option,
+    run_async,
+)
 from watcher.history.progress import HistoryConflict
 from watcher.history.run import HistoryOptions, HistoryReport, run_history
 from watcher.mediawiki.client import ApiError
@@ -120,6 +128,7 @@ def describe(report: HistoryReport) -> str:
 @click.option(
     "--restart", is_flag=True, help="Abandon an unfinished run with other options and start afresh."
 )
+@collection_option
 @log_option("warning")
 @click.argument("titles", nargs=-1, metavar="[TITLE]...")
 def history(
@@ -127,6 +136,7 @@ def history(
     since: str | None,
     only_files: bool,
     restart: bool,
+    collection_names: tuple[str, ...],
     log_level: str,
     titles: tuple[str, ...],
 ) -> None:
@@ -134,12 +144,15 @@ def history(
 
     The backlog on install day: everything since the museum's last revision of each file (or since
     DATE, where the museum never edited the file or edited it before DATE). With --files, only the
-    files named after it. Resumable: interrupted, the same command continues where it was. Safe while
+    files named after it. With --collection, only that collection's files, and records only for it (a
+    file it shares with another collection gets none for the other; a later run without --collection
+    queues those). Resumable: interrupted, the same command continues where it was. Safe while
     `watcher run` works on the same database.
 
     \b
     Examples:
       watcher history
+      watcher history --collection hallwyl
       watcher history --since 2024-01-01 --files "File:A.jpg" "File:B.jpg"
     """
     if titles and not only_files:
@@ -148,11 +161,12 @@ def history(
         raise click.UsageError("--files needs at least one file title")
     setup_logging(log_level)
     config = load_or_exit(config_path)
+    collections = collections_or_exit(config, collection_names) or ()
     try:
         since_at = store_queue.parse_since(since) if since else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from exc
-    options = HistoryOptions(since=since_at, files=titles, restart=restart)
+    options = HistoryOptions(since=since_at, files=titles, restart=restart, collections=collections)
     progress = TerminalProgress()
     try:
         report = run_async(run_history(config, options, progress=progress), database=config.database)

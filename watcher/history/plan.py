@@ -14,6 +14,11 @@ one contiguous range (baseline, new] of that chain:
   covered revisions move the baseline forward; the first covered revision after an uncovered one ends
   the range. So history and live records partition a file's edits: no change is reported twice, and
   the live path reports everything from its first edit onwards.
+
+With several collections an earlier history record covers its range only for *its* collection
+(``covers(..., collection=)``): a `watcher history --collection a` run reports a shared file for ``a``
+alone, so a later run for every collection still owes ``b`` that range. Live records and inbox items
+cover every collection (the live path queues an edit for each collection that holds the file).
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ class Coverage:
 
     def __init__(self, resume_margin: float = 10.0, now: Callable[[], datetime] | None = None) -> None:
         self.live: dict[str, set[int]] = {}
-        self.ranges: dict[str, list[tuple[int, int]]] = {}
+        self.ranges: dict[str, list[tuple[int, int, str]]] = {}  # (old, new, collection) of history records
         self.live_from: str | None = None
         self._margin = timedelta(seconds=resume_margin)
         self._now = now or (lambda: datetime.now(UTC))
@@ -84,7 +89,7 @@ class Coverage:
             if revid is not None:
                 self.live.setdefault(row[1], set()).add(revid)
         cursor = await conn.execute(
-            "SELECT id, file, source, revision, old_revision FROM changes WHERE id > ? ORDER BY id",
+            "SELECT id, file, source, revision, old_revision, collection FROM changes WHERE id > ? ORDER BY id",
             (self._change_id,),
         )
         for row in await cursor.fetchall():
@@ -92,7 +97,7 @@ class Coverage:
             if row[2] == "live":
                 self.live.setdefault(row[1], set()).add(int(row[3]))
             elif row[4] is not None:
-                self.ranges.setdefault(row[1], []).append((int(row[4]), int(row[3])))
+                self.ranges.setdefault(row[1], []).append((int(row[4]), int(row[3]), str(row[5])))
         cursor = await conn.execute(
             "SELECT key, value FROM state WHERE key IN (?, ?)",
             (store_state.CURSOR_TIME, store_state.FIRST_START),
@@ -114,13 +119,19 @@ class Coverage:
             moment = moment.replace(tzinfo=UTC)
         return iso_utc(max(moment - self._margin, self._now() - CATCH_UP_REACH))
 
-    def covers(self, titles: Iterable[str], revision: RevisionMeta) -> bool:
+    def covers(self, titles: Iterable[str], revision: RevisionMeta, collection: str | None = None) -> bool:
+        """Whether other records report ``revision``: live ones of any collection, history ones of
+        ``collection`` (None: of any, as in a deployment of one collection, whose records of before a
+        rename carry the old name)."""
         if self.live_from is not None and revision.timestamp > self.live_from:
             return True
         for title in titles:
             if revision.revid in self.live.get(title, ()):
                 return True
-            if any(old < revision.revid <= new for old, new in self.ranges.get(title, ())):
+            if any(
+                old < revision.revid <= new and collection in (None, whose)
+                for old, new, whose in self.ranges.get(title, ())
+            ):
                 return True
         return False
 
@@ -139,20 +150,63 @@ def plan_file(
     chain: Sequence[RevisionMeta],
     coverage: Coverage,
     is_quiet: Callable[[RevisionMeta], bool],
+    collection: str | None = None,
 ) -> Plan | str:
-    """The diff to make for a walked chain (newest first, baseline last), or why there is none
-    (``quiet``: only bots or ignored users since the baseline; ``covered``: other records report it)."""
+    """The diff to make for a walked chain (newest first, baseline last) for records of ``collection``
+    (None: whichever), or why there is none (``quiet``: only bots or ignored users since the baseline;
+    ``covered``: other records report it)."""
+
+    def covered(revision: RevisionMeta) -> bool:
+        return coverage.covers(titles, revision, collection)
+
     baseline = chain[-1]
     revisions = list(reversed(chain[:-1]))
     start = 0
-    while start < len(revisions) and (
-        is_quiet(revisions[start]) or coverage.covers(titles, revisions[start])
-    ):
+    while start < len(revisions) and (is_quiet(revisions[start]) or covered(revisions[start])):
         baseline = revisions[start]
         start += 1
     end = start
-    while end < len(revisions) and not coverage.covers(titles, revisions[end]):
+    while end < len(revisions) and not covered(revisions[end]):
         end += 1
     if end == start:
-        return "covered" if any(coverage.covers(titles, r) for r in revisions) else "quiet"
+        return "covered" if any(covered(r) for r in revisions) else "quiet"
     return Plan(baseline, tuple(revisions[start:end]))
+
+
+@dataclass(frozen=True)
+class FilePlans:
+    """One file's plan (its state and ``history_progress.plan``) and each target collection's own."""
+
+    plan: Plan | str
+    by_collection: dict[str, Plan | str]
+
+    def diffs(self) -> list[Plan]:
+        """The diffs to make: the file's plan first, then any other one a collection needs."""
+        found = {self.plan.key: self.plan} if isinstance(self.plan, Plan) else {}
+        for plan in self.by_collection.values():
+            if isinstance(plan, Plan):
+                found.setdefault(plan.key, plan)
+        return list(found.values())
+
+
+def plan_collections(
+    titles: Sequence[str],
+    chain: Sequence[RevisionMeta],
+    coverage: Coverage,
+    is_quiet: Callable[[RevisionMeta], bool],
+    collections: Sequence[str],
+    *,
+    separate: bool,
+) -> FilePlans:
+    """The plan of each collection the records go to (``separate``: with its own history records'
+    coverage; else one plan for all, as in a deployment of one collection). The file's plan is the
+    first collection's that has one; with no collection (a ``--files`` title no collection holds) the
+    plan as if one did."""
+    if not separate or not collections:
+        plan = plan_file(titles, chain, coverage, is_quiet)
+        return FilePlans(plan, dict.fromkeys(collections, plan))
+    plans = {name: plan_file(titles, chain, coverage, is_quiet, name) for name in collections}
+    first = next((plan for plan in plans.values() if isinstance(plan, Plan)), None)
+    if first is not None:
+        return FilePlans(first, plans)
+    return FilePlans("covered" if "covered" in plans.values() else "quiet", plans)

@@ -118,6 +118,8 @@ def _describe(options: dict[str, Any]) -> str:
     parts = [f"--since {options['since']}" if options.get("since") else "no --since"]
     if options.get("files"):
         parts.append(f"--files ({len(options['files'])} titles)")
+    if options.get("collections"):
+        parts.append(" ".join(f"--collection {name}" for name in options["collections"]))
     return ", ".join(parts)
 
 

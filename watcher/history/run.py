@@ -25,6 +25,13 @@ Requests, in this order, all serial through the shared client (maxlag, User-Agen
 
 Files whose current revision is the museum's are settled by step 1 alone. Progress is kept in the
 database (:mod:`watcher.history.progress`), so a run interrupted anywhere resumes where it was.
+
+With ``--collection`` (:attr:`HistoryOptions.collections`) a run walks only the files of those
+collections (a file is a collection's while it has a reason of it) and queues records only for them: a
+file one of them shares with another collection gets no record for the other. Each collection's
+records cover their range for that collection alone (:class:`~watcher.history.plan.Coverage`), so a
+later run for every collection queues the others' records of a shared file and repeats none. Museum
+accounts, ignored users and bots stay deployment-wide.
 """
 
 from __future__ import annotations
@@ -35,14 +42,14 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiosqlite
 
-from watcher.config import Config
+from watcher.config import CollectionSection, Config
 from watcher.diff.model import FieldChange
-from watcher.history.plan import Coverage, Plan, plan_file
+from watcher.history.plan import Coverage, FilePlans, Plan, plan_collections
 from watcher.history.progress import (
     FileProgress,
     add_files,
@@ -66,15 +73,16 @@ from watcher.mediawiki.bulk import (
     latest_in_category,
 )
 from watcher.mediawiki.client import ActionApi, Revision
-from watcher.mediawiki.types import RevisionMeta, Unanswered, unanswered_message
+from watcher.mediawiki.types import RevisionMeta, Revisions, Unanswered, unanswered_message
 from watcher.pipeline.editors import EditorFacts, covered_tags
 from watcher.pipeline.labels import LabelResolver
 from watcher.pipeline.queueing import queue_changes
 from watcher.pipeline.records import RecordMaker, incomparable
 from watcher.pipeline.redirects import stored_redirects
 from watcher.store import Database
+from watcher.store import tracked as store_tracked
 from watcher.tracking.collections import CollectionsResolver
-from watcher.tracking.resolver import TrackedSet, canonical_title
+from watcher.tracking.resolver import TrackedSet, TrackingResolver, canonical_title
 
 __all__ = ["HistoryOptions", "HistoryReport", "HistoryRun", "ProgressSink", "run_history"]
 
@@ -108,6 +116,7 @@ class HistoryOptions:
     since: str | None = None  # ISO 8601 UTC with Z (store.queue.parse_since)
     files: tuple[str, ...] = ()
     restart: bool = False
+    collections: tuple[str, ...] = ()  # --collection: only these collections' files and records; () every one
 
 
 @dataclass
@@ -158,6 +167,10 @@ class HistoryRun:
         self.accounts = frozenset(_account(a) for c in config.collections for a in c.museum_accounts)
         self.ignored = frozenset(_account(u) for u in config.filters.ignore_users)
         self.coverage = Coverage(config.stream.resume_margin)
+        self.chosen = frozenset(options.collections) or None  # None: every collection
+        # History records cover their range per collection where there are several (Coverage.covers).
+        self.by_collection = len(config.collections) > 1
+        self._targets: dict[str, tuple[str, ...]] = {}  # file → the collections this run records it for
         self.bots: set[str] = set()
         self._groups_known: set[str] = set()
         self.run_id = 0
@@ -191,7 +204,7 @@ class HistoryRun:
         await ensure_tables(self.db)
         self.records.use_redirects((await stored_redirects(self.db))[0])  # as the daemon last fetched them
         resolve_requests = await self._resolve_if_empty()
-        options = run_identity(self.options, self.accounts, self.config.wiki.name)
+        options = run_identity(self.options, self.accounts, self.config.wiki.name)  # --collection too
         self.run_id, phase, resumed = await open_run(self.db, options, restart=self.options.restart)
         self._counted = self.api.stats.requests
         log.info("history run #%d %s (phase %s)", self.run_id, "resumed" if resumed else "started", phase)
@@ -233,19 +246,36 @@ class HistoryRun:
         )
 
     async def _resolve_if_empty(self) -> int:
+        """Resolve an empty tracked set (`watcher run` never ran) whole, whatever ``--collection`` says:
+        it is the daemon's first resolution, and :class:`CollectionsResolver` over some collections
+        would forget the others' reasons as no longer configured. A chosen collection with no file
+        beside others that have files (added to the config since) is resolved alone, by its own
+        :class:`TrackingResolver`: the others are as the daemon keeps them, not worth requests here."""
         if self.options.files:
             return 0
-        count = await self.db.scalar("SELECT count(*) FROM tracked_files WHERE state = 'active'")
-        if count:
-            return 0
         before = self.api.stats.requests
-        log.info("the tracked set is empty: resolving it first")
-        await CollectionsResolver(self.config.collections, self.api, self.db, TrackedSet()).resolve_all()
+        count = await self.db.scalar("SELECT count(*) FROM tracked_files WHERE state = 'active'")
+        if not count:
+            log.info("the tracked set is empty: resolving it first")
+            await CollectionsResolver(self.config.collections, self.api, self.db, TrackedSet()).resolve_all()
+        else:
+            for section in self.config.collections:
+                if section.name not in (self.chosen or ()):
+                    continue
+                if not await store_tracked.collection_file_count(self.db, section.name):
+                    log.info("collection %s has no tracked file: resolving it first", section.name)
+                    await TrackingResolver(section, self.api, self.db, TrackedSet()).resolve_all()
         return self.api.stats.requests - before
 
     async def _add_files(self) -> None:
-        if self.options.files:
-            titles = list(dict.fromkeys(canonical_title(t, "File") for t in self.options.files))
+        titles = list(dict.fromkeys(canonical_title(t, "File") for t in self.options.files))
+        if self.chosen is not None:  # the chosen collections' files (of those named with --files)
+            found: dict[str, int | None] = {}
+            for name in sorted(self.chosen):
+                for tracked in await store_tracked.tracked_files(self.db, titles or None, name):
+                    found[tracked.title] = tracked.pageid
+            files = sorted(found.items())
+        elif titles:
             marks = ",".join("?" * len(titles))
             rows = await self.db.fetchall(
                 f"SELECT title, pageid FROM tracked_files WHERE title IN ({marks})", titles
@@ -290,7 +320,7 @@ class HistoryRun:
                     break
                 async for metas in latest_in_category(self.api, category):
                     await store(metas)
-            for template in dict.fromkeys(t for c in self.config.collections for t in c.templates):
+            for template in dict.fromkeys(t for c in self._chosen_sections() for t in c.templates):
                 if not left():
                     break
                 async for metas in latest_embedding(self.api, canonical_title(template, "Template")):
@@ -309,9 +339,16 @@ class HistoryRun:
             await self._skip([by_title[t] for t, m in latest.items() if m is None], "missing")
         await self._skip([f for f in pending if f.state == "new"], "missing")
 
+    def _chosen_sections(self) -> list[CollectionSection]:
+        return [c for c in self.config.collections if self.chosen is None or c.name in self.chosen]
+
     async def _worthwhile_categories(self) -> list[str]:
+        names = sorted(self.chosen or ())  # --collection: only its categories list files this run walks
+        where = f"WHERE collection IN ({','.join('?' * len(names))}) " if names else ""
         rows = await self.db.fetchall(  # a category two collections track, once
-            "SELECT title, min(depth) AS depth FROM tracked_categories GROUP BY title ORDER BY depth, title"
+            f"SELECT title, min(depth) AS depth FROM tracked_categories {where}GROUP BY title "
+            "ORDER BY depth, title",
+            names,
         )
         roots = [row[0] for row in rows if row[1] == 0]
         subcategories = [row[0] for row in rows if row[1] != 0]
@@ -398,6 +435,7 @@ class HistoryRun:
                 return True
             await self._learn_bots(waiting)
             await self.coverage.refresh(self.db.conn)
+            self._targets = {row.title: await self._targets_of(self.db.conn, row.title) for row in waiting}
             planned: list[FileProgress] = []
             decided: list[FileProgress] = []
             for row in waiting:
@@ -416,9 +454,21 @@ class HistoryRun:
         log.warning("history run #%d: files still moving under the live path; run again", self.run_id)
         return False
 
-    def _plan(self, row: FileProgress) -> Plan | str:
+    async def _targets_of(self, conn: aiosqlite.Connection, title: str) -> tuple[str, ...]:
+        """The collections this run queues the file's records for: those that hold it, of the chosen."""
+        held = await self.records.collections(conn, title)
+        return tuple(name for name in held if self.chosen is None or name in self.chosen)
+
+    def _plans(self, row: FileProgress) -> FilePlans:
+        """The file's plan and each target collection's (history records cover per collection)."""
         titles = list(dict.fromkeys([row.title, row.chain[0].title]))
-        return plan_file(titles, row.chain, self.coverage, self._is_quiet)
+        targets = self._targets.get(row.title, ())
+        return plan_collections(
+            titles, row.chain, self.coverage, self._is_quiet, targets, separate=self.by_collection
+        )
+
+    def _plan(self, row: FileProgress) -> Plan | str:
+        return self._plans(row).plan
 
     async def _learn_bots(self, rows: Sequence[FileProgress]) -> None:
         if not self.config.filters.ignore_bots:
@@ -434,85 +484,123 @@ class HistoryRun:
         }
 
     async def _diff_batch(self, rows: Sequence[FileProgress]) -> None:
-        revisions = await self.api.revisions([r for row in rows if row.plan for r in row.plan])
-        planned = [plan for plan in (self._plan(row) for row in rows) if isinstance(plan, Plan)]
-        await self.editors.learn(
-            (name for plan in planned for name in plan.editors()),
-            (tag for plan in planned for tag in covered_tags(plan.revisions)),
-        )
-        outcomes: list[tuple[FileProgress, Plan | str, list[FieldChange]]] = []
+        wanted: list[_Planned] = []
         for row in rows:
-            plan = self._plan(row)
-            if isinstance(plan, str) or plan.key != row.plan:
-                outcomes.append((row, "replan", []))
+            plans = self._plans(row)
+            if isinstance(plans.plan, Plan) and plans.plan.key == row.plan:
+                wanted.append(_Planned(row, plans, plans.diffs()))
+        revisions = await self.api.revisions(
+            list(dict.fromkeys(r for item in wanted for each in item.diffs for r in each.key))
+        )
+        await self.editors.learn(
+            (name for item in wanted for each in item.diffs for name in each.editors()),
+            (tag for item in wanted for each in item.diffs for tag in covered_tags(each.revisions)),
+        )
+        outcomes: list[_Planned | tuple[FileProgress, str]] = []
+        by_title = {item.row.title: item for item in wanted}
+        for row in rows:
+            item = by_title.get(row.title)
+            if item is None:
+                outcomes.append((row, "replan"))
                 continue
-            old, new = revisions.get(plan.baseline.revid), revisions.get(plan.new.revid)
-            why = incomparable(
-                revisions, plan.baseline.revid, plan.new.revid
-            )  # "gone": deleted since the walk
-            if why == "unanswered":  # never a skip: the run stops here and a rerun resumes
-                raise Unanswered(
-                    unanswered_message(revisions.unanswered([plan.new.revid, plan.baseline.revid]))
-                )
-            if why is not None:
-                outcomes.append((row, why, []))
-            else:
-                assert old is not None and new is not None
-                outcomes.append((row, plan, await self.records.changes(old, new)))
+            why = await self._diff(item, revisions)
+            outcomes.append(item if why is None else (row, why))
         async with self.db.transaction() as conn:
             await self.coverage.refresh(conn)
-            for row, plan, changes in outcomes:
-                await self._settle(conn, row, plan, changes, revisions)
+            for outcome in outcomes:
+                if isinstance(outcome, _Planned):
+                    await self._settle(conn, outcome, revisions)
+                elif outcome[1] == "replan":
+                    outcome[0].state, outcome[0].plan = "walked", None
+                else:  # gone (deleted since the walk) or hidden
+                    outcome[0].state, outcome[0].note, outcome[0].plan = "skipped", outcome[1], None
             await save_files(conn, self.run_id, rows)
             await add_requests(conn, self.run_id, self._spent())
         self.progress.advance(sum(1 for row in rows if row.state in ("done", "skipped")))
 
+    async def _diff(self, item: _Planned, revisions: Revisions[Revision]) -> str | None:
+        """Diff each of the file's plans into ``item.changes``; why the file's own plan cannot be made
+        (``gone``: deleted since the walk, ``hidden``), or None."""
+        for each in item.diffs:
+            why = incomparable(revisions, each.baseline.revid, each.new.revid)
+            if why == "unanswered":  # never a skip: the run stops here and a rerun resumes
+                raise Unanswered(
+                    unanswered_message(revisions.unanswered([each.new.revid, each.baseline.revid]))
+                )
+            if why is not None:
+                if each is item.plans.plan:
+                    return why
+                log.warning(
+                    "%s: revisions %s %s; a collection's range is left out", item.row.title, each.key, why
+                )
+                continue
+            old, new = revisions.get(each.baseline.revid), revisions.get(each.new.revid)
+            assert old is not None and new is not None
+            item.changes[each.key] = await self.records.changes(old, new)
+        return None
+
     async def _settle(
-        self,
-        conn: aiosqlite.Connection,
-        row: FileProgress,
-        planned: Plan | str,
-        changes: list[FieldChange],
-        revisions: dict[int, Revision],
+        self, conn: aiosqlite.Connection, item: _Planned, revisions: Revisions[Revision]
     ) -> None:
-        """Inside the insert transaction: check the plan against fresh coverage, then queue or re-plan."""
-        if planned == "replan" or (isinstance(planned, Plan) and self._plan(row) != planned):
+        """Inside the insert transaction: check the plans against fresh coverage (and the collections
+        that hold the file now), then queue each target collection's records or re-plan."""
+        row = item.row
+        self._targets[row.title] = await self._targets_of(conn, row.title)
+        if self._plans(row) != item.plans:
             row.state, row.plan = "walked", None  # the live path took part of the range meanwhile
             return
-        if isinstance(planned, str):
-            row.state, row.note, row.plan = "skipped", planned, None
-            return
-        if not changes:  # edited back and forth, or only in ways that make no record (white space...)
+        if not any(item.changes.values()):  # edited back and forth, or only in ways that make no record
             row.state, row.note = "skipped", "nochange"
             return
-        old, new = revisions[planned.baseline.revid], revisions[planned.new.revid]
-        title = new.title or row.title
         row.records = 0
-        for collection in await self.records.collections(conn, row.title):  # once per collection
+        for collection, plan in item.plans.by_collection.items():  # once per collection, its own range
+            if isinstance(plan, str) or not item.changes.get(plan.key):
+                continue  # its own records report the range already (or it changed nothing for it)
+            old, new = revisions[plan.baseline.revid], revisions[plan.new.revid]
             provenance = self.records.provenance(
-                title,
+                new.title or row.title,
                 old,
                 new,
                 wiki=self.config.wiki.name,
                 timestamp=new.timestamp,
-                user=", ".join(planned.editors()) or None,
-                comment=planned.comment(),
+                user=", ".join(plan.editors()) or None,
+                comment=plan.comment(),
                 source="history",
                 collection=collection,
             )
             # Every covered revision's tags; the facts of the least established of their editors.
-            provenance = self.editors.stamp(provenance, covered_tags(planned.revisions), planned.editors())
+            provenance = self.editors.stamp(provenance, covered_tags(plan.revisions), plan.editors())
             # Reverts and later edits as on the live path: a change that undoes a live one is no record.
-            row.records += (await queue_changes(conn, provenance, changes)).added
+            row.records += (await queue_changes(conn, provenance, item.changes[plan.key])).added
         row.state, row.note = "done", None
 
 
+@dataclass
+class _Planned:
+    """One file of a content batch: its plans, the diffs they need and (once diffed) the changes of
+    each diff by its key."""
+
+    row: FileProgress
+    plans: FilePlans
+    diffs: list[Plan]
+    changes: dict[tuple[int, int], list[FieldChange]] = field(default_factory=dict)
+
+
 def run_identity(options: HistoryOptions, accounts: frozenset[str], wiki: str) -> str:
-    """The identity of a run: a run with the same identity is resumed rather than started again."""
+    """The identity of a run: a run with the same identity is resumed rather than started again.
+
+    ``--collection`` is part of it, so an unfinished `--collection a` run is never resumed as the run of
+    every collection (nor of ``b``): its progress rows hold only ``a``'s files, and files it settled
+    got records for ``a`` alone. A run of every collection has no ``collections`` key, so its identity
+    is the one runs had before collections could be chosen and such an unfinished run still resumes.
+    """
     files = sorted({canonical_title(t, "File") for t in options.files}) or None
-    return json.dumps(
-        {"since": options.since, "files": files, "accounts": sorted(accounts), "wiki": wiki}, sort_keys=True
-    )
+    identity: dict[str, object] = {
+        "since": options.since, "files": files, "accounts": sorted(accounts), "wiki": wiki
+    }  # fmt: skip
+    if options.collections:
+        identity["collections"] = sorted(set(options.collections))
+    return json.dumps(identity, sort_keys=True)
 
 
 async def run_history(
