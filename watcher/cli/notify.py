@@ -51,7 +51,8 @@ from watcher.notify.outbox import Outbox
 from watcher.notify.preview import DigestPreview, digest_channels, preview_digests
 from watcher.notify.render import Presenter
 from watcher.notify.trial import send_test_messages
-from watcher.store.db import Database, iso_utc
+from watcher.store.db import iso_utc
+from watcher.store.engine import Store
 from watcher.store.queue import parse_since
 
 
@@ -76,12 +77,13 @@ def _report(outcome: DigestOutcome, extra: bool) -> None:
     )
 
 
-async def _nothing_due(db: Database, config: Config, channel: Channel, now: datetime) -> str:
+async def _nothing_due(db: Store, config: Config, channel: Channel, now: datetime) -> str:
     """Why ``--send`` composed nothing for ``channel``, when the next digest goes, and how to send now."""
     timing = channel.digest_time
-    plan = await plan_window(db.conn, channel.name, timing, now)
     presenter = Presenter(config, timing.zone)
-    content = await compose(db.conn, config, channel.config, presenter, plan.start, plan.end, db=db)
+    async with db.reading() as conn:
+        plan = await plan_window(conn, channel.name, timing, now)
+        content = await compose(conn, config, channel.config, presenter, plan.start, plan.end, db=db)
     fire = plan.fire.astimezone(timing.zone).strftime("%Y-%m-%d %H:%M")
     upcoming = (
         f"goes out {fire} with the {content.total} change(s) queued so far ({plan.text(timing.zone)}); "

@@ -32,8 +32,8 @@ from watcher.config import Config, ObjectIdRule
 from watcher.export.tracked_files import TRACKED_FORMATS, TrackedFormat, TrackedRow, summary_lines, write_rows
 from watcher.mediawiki.client import ActionApi, ApiError
 from watcher.service.logs import setup_logging
-from watcher.store import Database
 from watcher.store import tracked as store
+from watcher.store.engine import Store
 from watcher.store.tracked import TrackedFile, TrackedSummary
 from watcher.tracking.objectids import look_up_object_ids, requests_needed, rule_label, rule_number
 
@@ -93,7 +93,7 @@ async def _listing(config: Config, stored: bool, collections: Sequence[str] | No
         return _Listing(files, await store.tracked_summary(db, collections), failure)
 
 
-async def _files(db: Database, collections: Sequence[str] | None) -> list[TrackedFile]:
+async def _files(db: Store, collections: Sequence[str] | None) -> list[TrackedFile]:
     files = await store.tracked_files(db)
     return [f for f in files if collections is None or f.collection in collections]
 

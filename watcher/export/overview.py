@@ -20,7 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from watcher.base.values import KINDS, Kind
 from watcher.config import Config
-from watcher.store.db import Database, iso_utc
+from watcher.store.db import iso_utc
+from watcher.store.engine import Store
 
 WEEKS_SHOWN = 12
 BUSIEST_SHOWN = 5
@@ -157,7 +158,7 @@ def _marks(values: Sequence[object]) -> str:
 
 
 async def build_overview(
-    db: Database,
+    db: Store,
     config: Config,
     collections: Sequence[str],
     *,
@@ -252,11 +253,11 @@ async def build_overview(
     return Overview(month, now, tuple(figures))
 
 
-async def _by_collection(db: Database, sql: str, params: Sequence[object]) -> dict[str, int]:
+async def _by_collection(db: Store, sql: str, params: Sequence[object]) -> dict[str, int]:
     return {str(row[0]): int(row[1]) for row in await db.fetchall(sql, params)}
 
 
-async def _last_export(db: Database, collection: str) -> str | None:
+async def _last_export(db: Store, collection: str) -> str | None:
     """The latest export that wrote one of the collection's changes, or a retraction of one."""
     row = await db.fetchone(
         "SELECT (SELECT max(exported_at) FROM changes WHERE collection = ? AND exported_at IS NOT NULL),"

@@ -37,7 +37,8 @@ from watcher.config import Config, ExportSection
 from watcher.export.jsonl import record_object
 from watcher.export.shared import index_url
 from watcher.export.words import labels_for
-from watcher.store.db import Database, utcnow
+from watcher.store.db import utcnow
+from watcher.store.engine import Store
 from watcher.store.queue import ChangeFilter, list_changes
 from watcher.store.reviews import ReviewEvent
 from watcher.store.state import get_state, set_state
@@ -104,12 +105,12 @@ def push_event(event: ReviewEvent) -> PushEvent:
     return "accepted" if event.status_after == "accepted" else "retracted"
 
 
-async def pushed_up_to(db: Database) -> int:
+async def pushed_up_to(db: Store) -> int:
     value = await get_state(db, STATE_PUSHED)
     return int(value) if value and value.isdigit() else 0
 
 
-async def pending_events(db: Database, after: int, limit: int = BATCH) -> list[ReviewEvent]:
+async def pending_events(db: Store, after: int, limit: int = BATCH) -> list[ReviewEvent]:
     """The review events still to push after event ``after``, oldest first."""
     rows = await db.fetchall(
         f"SELECT e.* FROM review_events e WHERE e.id > ? AND {_PUSHABLE} ORDER BY e.id LIMIT ?",
@@ -118,7 +119,7 @@ async def pending_events(db: Database, after: int, limit: int = BATCH) -> list[R
     return [ReviewEvent.from_row(row) for row in rows]
 
 
-async def backlog(db: Database, after: int) -> int:
+async def backlog(db: Store, after: int) -> int:
     return int(
         await db.scalar(f"SELECT count(*) FROM review_events e WHERE e.id > ? AND {_PUSHABLE}", (after,))
     )
@@ -170,7 +171,7 @@ class WebhookPusher:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         config: Config,
         session: aiohttp.ClientSession | None = None,
         *,
@@ -374,7 +375,7 @@ async def _excerpt(response: aiohttp.ClientResponse) -> str:
     return ""
 
 
-async def webhook_status(db: Database, config: Config) -> dict[str, Any]:
+async def webhook_status(db: Store, config: Config) -> dict[str, Any]:
     """The ``webhook`` object of `watcher status`: how far the receiver has been told, and how it goes."""
     states = {key: await get_state(db, key) for key in (
         STATE_LAST_SUCCESS, STATE_LAST_ERROR, STATE_LAST_ERROR_AT, STATE_REFUSED, STATE_ATTEMPTS,

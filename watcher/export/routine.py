@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from watcher.export.formats import BY_NAME, DEFAULT_EXPORT, DEFAULT_EXPORT_STATUS
 from watcher.store import queue as store_queue
-from watcher.store.db import Database
+from watcher.store.engine import Store
 from watcher.store.queue import ChangeFilter, ChangeRecord
 
 # The routine selection exactly: any field of the filter set to something else narrows or widens it.
@@ -40,7 +40,7 @@ class Batch:
         return bool(self.exported or self.retracted)
 
 
-async def select(db: Database, selection: ChangeFilter, fmt: str = DEFAULT_EXPORT) -> Batch:
+async def select(db: Store, selection: ChangeFilter, fmt: str = DEFAULT_EXPORT) -> Batch:
     """The records an export of ``selection`` writes: for the routine selection, the new accepted
     changes and the retractions due, in edit order; for any other, what matches, marking nothing."""
     records = await store_queue.list_changes(db, selection)
@@ -51,14 +51,14 @@ async def select(db: Database, selection: ChangeFilter, fmt: str = DEFAULT_EXPOR
     return Batch(both, [r.id for r in records], [r.id for r in retractions])
 
 
-async def mark(db: Database, batch: Batch) -> str | None:
+async def mark(db: Store, batch: Batch) -> str | None:
     """Mark what the routine export wrote; the stamp (for :func:`unmark`), None where nothing marks."""
     if not batch.marks:
         return None
     return await store_queue.mark_exported(db, batch.exported, retracted=batch.retracted)
 
 
-async def unmark(db: Database, batch: Batch, stamp: str) -> None:
+async def unmark(db: Store, batch: Batch, stamp: str) -> None:
     """Take back :func:`mark` of ``stamp`` (a download that never reached its end)."""
     await store_queue.unmark_exported(db, batch.exported, stamp, retracted=batch.retracted)
 
@@ -70,7 +70,7 @@ def marks_exported(selection: ChangeFilter, fmt: str = DEFAULT_EXPORT) -> bool:
     return selection == ROUTINE_SELECTION and spec is not None and spec.complete
 
 
-async def last_export_time(db: Database) -> str | None:
+async def last_export_time(db: Store) -> str | None:
     """When the collection system was last sent a change (ISO UTC with Z); None if never."""
     value = await db.scalar(
         "SELECT max(at) FROM (SELECT max(exported_at) AS at FROM changes"

@@ -25,7 +25,8 @@ from watcher.diff.readable import (
     summary_words,
     value_words,
 )
-from watcher.store.db import Database, DatabaseError
+from watcher.store.db import DatabaseError
+from watcher.store.engine import Store
 from watcher.store.labels import cached_labels
 from watcher.store.queue import ChangeRecord
 
@@ -55,9 +56,7 @@ def queued_labels(record: ChangeRecord) -> dict[str, str]:
     return found
 
 
-async def labels_for(
-    db: Database, records: Iterable[ChangeRecord], languages: Sequence[str]
-) -> dict[str, str]:
+async def labels_for(db: Store, records: Iterable[ChangeRecord], languages: Sequence[str]) -> dict[str, str]:
     """id → label for everything ``records`` name: the cache first, the records' own labels beside it.
     A cache that cannot be read (an old database, a damaged one) gives the records' own labels."""
     records = list(records)

@@ -28,11 +28,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
-
 from watcher.mediawiki.types import RevisionMeta
 from watcher.store import iso_utc
 from watcher.store import state as store_state
+from watcher.store.engine import Connection
 from watcher.tracking.catchup import RECENT_CHANGES_KEEP
 
 CATCH_UP_REACH = RECENT_CHANGES_KEEP - timedelta(hours=1)
@@ -79,7 +78,7 @@ class Coverage:
         self._inbox_id = 0
         self._change_id = 0
 
-    async def refresh(self, conn: aiosqlite.Connection) -> None:
+    async def refresh(self, conn: Connection) -> None:
         cursor = await conn.execute(
             "SELECT id, title, event FROM inbox WHERE kind = 'edit' AND id > ? ORDER BY id", (self._inbox_id,)
         )

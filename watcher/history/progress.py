@@ -16,10 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
 from watcher.mediawiki.types import RevisionMeta
-from watcher.store import Database, utcnow
+from watcher.store import utcnow
+from watcher.store.engine import Connection, Row, Store
 from watcher.store.history_tables import HISTORY_TABLES
 
 
@@ -54,7 +53,7 @@ class FileProgress:
         )
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> FileProgress:
+    def from_row(cls, row: Row) -> FileProgress:
         plan = json.loads(row["plan"]) if row["plan"] else None
         return cls(
             title=row["title"],
@@ -74,13 +73,13 @@ _SAVE = (
 )
 
 
-async def ensure_tables(db: Database) -> None:
+async def ensure_tables(db: Store) -> None:
     async with db.transaction() as conn:
         for statement in HISTORY_TABLES:
             await conn.execute(statement)
 
 
-async def open_run(db: Database, options: str, *, restart: bool = False) -> tuple[int, str, bool]:
+async def open_run(db: Store, options: str, *, restart: bool = False) -> tuple[int, str, bool]:
     """The run to work on: the unfinished one with these options (resumed), else a new one.
 
     Returns (run id, phase reached, resumed). An unfinished run with other options is an error unless
@@ -123,20 +122,20 @@ def _describe(options: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-async def set_phase(db: Database, run_id: int, phase: str, requests: int = 0) -> None:
+async def set_phase(db: Store, run_id: int, phase: str, requests: int = 0) -> None:
     async with db.transaction() as conn:
         await add_requests(conn, run_id, requests)
         await conn.execute("UPDATE history_runs SET phase = ? WHERE id = ?", (phase, run_id))
 
 
-async def add_requests(conn: aiosqlite.Connection, run_id: int, requests: int) -> None:
+async def add_requests(conn: Connection, run_id: int, requests: int) -> None:
     await conn.execute(
         "UPDATE history_runs SET requests = requests + ?, updated_at = ? WHERE id = ?",
         (requests, utcnow(), run_id),
     )
 
 
-async def finish_run(db: Database, run_id: int, requests: int) -> None:
+async def finish_run(db: Store, run_id: int, requests: int) -> None:
     async with db.transaction() as conn:
         await add_requests(conn, run_id, requests)
         await conn.execute(
@@ -147,7 +146,7 @@ async def finish_run(db: Database, run_id: int, requests: int) -> None:
         await conn.execute("DELETE FROM history_progress WHERE run_id < ?", (run_id,))
 
 
-async def add_files(db: Database, run_id: int, files: Sequence[tuple[str, int | None]]) -> None:
+async def add_files(db: Store, run_id: int, files: Sequence[tuple[str, int | None]]) -> None:
     async with db.transaction() as conn:
         await conn.executemany(
             "INSERT INTO history_progress (run_id, title, pageid) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -155,7 +154,7 @@ async def add_files(db: Database, run_id: int, files: Sequence[tuple[str, int | 
         )
 
 
-async def load_files(db: Database, run_id: int, states: Iterable[str] | None = None) -> list[FileProgress]:
+async def load_files(db: Store, run_id: int, states: Iterable[str] | None = None) -> list[FileProgress]:
     sql = "SELECT * FROM history_progress WHERE run_id = ?"
     params: list[Any] = [run_id]
     if states is not None:
@@ -166,12 +165,12 @@ async def load_files(db: Database, run_id: int, states: Iterable[str] | None = N
     return [FileProgress.from_row(row) for row in rows]
 
 
-async def save_files(conn: aiosqlite.Connection, run_id: int, files: Iterable[FileProgress]) -> None:
+async def save_files(conn: Connection, run_id: int, files: Iterable[FileProgress]) -> None:
     await conn.executemany(_SAVE, [f.values(run_id) for f in files])
 
 
 async def save_in_batches(
-    db: Database, run_id: int, files: Sequence[FileProgress], requests: int = 0, size: int = 500
+    db: Store, run_id: int, files: Sequence[FileProgress], requests: int = 0, size: int = 500
 ) -> None:
     """Save rows in short transactions of ``size`` (the daemon writes to the same database)."""
     for start in range(0, max(len(files), 1), size):
@@ -181,7 +180,7 @@ async def save_in_batches(
                 await add_requests(conn, run_id, requests)
 
 
-async def run_summary(db: Database, run_id: int) -> dict[str, int]:
+async def run_summary(db: Store, run_id: int) -> dict[str, int]:
     """Files by outcome (``done``, ``skipped:<note>``, or an unfinished state), records and requests."""
     summary: dict[str, int] = {}
     rows = await db.fetchall(

@@ -45,8 +45,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import aiosqlite
-
 from watcher.config import CollectionSection, Config
 from watcher.diff.model import FieldChange
 from watcher.history.plan import Coverage, FilePlans, Plan, plan_collections
@@ -81,6 +79,7 @@ from watcher.pipeline.records import RecordMaker, incomparable
 from watcher.pipeline.redirects import stored_redirects
 from watcher.store import Database
 from watcher.store import tracked as store_tracked
+from watcher.store.engine import Connection, Store
 from watcher.tracking.collections import CollectionsResolver
 from watcher.tracking.resolver import TrackedSet, TrackingResolver, canonical_title
 
@@ -148,7 +147,7 @@ class HistoryRun:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         api: ActionApi,
         config: Config,
         options: HistoryOptions,
@@ -434,8 +433,9 @@ class HistoryRun:
             if not waiting:
                 return True
             await self._learn_bots(waiting)
-            await self.coverage.refresh(self.db.conn)
-            self._targets = {row.title: await self._targets_of(self.db.conn, row.title) for row in waiting}
+            async with self.db.reading() as conn:
+                await self.coverage.refresh(conn)
+                self._targets = {row.title: await self._targets_of(conn, row.title) for row in waiting}
             planned: list[FileProgress] = []
             decided: list[FileProgress] = []
             for row in waiting:
@@ -454,7 +454,7 @@ class HistoryRun:
         log.warning("history run #%d: files still moving under the live path; run again", self.run_id)
         return False
 
-    async def _targets_of(self, conn: aiosqlite.Connection, title: str) -> tuple[str, ...]:
+    async def _targets_of(self, conn: Connection, title: str) -> tuple[str, ...]:
         """The collections this run queues the file's records for: those that hold it, of the chosen."""
         held = await self.records.collections(conn, title)
         return tuple(name for name in held if self.chosen is None or name in self.chosen)
@@ -539,9 +539,7 @@ class HistoryRun:
             item.changes[each.key] = await self.records.changes(old, new)
         return None
 
-    async def _settle(
-        self, conn: aiosqlite.Connection, item: _Planned, revisions: Revisions[Revision]
-    ) -> None:
+    async def _settle(self, conn: Connection, item: _Planned, revisions: Revisions[Revision]) -> None:
         """Inside the insert transaction: check the plans against fresh coverage (and the collections
         that hold the file now), then queue each target collection's records or re-plan."""
         row = item.row

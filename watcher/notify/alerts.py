@@ -28,8 +28,8 @@ from watcher.notify.channels import Channel
 from watcher.notify.filters import filter_sql
 from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, fit, render_template
-from watcher.store.db import Database, iso_utc
-from watcher.store.engine import Connection
+from watcher.store.db import iso_utc
+from watcher.store.engine import Connection, Store
 from watcher.store.queue import RECORD_COLUMNS, ChangeRecord
 
 log = logging.getLogger("watcher.notify")
@@ -65,7 +65,7 @@ class AlertWatcher:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         config: Config,
         channel: Channel,
         *,

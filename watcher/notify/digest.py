@@ -49,8 +49,8 @@ from watcher.notify.filters import channel_collections, filter_sql
 from watcher.notify.outbox import Message, enqueue
 from watcher.notify.render import ChangeView, Presenter, count_label, fit, render_template
 from watcher.notify.schedule import DigestTime
-from watcher.store.db import Database, iso_utc
-from watcher.store.engine import Connection
+from watcher.store.db import iso_utc
+from watcher.store.engine import Connection, Store
 from watcher.store.queue import RECORD_COLUMNS, ChangeRecord
 from watcher.store.state import FIRST_START
 
@@ -153,7 +153,7 @@ async def compose(
     *,
     period: date | None = None,
     missed: int = 0,
-    db: Database | None = None,
+    db: Store | None = None,
 ) -> DigestContent:
     """Read the window's changes (inside the caller's transaction, or a reader's connection); ``db``
     (whose connection ``conn`` is) for the labels of the words, else the records' own labels."""
@@ -376,9 +376,7 @@ async def plan_window(conn: Connection, channel: str, timing: DigestTime, now: d
     return DigestWindow(period, timing.fire_instant(period - timedelta(days=1)), fire, fire, True)
 
 
-async def send_due_digest(
-    db: Database, config: Config, channel: Channel, now: datetime
-) -> DigestOutcome | None:
+async def send_due_digest(db: Store, config: Config, channel: Channel, now: datetime) -> DigestOutcome | None:
     """Compose and queue the channel's due digest (:func:`plan_window`); None when none is due."""
     timing = channel.digest_time
     presenter = Presenter(config, timing.zone)
@@ -410,7 +408,7 @@ async def send_due_digest(
 
 
 async def send_due_digests(
-    db: Database, config: Config, channels: Sequence[Channel], now: datetime
+    db: Store, config: Config, channels: Sequence[Channel], now: datetime
 ) -> list[DigestOutcome]:
     outcomes = []
     for channel in channels:
@@ -422,7 +420,7 @@ async def send_due_digests(
 
 
 async def send_digest_since(
-    db: Database, config: Config, channel: Channel, since: datetime, now: datetime
+    db: Store, config: Config, channel: Channel, since: datetime, now: datetime
 ) -> DigestOutcome:
     """Queue now, as an extra digest, the changes queued from ``since`` until now: exactly what
     ``watcher digest --since`` shows. Each run sends again; the ledger and the schedule are untouched."""
@@ -447,7 +445,7 @@ async def send_digest_since(
 
 
 async def run_scheduler(
-    db: Database,
+    db: Store,
     config: Config,
     channels: Sequence[Channel],
     clock: Callable[[], datetime],

@@ -72,7 +72,7 @@ def by_editor_edits(channel: NotifyChannel) -> Condition | None:
     addresses, temporary accounts and records without editor facts count as 0."""
     if channel.min_editor_edits <= 0:
         return None
-    return "coalesce(json_extract(editor, '$.edits'), 0) >= ?", [channel.min_editor_edits]
+    return "coalesce(CAST(json_extract(editor, '$.edits') AS INTEGER), 0) >= ?", [channel.min_editor_edits]
 
 
 def by_reverted(channel: NotifyChannel) -> Condition | None:
@@ -102,7 +102,7 @@ FILTERS: tuple[Callable[[NotifyChannel], Condition | None], ...] = (
 
 
 def filter_sql(channel: NotifyChannel) -> Condition:
-    """The channel's filters joined with AND (``"1"`` when it takes everything)."""
+    """The channel's filters joined with AND (``"1 = 1"`` when it takes everything)."""
     clauses: list[str] = []
     params: list[Any] = []
     for build in FILTERS:
@@ -110,7 +110,7 @@ def filter_sql(channel: NotifyChannel) -> Condition:
         if condition is not None:
             clauses.append(condition[0])
             params.extend(condition[1])
-    return (" AND ".join(clauses) or "1"), params
+    return (" AND ".join(clauses) or "1 = 1"), params
 
 
 def channel_collections(channel: NotifyChannel, config: Config) -> tuple[str, ...]:

@@ -26,7 +26,6 @@ import contextlib
 import logging
 import os
 import socket
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -40,8 +39,8 @@ from watcher.base.retry import Backoff, parse_retry_after
 from watcher.base.values import BodyFormat
 from watcher.notify import hooks
 from watcher.notify.channels import Channel, Target
-from watcher.store.db import Database, iso_utc
-from watcher.store.engine import Connection
+from watcher.store.db import iso_utc
+from watcher.store.engine import Connection, Row, Store
 
 log = logging.getLogger("watcher.notify")
 
@@ -116,7 +115,7 @@ class _Row:
     give_up_at: float
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> _Row:
+    def from_row(cls, row: Row) -> _Row:
         return cls(*(row[name] for name in cls.__dataclass_fields__))
 
 
@@ -184,7 +183,7 @@ class Outbox:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         channels: Sequence[Channel],
         *,
         clock: Clock | None = None,

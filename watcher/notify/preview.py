@@ -21,6 +21,7 @@ from watcher.notify.filters import narrowed
 from watcher.notify.render import Presenter
 from watcher.notify.schedule import DigestTime
 from watcher.store.db import Database, iso_utc
+from watcher.store.engine import Store
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,15 @@ def _local(moment: datetime, zone: ZoneInfo) -> str:
 
 
 async def _channel_preview(
-    db: Database, config: Config, channel: NotifyChannel, since: datetime | None, now: datetime
+    db: Store, config: Config, channel: NotifyChannel, since: datetime | None, now: datetime
 ) -> DigestPreview:
     timing = DigestTime.parse(channel.digest_at, channel.timezone)
     presenter = Presenter(config, timing.zone)
     name = channel.name
     if since is not None:
         end = window_now(now)
-        content = await compose(db.conn, config, channel, presenter, since, end, db=db)
+        async with db.reading() as conn:
+            content = await compose(conn, config, channel, presenter, since, end, db=db)
         window = period_text(since, end, timing.zone)
         heading = f"{name}: {window}; `watcher digest --send --since {iso_utc(since)}` sends these now"
         return DigestPreview(name, heading, window, content)
@@ -52,16 +54,18 @@ async def _channel_preview(
         last = await db.scalar("SELECT max(window_end) FROM notify_digests WHERE channel = ?", (name,))
         start = datetime.fromisoformat(str(last).replace("Z", "+00:00")) if last else now - timedelta(days=1)
         end = window_now(now)
-        content = await compose(db.conn, config, channel, presenter, start, end, db=db)
+        async with db.reading() as conn:
+            content = await compose(conn, config, channel, presenter, start, end, db=db)
         window = period_text(start, end, timing.zone)
         return DigestPreview(
             name, f"{name}: {window} (this channel gets alerts, not digests)", window, content
         )
-    plan = await plan_window(db.conn, name, timing, now)
-    content = await compose(
-        db.conn, config, channel, presenter, plan.start, plan.end, period=plan.period,
-        missed=plan.missed, db=db,
-    )  # fmt: skip
+    async with db.reading() as conn:
+        plan = await plan_window(conn, name, timing, now)
+        content = await compose(
+            conn, config, channel, presenter, plan.start, plan.end, period=plan.period,
+            missed=plan.missed, db=db,
+        )  # fmt: skip
     window = plan.text(timing.zone)
     label = period_label(plan.period)
     if plan.due:

@@ -33,7 +33,7 @@ from watcher.diff.readable import Readable
 from watcher.export.trust import trust_signals
 from watcher.export.words import labels_for, record_words
 from watcher.export.writers import index_url
-from watcher.store.db import Database
+from watcher.store.engine import Store
 from watcher.store.queue import ChangeRecord
 
 _EXTENSION = {"text": "txt", "markdown": "md", "html": "html"}
@@ -148,7 +148,7 @@ class Presenter:
         several = len(config.collections) > 1
         self.collection_titles = {c.name: c.title for c in config.collections} if several else {}
 
-    async def labels(self, db: Database, records: Sequence[ChangeRecord]) -> dict[str, str]:
+    async def labels(self, db: Store, records: Sequence[ChangeRecord]) -> dict[str, str]:
         """Labels for the words of ``records``, from the cache (``watcher.export.words.labels_for``)."""
         return await labels_for(db, records, self.languages)
 

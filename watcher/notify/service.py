@@ -14,7 +14,7 @@ from watcher.notify.alerts import AlertWatcher
 from watcher.notify.channels import build_channels
 from watcher.notify.digest import run_scheduler
 from watcher.notify.outbox import Outbox, RetryPolicy
-from watcher.store.db import Database
+from watcher.store.engine import Store
 
 log = logging.getLogger("watcher.notify")
 
@@ -33,7 +33,7 @@ async def _fan_out(source: asyncio.Event, targets: list[asyncio.Event]) -> None:
 
 
 async def run_notifier(
-    db: Database,
+    db: Store,
     config: Config,
     *,
     clock: Callable[[], datetime] | None = None,

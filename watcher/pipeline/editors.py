@@ -22,7 +22,6 @@ from watcher.mediawiki.accounts import accounts, change_tags
 from watcher.mediawiki.client import ActionApi
 from watcher.mediawiki.names import is_unregistered, user_name
 from watcher.mediawiki.wire import BATCH_SIZE
-from watcher.store import Database
 from watcher.store import state as store_state
 from watcher.store.editors import (
     EDITOR_MAX_AGE,
@@ -34,6 +33,7 @@ from watcher.store.editors import (
     tag_descriptions,
     tags_fetched_at,
 )
+from watcher.store.engine import Store
 from watcher.store.queue import Provenance
 
 __all__ = ["EditorFacts", "covered_tags", "least_established"]
@@ -66,7 +66,7 @@ class EditorFacts:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         api: ActionApi,
         *,
         clock: Callable[[], datetime] = _now,

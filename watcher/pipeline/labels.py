@@ -33,7 +33,7 @@ from watcher.base.retry import EQUAL_JITTER, Backoff
 from watcher.diff.model import FieldChange
 from watcher.mediawiki.client import ActionApi, ApiError
 from watcher.mediawiki.wire import BATCH_SIZE, chunks
-from watcher.store import Database
+from watcher.store.engine import Store
 from watcher.store.labels import cached_labels, expired_entities, fresh_entities, statement_rows, store_labels
 
 __all__ = ["LabelFetcher", "LabelResolver", "entity_ids", "unlabelled_entities", "with_labels"]
@@ -101,7 +101,7 @@ def _id_order(entity: str) -> tuple[str, int]:
 class LabelResolver:
     """Labels of item values for records being made, from the cache only: free, never waiting."""
 
-    def __init__(self, db: Database, languages: Sequence[str]) -> None:
+    def __init__(self, db: Store, languages: Sequence[str]) -> None:
         self.db = db
         self.languages = tuple(languages)
 
@@ -127,7 +127,7 @@ async def with_labels(changes: list[FieldChange], labels: LabelResolver | None) 
 
 
 async def unlabelled_entities(
-    db: Database, languages: Sequence[str], *, after: int = 0, now: datetime | None = None
+    db: Store, languages: Sequence[str], *, after: int = 0, now: datetime | None = None
 ) -> tuple[set[str], int]:
     """The entities named by statement records after ``after`` that have no fresh label row in every
     one of ``languages``, and the id of the last record looked at."""
@@ -150,7 +150,7 @@ class LabelFetcher:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         api: ActionApi,
         languages: Sequence[str],
         *,

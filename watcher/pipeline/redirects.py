@@ -23,8 +23,9 @@ from watcher.diff.wikitext import BUILTIN_INFO_TEMPLATES, LOCATION_TEMPLATES
 from watcher.mediawiki.client import ActionApi, ApiError
 from watcher.mediawiki.types import Unanswered
 from watcher.mediawiki.wire import chunks, query_part
-from watcher.store import Database, iso_utc
+from watcher.store import iso_utc
 from watcher.store import state as store_state
+from watcher.store.engine import Store
 
 log = logging.getLogger("watcher.pipeline")
 
@@ -66,7 +67,7 @@ async def fetch_redirects(api: ActionApi, targets: list[str]) -> dict[str, str]:
     return found
 
 
-async def stored_redirects(db: Database) -> tuple[dict[str, str], datetime | None]:
+async def stored_redirects(db: Store) -> tuple[dict[str, str], datetime | None]:
     """The stored list and when it was fetched; empty (and None) where there is none or it is unreadable."""
     raw = await store_state.get_state(db, STATE_KEY)
     if not raw:
@@ -80,7 +81,7 @@ async def stored_redirects(db: Database) -> tuple[dict[str, str], datetime | Non
         return {}, None
 
 
-async def refresh_redirects(db: Database, api: ActionApi, targets: list[str], now: datetime) -> datetime:
+async def refresh_redirects(db: Store, api: ActionApi, targets: list[str], now: datetime) -> datetime:
     """Fetch and store the list where it is older than a day; when to look again."""
     mapping, fetched_at = await stored_redirects(db)
     if fetched_at is not None and now - fetched_at < MAX_AGE:
@@ -101,7 +102,7 @@ async def refresh_redirects(db: Database, api: ActionApi, targets: list[str], no
     return now + MAX_AGE
 
 
-async def keep_redirects_current(db: Database, api: ActionApi, info_templates: Iterable[str]) -> None:
+async def keep_redirects_current(db: Store, api: ActionApi, info_templates: Iterable[str]) -> None:
     """The daemon's task: the stored list refreshed once a day, until cancelled."""
     targets = redirect_targets(info_templates)
     while True:

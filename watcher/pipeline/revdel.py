@@ -24,7 +24,7 @@ import aiohttp
 from watcher.mediawiki.client import ActionApi, ApiError, Revision
 from watcher.mediawiki.types import Revisions, Unanswered, unanswered_message
 from watcher.pipeline.queueing import withdraw_hidden
-from watcher.store import Database
+from watcher.store.engine import Store
 
 __all__ = ["withdraw_hidden_of_file", "withdraw_hidden_revisions"]
 
@@ -34,7 +34,7 @@ RECHECK_REVISIONS = 50  # one request
 
 
 async def withdraw_hidden_revisions(
-    db: Database, api: ActionApi, wiki: str, revisions: Revisions[Revision]
+    db: Store, api: ActionApi, wiki: str, revisions: Revisions[Revision]
 ) -> list[int]:
     """Withdraw the pending changes of the hidden revisions among ``revisions`` (and of other hidden
     revisions of the same files); returns the ids withdrawn. An API failure only narrows the look."""
@@ -61,7 +61,7 @@ async def withdraw_hidden_revisions(
 
 
 async def withdraw_hidden_of_file(
-    db: Database, api: ActionApi, wiki: str, title: str, named: Sequence[int] = ()
+    db: Store, api: ActionApi, wiki: str, title: str, named: Sequence[int] = ()
 ) -> list[int]:
     """After a revision deletion on ``title``: ask about its pending changes' revisions (``named``, the
     ones the log event names, first; at most 50, one request) and withdraw the hidden ones' changes.
@@ -88,7 +88,7 @@ async def withdraw_hidden_of_file(
 
 
 async def _pending_revisions(
-    db: Database, wiki: str, titles: Sequence[str], *, limit: int | None = RECHECK_REVISIONS
+    db: Store, wiki: str, titles: Sequence[str], *, limit: int | None = RECHECK_REVISIONS
 ) -> list[int]:
     """The revisions of the pending changes of ``titles``, newest first (at most ``limit``)."""
     marks = ",".join("?" * len(titles))

@@ -34,9 +34,9 @@ from watcher.pipeline.queueing import Queued, queue_changes
 from watcher.pipeline.records import RecordMaker, incomparable
 from watcher.pipeline.redirects import stored_redirects
 from watcher.pipeline.revdel import withdraw_hidden_of_file, withdraw_hidden_revisions
-from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state
+from watcher.store.engine import Store
 from watcher.store.state import InboxItem
 from watcher.store.thumbnails import THUMB_WIDTH, store_thumbnails
 from watcher.stream.events import RevisionsHidden, interpret, parse_event
@@ -52,7 +52,7 @@ RESTART_MESSAGE = "%s failed; retrying in %.0f s"
 class Worker:
     def __init__(
         self,
-        db: Database,
+        db: Store,
         api: ActionApi,
         config: Config,
         *,

@@ -30,8 +30,9 @@ from prometheus_client.registry import Collector
 
 from watcher.mediawiki.types import ApiStats
 from watcher.service.status import StreamSource, current_stream, database_snapshot
-from watcher.store import Database, DatabaseError
+from watcher.store import DatabaseError
 from watcher.store import state as store_state
+from watcher.store.engine import Store
 
 if TYPE_CHECKING:
     from watcher.service.daemon import Daemon
@@ -51,7 +52,7 @@ class HealthSource(Protocol):
     the file at its path, and writable)."""
 
     @property
-    def db(self) -> Database: ...
+    def db(self) -> Store: ...
 
     def stream_live(self) -> bool: ...
 
@@ -60,7 +61,7 @@ class HealthSource(Protocol):
 class StreamHealth:
     """A HealthSource from the stream client's stats: live = connected and data within read_timeout."""
 
-    db: Database
+    db: Store
     stream: StreamSource  # the stats, or a callable returning the current client's stats
     read_timeout: float
     monotonic: Callable[[], float] = field(default=time.monotonic)
@@ -80,7 +81,7 @@ class DaemonHealth:
         self.daemon = daemon
 
     @property
-    def db(self) -> Database:
+    def db(self) -> Store:
         if self.daemon.db is None:
             raise RuntimeError("the daemon has no database open")
         return self.daemon.db
@@ -203,7 +204,7 @@ class MetricsRecorder:
 
     # -- scrape -----------------------------------------------------------------------------------
 
-    async def refresh(self, db: Database) -> None:
+    async def refresh(self, db: Store) -> None:
         """Read the database figures for the next scrape (at most once per SNAPSHOT_MAX_AGE)."""
         async with self._refresh_lock:
             if self._snapshot is not None and self._clock() - self._snapshot_at < SNAPSHOT_MAX_AGE:
@@ -353,7 +354,7 @@ def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily
 METRICS_KEY = web.AppKey("watcher_metrics", MetricsRecorder)
 
 
-async def _inbox_warnings(db: Database) -> list[str]:
+async def _inbox_warnings(db: Store) -> list[str]:
     try:
         inbox = await store_state.inbox_summary(db)
     except Exception as exc:  # a busy or odd database must not turn /healthz into an error page
@@ -428,7 +429,7 @@ class _DatabaseCheck:
     def __init__(self) -> None:
         self._pending: asyncio.Task[bool] | None = None
 
-    async def writable(self, db: Database) -> str:
+    async def writable(self, db: Store) -> str:
         timeout = HEALTH_DB_TIMEOUT
         if self._pending is None or self._pending.done():
             self._pending = asyncio.create_task(db.writable(), name="healthz-db")

@@ -26,11 +26,11 @@ from watcher.export.overview import build_overview
 from watcher.export.push import webhook_status
 from watcher.mediawiki.types import ApiStats
 from watcher.service.tracked_status import api_error_line, tracked_lines, tracked_snapshot
-from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
 from watcher.store.db import iso_utc
+from watcher.store.engine import Store
 from watcher.stream.client import StreamStats
 
 log = logging.getLogger("watcher.status")
@@ -68,7 +68,7 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-async def _tables(db: Database) -> dict[str, set[str]]:
+async def _tables(db: Store) -> dict[str, set[str]]:
     """Every table with its columns, to query tables of later migrations only where they exist."""
     tables: dict[str, set[str]] = {}
     for row in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"):
@@ -83,7 +83,7 @@ DIGESTS = "notify_digests"
 OUTBOX_STATES = ("pending", "sent", "failed", "dropped")
 
 
-async def _notify_snapshot(db: Database, tables: dict[str, set[str]]) -> dict[str, Any]:
+async def _notify_snapshot(db: Store, tables: dict[str, set[str]]) -> dict[str, Any]:
     """Outbox and digest figures from the notification tables; None where a table or column is missing.
 
     ``outbox_by_channel`` counts messages per channel and state (sent, failed = given up, pending,
@@ -128,7 +128,7 @@ async def _notify_snapshot(db: Database, tables: dict[str, set[str]]) -> dict[st
     return out
 
 
-async def _inbox_snapshot(db: Database, now: datetime) -> dict[str, Any]:
+async def _inbox_snapshot(db: Store, now: datetime) -> dict[str, Any]:
     """The fetch worker's inbox (``inbox_pending`` is ``pending`` + ``retrying``).
 
     ``pending``: not tried yet; ``retrying``: failed, tried again with backoff; ``failed``: set
@@ -186,7 +186,7 @@ def _inbox_problems(inbox: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-async def database_snapshot(db: Database, *, now: datetime | None = None) -> dict[str, Any]:
+async def database_snapshot(db: Store, *, now: datetime | None = None) -> dict[str, Any]:
     """Everything `watcher status` and /metrics report that lives in the database."""
     now = now or datetime.now(UTC)
     tables = await _tables(db)
@@ -225,7 +225,7 @@ async def database_snapshot(db: Database, *, now: datetime | None = None) -> dic
 
 
 async def queue_by_collection(
-    db: Database, config: Config, collections: Sequence[str] | None = None
+    db: Store, config: Config, collections: Sequence[str] | None = None
 ) -> dict[str, dict[str, int]]:
     """Each collection's changes by status, in config order (``collections``: only those); without a
     selection also a collection the queue still has and the config no more."""
@@ -242,7 +242,7 @@ async def queue_by_collection(
 
 
 async def collect_status(
-    db: Database,
+    db: Store,
     config: Config,
     *,
     now: datetime | None = None,
@@ -275,7 +275,7 @@ async def collect_status(
 
 
 async def _month_snapshot(
-    db: Database, config: Config, collections: Sequence[str] | None, now: datetime
+    db: Store, config: Config, collections: Sequence[str] | None, now: datetime
 ) -> dict[str, Any] | None:
     """Each collection's month as the agency's overview shows it (without the weekly bars); None if
     the database cannot say."""
@@ -311,7 +311,7 @@ def _month_lines(month: dict[str, Any] | None) -> list[tuple[str, str]]:
     return lines
 
 
-async def _history_snapshot(db: Database) -> dict[str, Any] | None:
+async def _history_snapshot(db: Store) -> dict[str, Any] | None:
     """The latest `watcher history` run: whether it finished, and where an unfinished one stands."""
     try:
         row = await db.fetchone(
@@ -324,7 +324,7 @@ async def _history_snapshot(db: Database) -> dict[str, Any] | None:
     return {k: row[k] for k in ("id", "state", "phase", "requests", "started_at", "finished_at")}
 
 
-async def _webhook_snapshot(db: Database, config: Config) -> dict[str, Any] | None:
+async def _webhook_snapshot(db: Store, config: Config) -> dict[str, Any] | None:
     """Push on accept (watcher.export.push): how far the receiver has been told; None if unreadable."""
     try:
         return await webhook_status(db, config)
@@ -471,7 +471,7 @@ def render_status_text(status: dict[str, Any]) -> str:
     return "\n".join(f"{label + ':':<{width}} {text}" for label, text in lines)
 
 
-async def save_daemon_started(db: Database, *, pid: int | None = None, started_at: str | None = None) -> None:
+async def save_daemon_started(db: Store, *, pid: int | None = None, started_at: str | None = None) -> None:
     """Record the running daemon (call once the database is open); clears the last run's stream state."""
     async with db.transaction() as conn:
         await store_state.set_state(conn, STATE_PID, str(pid or os.getpid()))
@@ -479,7 +479,7 @@ async def save_daemon_started(db: Database, *, pid: int | None = None, started_a
         await store_state.set_state(conn, STATE_STREAM_CONNECTED, "0")
 
 
-async def save_daemon_stopped(db: Database) -> None:
+async def save_daemon_stopped(db: Store) -> None:
     """Record a clean stop, so `watcher status` says "not running" rather than guessing from the pid."""
     async with db.transaction() as conn:
         await store_state.set_state(conn, STATE_PID, None)
@@ -505,7 +505,7 @@ class LiveStatePersister:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         stream: StreamSource,
         apis: Sequence[ApiStats] = (),
         *,
@@ -573,7 +573,7 @@ class LiveStatePersister:
                 await asyncio.shield(self.save())
 
 
-async def status_line(db: Database, stream: StreamSource = None) -> str:
+async def status_line(db: Store, stream: StreamSource = None) -> str:
     """The one line for systemd's STATUS= (shown by `systemctl status watcher`)."""
     counters = await store_state.get_counters(db)
     pending = int(await db.scalar("SELECT count(*) FROM changes WHERE status = 'pending'"))

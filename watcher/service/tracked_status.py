@@ -16,14 +16,14 @@ from watcher.base.text import one_line, plural
 from watcher.base.values import TRACKED_REASONS
 from watcher.config import Config
 from watcher.export.tracked_files import rules_in_order
-from watcher.store import Database
 from watcher.store import tracked as store_tracked
+from watcher.store.engine import Store
 from watcher.tracking.objectids import rule_label
 
 log = logging.getLogger("watcher.status")
 
 
-async def tracked_snapshot(db: Database, config: Config) -> dict[str, Any] | None:
+async def tracked_snapshot(db: Store, config: Config) -> dict[str, Any] | None:
     """``tracked_summary`` of `watcher status --format json` (additive; None where unreadable)."""
     try:
         summary = await store_tracked.tracked_summary(db)

@@ -488,6 +488,12 @@ class Database:
             else:
                 await asyncio.shield(self.conn.execute("COMMIT"))
 
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection, for several reads in a row outside a write transaction (the store's
+        :class:`~watcher.store.engine.Store`; a PostgreSQL store lends a pooled connection)."""
+        yield self.conn
+
     async def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             await self.conn.execute("ROLLBACK")

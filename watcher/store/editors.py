@@ -19,8 +19,8 @@ from typing import Any
 from watcher.base.times import parse_utc
 from watcher.mediawiki.names import is_temporary as is_temporary  # re-exported for the pages
 from watcher.mediawiki.names import is_unregistered as is_unregistered
-from watcher.store.db import Database, iso_utc
-from watcher.store.engine import Connection
+from watcher.store.db import iso_utc
+from watcher.store.engine import Connection, Store
 from watcher.store.state import get_state, set_state
 
 EDITOR_MAX_AGE = timedelta(days=1)
@@ -33,10 +33,12 @@ LONG_STANDING_YEARS = 2
 LONG_STANDING_EDITS = 1000
 
 # A record whose editor is a new account (the rule above; `editor` is the record's JSON column).
+# Written to read the same on both engines (watcher.store.dialect): the JSON number cast, the age
+# compared after coalesce (an unknown age is not new), the IP shapes as GLOB with literal patterns.
 NEW_EDITOR_SQL = (
-    f"(editor IS NOT NULL AND (coalesce(json_extract(editor, '$.edits'), 0) < {FEW_EDITS} "
-    "OR coalesce(julianday(timestamp) - julianday(json_extract(editor, '$.registered')) < "
-    f"{NEW_ACCOUNT_DAYS}, 0)))"
+    f"(editor IS NOT NULL AND (coalesce(CAST(json_extract(editor, '$.edits') AS INTEGER), 0) < {FEW_EDITS} "
+    "OR coalesce(julianday(timestamp) - julianday(json_extract(editor, '$.registered')), "
+    f"{NEW_ACCOUNT_DAYS}) < {NEW_ACCOUNT_DAYS}))"
 )
 # A record made by an IP address or a temporary account (no account facts by the contract).
 UNREGISTERED_SQL = (
@@ -72,7 +74,7 @@ def _fresh_since(now: datetime, max_age: timedelta) -> str:
 
 
 async def cached_editors(
-    db: Database, names: Iterable[str], now: datetime, max_age: timedelta = EDITOR_MAX_AGE
+    db: Store, names: Iterable[str], now: datetime, max_age: timedelta = EDITOR_MAX_AGE
 ) -> dict[str, dict[str, Any] | None]:
     """The names whose facts were fetched within ``max_age``: name → facts (None: no such account)."""
     wanted = list(dict.fromkeys(names))
@@ -103,7 +105,7 @@ async def remember_editors(
     await conn.execute("DELETE FROM editors WHERE fetched_at < ?", (iso_utc(now - timedelta(days=7)),))
 
 
-async def tag_descriptions(db: Database) -> dict[str, str]:
+async def tag_descriptions(db: Store) -> dict[str, str]:
     """Every tag description kept (tag → display name and description as text)."""
     return {
         row["tag"]: row["description"]
@@ -111,7 +113,7 @@ async def tag_descriptions(db: Database) -> dict[str, str]:
     }
 
 
-async def tags_fetched_at(db: Database) -> datetime | None:
+async def tags_fetched_at(db: Store) -> datetime | None:
     return parse_utc(await get_state(db, TAGS_FETCHED))
 
 

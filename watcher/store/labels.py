@@ -8,11 +8,11 @@ never the network, and takes a label however old it is (an old label beats a bar
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from watcher.store.db import Database, iso_utc
+from watcher.store.db import iso_utc
+from watcher.store.engine import Row, Store
 
 __all__ = [
     "MAX_AGE",
@@ -33,7 +33,7 @@ def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
         yield ids[start : start + _CHUNK]
 
 
-async def cached_labels(db: Database, ids: Iterable[str], languages: Sequence[str]) -> dict[str, str]:
+async def cached_labels(db: Store, ids: Iterable[str], languages: Sequence[str]) -> dict[str, str]:
     """id → its label in the first of ``languages`` that has one, for the ids the cache has a label of.
 
     Reads the cache only (a page view never waits for Wikidata); ids without a cached label are absent.
@@ -57,9 +57,7 @@ async def cached_labels(db: Database, ids: Iterable[str], languages: Sequence[st
     return {entity: best[entity][1] for entity in wanted if entity in best}
 
 
-async def fresh_entities(
-    db: Database, ids: Iterable[str], languages: Sequence[str], now: datetime
-) -> set[str]:
+async def fresh_entities(db: Store, ids: Iterable[str], languages: Sequence[str], now: datetime) -> set[str]:
     """The ids whose cache rows are younger than :data:`MAX_AGE` for every one of ``languages``."""
     wanted = list(dict.fromkeys(ids))
     needed = list(dict.fromkeys(languages))
@@ -78,7 +76,7 @@ async def fresh_entities(
     return fresh
 
 
-async def expired_entities(db: Database, now: datetime) -> set[str]:
+async def expired_entities(db: Store, now: datetime) -> set[str]:
     """The entities with a cache row older than :data:`MAX_AGE`: asked for again by the labels task."""
     rows = await db.fetchall(
         "SELECT DISTINCT entity FROM entity_labels WHERE fetched_at < ?", [iso_utc(now - MAX_AGE)]
@@ -87,7 +85,7 @@ async def expired_entities(db: Database, now: datetime) -> set[str]:
 
 
 async def store_labels(
-    db: Database,
+    db: Store,
     labels: Mapping[str, Mapping[str, str]],
     languages: Sequence[str],
     now: datetime,
@@ -109,7 +107,7 @@ async def store_labels(
         )
 
 
-async def statement_rows(db: Database, after: int, upto: int, limit: int) -> list[sqlite3.Row]:
+async def statement_rows(db: Store, after: int, upto: int, limit: int) -> Sequence[Row]:
     """Statement records with ``after < id <= upto``, oldest first, at most ``limit``: the rows whose
     property, values and detail (qualifiers, references, units) name Wikidata entities."""
     return await db.fetchall(

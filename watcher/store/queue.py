@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime
@@ -19,7 +18,7 @@ from watcher.base.values import STATUSES, EditorChoice, KindChoice, Source, Stat
 from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.diff.model import FieldChange
 from watcher.store import reviews
-from watcher.store.db import Database, utcnow
+from watcher.store.db import utcnow
 from watcher.store.editors import (
     NEW_EDITOR_SQL,
     UNREGISTERED_SQL,
@@ -28,7 +27,7 @@ from watcher.store.editors import (
     edit_count,
     encode,
 )
-from watcher.store.engine import Connection
+from watcher.store.engine import Connection, Row, Store
 
 _DECODED = frozenset({"detail", "tags", "editor", "tools"})  # JSON columns, read by from_row itself
 
@@ -105,7 +104,7 @@ class ChangeRecord:
     collection: str = DEFAULT_COLLECTION
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> ChangeRecord:
+    def from_row(cls, row: Row) -> ChangeRecord:
         columns = set(row.keys())
         values = {f.name: row[f.name] for f in fields(cls) if f.name in columns and f.name not in _DECODED}
         detail = json.loads(row["detail"]) if row["detail"] else None
@@ -302,11 +301,11 @@ class ChangeFilter:
         if self.retraction_due:
             clauses.append("exported_at IS NOT NULL AND status != 'accepted'")
         if self.ids is not None:
-            clauses.append(f"id IN ({','.join('?' * len(self.ids))})" if self.ids else "0")
+            clauses.append(f"id IN ({','.join('?' * len(self.ids))})" if self.ids else "1 = 0")
             params.extend(self.ids)
         if self.collections is not None:
             names = list(self.collections)
-            clauses.append(f"collection IN ({','.join('?' * len(names))})" if names else "0")
+            clauses.append(f"collection IN ({','.join('?' * len(names))})" if names else "1 = 0")
             params.extend(names)
         if self.editor == "new":
             clauses.append(f"({NEW_EDITOR_SQL} OR {UNREGISTERED_SQL})")
@@ -333,7 +332,7 @@ def parse_since(value: str) -> str:
 
 
 async def list_changes(
-    db: Database,
+    db: Store,
     selection: ChangeFilter,
     *,
     limit: int | None = None,
@@ -349,12 +348,12 @@ async def list_changes(
     return [ChangeRecord.from_row(row) for row in await db.fetchall(sql, params)]
 
 
-async def count_changes(db: Database, selection: ChangeFilter) -> int:
+async def count_changes(db: Store, selection: ChangeFilter) -> int:
     where, params = selection.where()
     return int(await db.scalar(f"SELECT count(*) FROM changes{where}", params))
 
 
-async def queue_counts(db: Database) -> dict[str, int]:
+async def queue_counts(db: Store) -> dict[str, int]:
     counts: dict[str, int] = {status: 0 for status in STATUSES}
     for row in await db.fetchall("SELECT status, count(*) FROM changes GROUP BY status"):
         counts[row[0]] = row[1]
@@ -362,14 +361,14 @@ async def queue_counts(db: Database) -> dict[str, int]:
 
 
 async def set_status(
-    db: Database, ids: Sequence[int], status: Status, *, reviewer: str | None = None, note: str | None = None
+    db: Store, ids: Sequence[int], status: Status, *, reviewer: str | None = None, note: str | None = None
 ) -> list[int]:
     """Set records' status as a review event (see watcher.store.reviews); returns the ids that exist."""
     outcome = await reviews.review(db, ids, reviews.ACTION_FOR_STATUS[status], actor=reviewer, note=note)
     return outcome.found
 
 
-async def mark_exported(db: Database, ids: Sequence[int], *, retracted: Sequence[int] = ()) -> str:
+async def mark_exported(db: Store, ids: Sequence[int], *, retracted: Sequence[int] = ()) -> str:
     """Mark records as sent to the collection system (the routine export only); returns the stamp.
 
     ``retracted`` are the changes the same export told the system to take back: no longer exported
@@ -392,7 +391,7 @@ async def mark_exported(db: Database, ids: Sequence[int], *, retracted: Sequence
 
 
 async def unmark_exported(
-    db: Database, ids: Sequence[int], stamp: str, *, retracted: Sequence[int] = ()
+    db: Store, ids: Sequence[int], stamp: str, *, retracted: Sequence[int] = ()
 ) -> None:
     """Undo :func:`mark_exported` of ``stamp`` (the download it marked never reached its end)."""
     async with db.transaction() as conn:

@@ -10,13 +10,12 @@ retracts them), and changes Commons had already undone.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from watcher.base.values import REVIEW_ACTIONS, STATUSES, ReviewAction, Status, choice
-from watcher.store.db import Database, utcnow
-from watcher.store.engine import Connection
+from watcher.store.db import utcnow
+from watcher.store.engine import Connection, Row, Store
 
 # Where each action leaves a change; "note" keeps the status, "undo" restores the one before the
 # latest decision (read from the history).
@@ -55,7 +54,7 @@ class ReviewEvent:
     revision: int | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> ReviewEvent:
+    def from_row(cls, row: Row) -> ReviewEvent:
         return cls(
             id=int(row["id"]),
             change_id=int(row["change_id"]),
@@ -106,7 +105,7 @@ def _ids(ids: list[int]) -> str:
 
 
 async def review(
-    db: Database,
+    db: Store,
     ids: Sequence[int],
     action: ReviewAction,
     *,
@@ -138,7 +137,7 @@ async def withdraw_in(conn: Connection, change_id: int, *, revision: int) -> boo
     return bool(outcome.changed)
 
 
-async def history(db: Database, change_id: int) -> list[ReviewEvent]:
+async def history(db: Store, change_id: int) -> list[ReviewEvent]:
     """A change's review events, oldest first."""
     rows = await db.fetchall("SELECT * FROM review_events WHERE change_id = ? ORDER BY id", (change_id,))
     return [ReviewEvent.from_row(row) for row in rows]

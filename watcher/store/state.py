@@ -11,7 +11,6 @@ the clock.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,8 +18,8 @@ from typing import Any
 
 from watcher.base.retry import Backoff
 from watcher.config import StreamSection
-from watcher.store.db import Database, iso_utc
-from watcher.store.engine import Connection
+from watcher.store.db import iso_utc
+from watcher.store.engine import Connection, Row, Store
 
 CURSOR_ID = "last_event_id"
 CURSOR_TIME = "last_event_time"
@@ -56,7 +55,7 @@ def _parse_utc(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-async def get_state(db: Database, key: str) -> str | None:
+async def get_state(db: Store, key: str) -> str | None:
     value = await db.scalar("SELECT value FROM state WHERE key = ?", (key,))
     return None if value is None else str(value)
 
@@ -85,7 +84,7 @@ async def add_counters(conn: Connection, increments: Mapping[str, int]) -> None:
             )
 
 
-async def get_counters(db: Database) -> dict[str, int]:
+async def get_counters(db: Store) -> dict[str, int]:
     return {row[0]: int(row[1]) for row in await db.fetchall("SELECT name, value FROM counters")}
 
 
@@ -100,7 +99,7 @@ class InboxItem:
     received_at: str = ""  # empty: not known (an item made by hand); taken as received now
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> InboxItem:
+    def from_row(cls, row: Row) -> InboxItem:
         return cls(
             row["id"],
             row["event_key"],
@@ -169,7 +168,7 @@ async def remember_event(
 
 
 async def due_items(
-    db: Database, limit: int, kinds: Sequence[str], now: datetime | None = None
+    db: Store, limit: int, kinds: Sequence[str], now: datetime | None = None
 ) -> list[InboxItem]:
     stamp = iso_utc(_now(now))
     rows = await db.fetchall(
@@ -188,11 +187,11 @@ async def pending_of_kind(conn: Connection, kind: str, title: str) -> bool:
     return await cursor.fetchone() is not None
 
 
-async def pending_count(db: Database) -> int:
+async def pending_count(db: Store) -> int:
     return int(await db.scalar("SELECT count(*) FROM inbox WHERE state = 'pending'"))
 
 
-async def next_due_time(db: Database) -> str | None:
+async def next_due_time(db: Store) -> str | None:
     value = await db.scalar("SELECT min(next_attempt_at) FROM inbox WHERE state = 'pending'")
     return None if value is None else str(value)
 
@@ -224,7 +223,7 @@ class Retry:
 
 
 async def retry_later(
-    db: Database,
+    db: Store,
     item: InboxItem,
     error: str,
     *,
@@ -272,7 +271,7 @@ class WorkState:
     done_at: str | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> WorkState:
+    def from_row(cls, row: Row) -> WorkState:
         try:
             event = json.loads(row["event"])
         except ValueError:
@@ -309,7 +308,7 @@ _COLUMNS = "id, title, kind, event, state, attempts, received_at, next_attempt_a
 
 
 async def inbox_summary(
-    db: Database, *, now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER
+    db: Store, *, now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER
 ) -> InboxSummary:
     """Counts for `watcher status`, and the oldest item still being retried (what is stuck, and why)."""
     since = iso_utc(_now(now) - stuck_after)
@@ -333,7 +332,7 @@ async def inbox_summary(
     )
 
 
-async def work_states(db: Database, ids: Sequence[int]) -> dict[int, WorkState]:
+async def work_states(db: Store, ids: Sequence[int]) -> dict[int, WorkState]:
     """The named inbox items that exist, by id."""
     found: dict[int, WorkState] = {}
     for start in range(0, len(ids), 500):
@@ -345,14 +344,14 @@ async def work_states(db: Database, ids: Sequence[int]) -> dict[int, WorkState]:
     return found
 
 
-async def failed_items(db: Database) -> list[WorkState]:
+async def failed_items(db: Store) -> list[WorkState]:
     """Every item set aside, oldest first."""
     rows = await db.fetchall(f"SELECT {_COLUMNS} FROM inbox WHERE state = 'failed' ORDER BY id")
     return [WorkState.from_row(row) for row in rows]
 
 
 async def requeue_failed(
-    db: Database, ids: Sequence[int] | None = None, *, now: datetime | None = None
+    db: Store, ids: Sequence[int] | None = None, *, now: datetime | None = None
 ) -> list[WorkState]:
     """Put items set aside back to pending (all, or those of ``ids``), due now with no attempts.
 
@@ -380,7 +379,7 @@ async def requeue_failed(
     return items
 
 
-async def prune_inbox(db: Database, keep_days: int = 14, *, now: datetime | None = None) -> int:
+async def prune_inbox(db: Store, keep_days: int = 14, *, now: datetime | None = None) -> int:
     """Forget finished work older than the stream's redelivery horizon (EventStreams keeps ~7 days)."""
     limit = iso_utc(_now(now) - timedelta(days=keep_days))
     return await db.write("DELETE FROM inbox WHERE state = 'done' AND done_at < ?", (limit,))

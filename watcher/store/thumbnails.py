@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from watcher.mediawiki.types import Thumbnail
-from watcher.store.db import Database, iso_utc, utcnow
+from watcher.store.db import iso_utc, utcnow
+from watcher.store.engine import Store
 
 __all__ = ["THUMB_WIDTH", "store_thumbnails", "thumbnails"]
 
@@ -20,7 +21,7 @@ THUMB_WIDTH = 240
 _CHUNK = 500
 
 
-async def store_thumbnails(db: Database, found: Iterable[Thumbnail], *, now: datetime | None = None) -> int:
+async def store_thumbnails(db: Store, found: Iterable[Thumbnail], *, now: datetime | None = None) -> int:
     """Store (or replace) the thumbnails an answer gave, one transaction; how many."""
     stamp = iso_utc(now) if now is not None else utcnow()
     rows = [(t.title, t.url, t.width, t.height, stamp) for t in found]
@@ -34,7 +35,7 @@ async def store_thumbnails(db: Database, found: Iterable[Thumbnail], *, now: dat
     return len(rows)
 
 
-async def thumbnails(db: Database, titles: Iterable[str]) -> dict[str, str]:
+async def thumbnails(db: Store, titles: Iterable[str]) -> dict[str, str]:
     """title → stored thumbnail URL, for the titles that have one (``File:`` titles, as queued)."""
     wanted = list(dict.fromkeys(titles))
     found: dict[str, str] = {}

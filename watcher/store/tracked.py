@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from watcher.base.values import TrackedReason
 from watcher.config_collections import DEFAULT_COLLECTION
-from watcher.store.db import Database, utcnow
-from watcher.store.engine import Connection
+from watcher.store.db import utcnow
+from watcher.store.engine import Connection, Store
 
 # The `tracked_reasons.source` of each reason `watcher tracked` names: files from the config's own
 # list (`files`, `files_from`) are stored as source "file", detail "config".
@@ -134,7 +134,7 @@ async def replace_reasons(
 
 
 async def source_files(
-    db: Database, source: str, detail: str, collection: str, *, page: int = 5000
+    db: Store, source: str, detail: str, collection: str, *, page: int = 5000
 ) -> AsyncIterator[tuple[str, int | None]]:
     """The active files one source of a collection holds (title, pageid), in title order, a page of
     short reads at a time: what another collection tracking the same source takes instead of asking
@@ -207,23 +207,23 @@ async def is_known(conn: Connection, title: str) -> bool:
     return await cursor.fetchone() is not None
 
 
-async def tracked_state(db: Database, title: str) -> str | None:
+async def tracked_state(db: Store, title: str) -> str | None:
     value = await db.scalar("SELECT state FROM tracked_files WHERE title = ?", (title,))
     return None if value is None else str(value)
 
 
-async def all_titles(db: Database) -> list[str]:
+async def all_titles(db: Store) -> list[str]:
     return [row[0] for row in await db.fetchall("SELECT title FROM tracked_files")]
 
 
-async def count_files(db: Database) -> dict[str, int]:
+async def count_files(db: Store) -> dict[str, int]:
     counts = {"active": 0, "deleted": 0, "left": 0}
     for row in await db.fetchall("SELECT state, count(*) FROM tracked_files GROUP BY state"):
         counts[row[0]] = row[1]
     return counts
 
 
-async def collection_file_count(db: Database, collection: str) -> int:
+async def collection_file_count(db: Store, collection: str) -> int:
     """The active files that are the collection's (have a reason of it)."""
     value = await db.scalar(
         "SELECT count(DISTINCT r.title) FROM tracked_reasons r JOIN tracked_files f ON f.title = r.title "
@@ -233,7 +233,7 @@ async def collection_file_count(db: Database, collection: str) -> int:
     return int(value or 0)
 
 
-async def reasons(db: Database, title: str) -> list[tuple[str, str]]:
+async def reasons(db: Store, title: str) -> list[tuple[str, str]]:
     rows = await db.fetchall(
         "SELECT DISTINCT source, detail FROM tracked_reasons WHERE title = ? ORDER BY source, detail",
         (title,),
@@ -269,7 +269,7 @@ async def set_categories(
     return gone
 
 
-async def categories(db: Database) -> list[str]:
+async def categories(db: Store) -> list[str]:
     """Every tracked category, of whichever collection: what the stream's matcher looks for."""
     return [row[0] for row in await db.fetchall("SELECT DISTINCT title FROM tracked_categories")]
 
@@ -411,7 +411,7 @@ def _in_collection(collection: str | Sequence[str] | None, alias: str = "r") -> 
 
 
 async def tracked_files(
-    db: Database, titles: Sequence[str] | None = None, collection: str | None = None
+    db: Store, titles: Sequence[str] | None = None, collection: str | None = None
 ) -> list[TrackedFile]:
     """The active files (or those of ``titles`` that are active) of one collection or of all, in title
     and then collection order, with that collection's reasons and object id."""
@@ -433,7 +433,7 @@ async def tracked_files(
         (row[0], row[1]): (row[2], row[3], row[4], row[5])
         for row in await db.fetchall(
             "SELECT o.title, o.collection, o.object_id, o.object_id_rule, o.object_id_revision, "
-            f"o.object_id_checked_at FROM tracked_object_ids o WHERE 1{where}",
+            f"o.object_id_checked_at FROM tracked_object_ids o WHERE 1 = 1{where}",
             args,
         )
     }
@@ -463,7 +463,7 @@ async def set_object_ids(conn: Connection, found: Iterable[ObjectIdLookup]) -> i
     return written
 
 
-async def tracked_summary(db: Database, collection: str | Sequence[str] | None = None) -> TrackedSummary:
+async def tracked_summary(db: Store, collection: str | Sequence[str] | None = None) -> TrackedSummary:
     """Files per reason and per configured source, and how many have an object id by which rule, of
     one collection, of several or of all (a file in two collections counts in each, and once in ``files``)."""
     where, args = _in_collection(collection)

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from watcher.config import CollectionSection
 from watcher.mediawiki.client import ActionApi
-from watcher.store import Database
 from watcher.store import tracked as store
+from watcher.store.engine import Store
 from watcher.tracking.resolver import (
     Progress,
     ResolveReport,
@@ -44,7 +44,7 @@ def refresh_seconds(collections: Sequence[CollectionSection]) -> float:
     return min(c.refresh_hours for c in collections) * 3600
 
 
-async def load_tracked_set(db: Database, collections: Sequence[CollectionSection]) -> TrackedSet:
+async def load_tracked_set(db: Store, collections: Sequence[CollectionSection]) -> TrackedSet:
     """The stored set with every collection's uploaders: what a restart matches events against at once."""
     return await TrackedSet.load(db, uploader_collections(collections))
 
@@ -56,7 +56,7 @@ class CollectionsResolver:
         self,
         collections: Sequence[CollectionSection],
         api: ActionApi,
-        db: Database,
+        db: Store,
         tracked: TrackedSet,
         *,
         progress: Callable[[str], Progress] = Progress,

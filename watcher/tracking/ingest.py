@@ -24,11 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from watcher.config import Config, FiltersSection
-from watcher.store import Database
 from watcher.store import queue as store_queue
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
-from watcher.store.engine import Connection
+from watcher.store.engine import Connection, Store
 from watcher.stream.client import EventBatch, StreamEvent
 from watcher.stream.events import (
     Categorized,
@@ -94,7 +93,7 @@ class Ingest:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         tracked: TrackedSet,
         config: Config,
         *,

@@ -27,8 +27,8 @@ from watcher.mediawiki.client import ActionApi
 from watcher.mediawiki.parse import parse_revision
 from watcher.mediawiki.types import Unanswered
 from watcher.mediawiki.wire import BATCH_SIZE, chunks, follow_renames, is_gone, named_pages, query_part
-from watcher.store import Database
 from watcher.store import tracked as store
+from watcher.store.engine import Store
 from watcher.store.tracked import ObjectIdLookup, TrackedFile
 
 log = logging.getLogger("watcher.tracking")
@@ -111,7 +111,7 @@ Latest = dict[str, tuple[int, str | None]]
 
 
 async def look_up_object_ids(
-    db: Database,
+    db: Store,
     api: ActionApi,
     rules: Rules,
     files: Sequence[TrackedFile],

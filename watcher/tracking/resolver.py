@@ -24,9 +24,8 @@ from watcher.config import CollectionSection
 from watcher.mediawiki.checks import Membership, memberships
 from watcher.mediawiki.client import ActionApi, ApiError, PageRef
 from watcher.mediawiki.wire import BATCH_SIZE, chunks, query_part
-from watcher.store import Database
 from watcher.store import tracked as store
-from watcher.store.engine import Connection
+from watcher.store.engine import Connection, Store
 from watcher.stream.titleset import TitleSet
 
 log = logging.getLogger("watcher.tracking")
@@ -112,7 +111,7 @@ class TrackedSet:
         return user in self.uploaders
 
     @classmethod
-    async def load(cls, db: Database, uploaders: Iterable[str]) -> TrackedSet:
+    async def load(cls, db: Store, uploaders: Iterable[str]) -> TrackedSet:
         """The stored files and categories, and ``uploaders`` (names, or a mapping keyed by them)."""
         tracked = cls()
         for title in await store.all_titles(db):
@@ -201,7 +200,7 @@ class TrackingResolver:
         self,
         config: CollectionSection,
         api: ActionApi,
-        db: Database,
+        db: Store,
         tracked: TrackedSet,
         *,
         progress: Callable[[str], Progress] = Progress,

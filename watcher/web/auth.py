@@ -25,6 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 # The list lives in base.values; these names stay importable from here.
 from watcher.base.values import ROLES, Role
 from watcher.store.db import Database, iso_utc, utcnow
+from watcher.store.engine import Store
 
 # Defaults of argon2-cffi (RFC 9106's second recommendation); tests swap in a cheaper hasher.
 HASHER = PasswordHasher()
@@ -90,7 +91,7 @@ def hash_password(password: str) -> str:
 
 
 async def add_user(
-    db: Database,
+    db: Store,
     name: str,
     password: str,
     role: Role = "reviewer",
@@ -138,7 +139,7 @@ async def add_user(
         )
 
 
-async def remove_user(db: Database, name: str) -> bool:
+async def remove_user(db: Store, name: str) -> bool:
     """Delete a reviewer, their sessions and collections; False where there was no such user."""
     async with db.transaction() as conn:
         await conn.execute("DELETE FROM web_sessions WHERE user = ?", (name,))
@@ -147,7 +148,7 @@ async def remove_user(db: Database, name: str) -> bool:
         return cursor.rowcount > 0
 
 
-async def list_users(db: Database) -> list[User]:
+async def list_users(db: Store) -> list[User]:
     rows = await db.fetchall("SELECT name, role, created_at FROM web_users ORDER BY name")
     limits: dict[str, list[str]] = {}
     for user, collection in await db.fetchall(
@@ -160,7 +161,7 @@ async def list_users(db: Database) -> list[User]:
     ]
 
 
-async def user_collections(db: Database, name: str) -> tuple[str, ...] | None:
+async def user_collections(db: Store, name: str) -> tuple[str, ...] | None:
     """The collections ``name`` may see; None where the account is not limited (no rows)."""
     rows = await db.fetchall(
         "SELECT collection FROM web_user_collections WHERE user = ? ORDER BY collection", (name,)
@@ -172,7 +173,7 @@ def _limit(names: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(names) if names else None
 
 
-async def count_users(db: Database) -> int:
+async def count_users(db: Store) -> int:
     return int(await db.scalar("SELECT count(*) FROM web_users"))
 
 
@@ -196,7 +197,7 @@ def _verify(stored_hash: str | None, password: str) -> tuple[bool, bool]:
     return known, known and HASHER.check_needs_rehash(stored_hash)
 
 
-async def authenticate(db: Database, name: str, password: str) -> User | None:
+async def authenticate(db: Store, name: str, password: str) -> User | None:
     """The user whose name and password these are, or None. The hash runs in a worker thread."""
     row = await db.fetchone(
         "SELECT name, password_hash, role, created_at FROM web_users WHERE name = ?", (name,)
@@ -214,7 +215,7 @@ async def authenticate(db: Database, name: str, password: str) -> User | None:
 # --- sessions ---------------------------------------------------------------------------------------
 
 
-async def create_session(db: Database, user: User) -> str:
+async def create_session(db: Store, user: User) -> str:
     """A new session for ``user``; returns the token for the cookie (never stored as such)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -225,7 +226,7 @@ async def create_session(db: Database, user: User) -> str:
     return token
 
 
-async def load_session(reader: Database, writer: Database, token: str | None) -> Session | None:
+async def load_session(reader: Store, writer: Database, token: str | None) -> Session | None:
     """The live session of a cookie token, or None where it is unknown or expired (and then it is removed)."""
     if not token or len(token) > 200:
         return None
@@ -254,16 +255,16 @@ async def load_session(reader: Database, writer: Database, token: str | None) ->
     return session
 
 
-async def end_session(db: Database, token_hash: str) -> None:
+async def end_session(db: Store, token_hash: str) -> None:
     await db.write("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))
 
 
-async def set_flash(db: Database, token_hash: str, message: str | None) -> None:
+async def set_flash(db: Store, token_hash: str, message: str | None) -> None:
     """A one-time message shown on the next page of this session (the result of a POST)."""
     await db.write("UPDATE web_sessions SET flash = ? WHERE token_hash = ?", (message, token_hash))
 
 
-async def prune_sessions(db: Database) -> int:
+async def prune_sessions(db: Store) -> int:
     now = datetime.now(UTC)
     return await db.write(
         "DELETE FROM web_sessions WHERE last_seen_at < ? OR created_at < ?",

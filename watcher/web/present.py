@@ -31,7 +31,8 @@ from watcher.export.formats import EXPORT_STATUS_CHOICES, EXPORTS
 from watcher.export.profiles import REGISTRY as PROFILES
 from watcher.export.trust import trust_signals
 from watcher.export.words import labels_for, queued_labels
-from watcher.store.db import Database, DatabaseError
+from watcher.store.db import DatabaseError
+from watcher.store.engine import Store
 from watcher.store.queue import ChangeFilter, ChangeRecord
 from watcher.store.thumbnails import thumbnails
 from watcher.web import queries
@@ -199,7 +200,7 @@ def card(
 
 
 async def cards(
-    db: Database,
+    db: Store,
     records: Iterable[ChangeRecord],
     languages: Sequence[str],
     selection: ChangeFilter | None = None,
@@ -214,7 +215,7 @@ async def cards(
     return {r.id: card(r, labels, edit_ids=edits.get(queries.edit_key(r), ()), order=order) for r in records}
 
 
-async def thumbnail_urls(db: Database, titles: Iterable[str]) -> dict[str, str]:
+async def thumbnail_urls(db: Store, titles: Iterable[str]) -> dict[str, str]:
     """Stored thumbnails of these files; none where the table cannot be read (links.thumbnail falls back)."""
     try:
         return await thumbnails(db, titles)

@@ -26,7 +26,7 @@ from watcher.base.values import (
     choice,
 )
 from watcher.config_collections import DEFAULT_COLLECTION
-from watcher.store.db import Database
+from watcher.store.engine import Store
 from watcher.store.queue import RECORD_COLUMNS, ChangeFilter, ChangeRecord, record_columns
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -237,13 +237,13 @@ class FileGroup:
     collection: str = DEFAULT_COLLECTION
 
 
-async def count(db: Database, selection: ChangeFilter) -> int:
+async def count(db: Store, selection: ChangeFilter) -> int:
     where, params = selection.where()
     return int(await db.scalar(f"SELECT count(*) FROM changes{where}", params))
 
 
 async def grouped_page(
-    db: Database, selection: ChangeFilter, *, limit: int, offset: int, by: Grouping = "file"
+    db: Store, selection: ChangeFilter, *, limit: int, offset: int, by: Grouping = "file"
 ) -> list[FileGroup]:
     """One page of the selection, grouped by file (files by newest matching change, changes by time)
     or by edit (newest edit first, its changes in the order they were found)."""
@@ -296,7 +296,7 @@ def edit_key(record: ChangeRecord) -> EditKey:
 
 
 async def pending_in_edits(
-    db: Database, selection: ChangeFilter, records: list[ChangeRecord]
+    db: Store, selection: ChangeFilter, records: list[ChangeRecord]
 ) -> dict[EditKey, list[int]]:
     """:func:`edit_key` → the pending changes of that edit that the view's other filters match, for
     the edits of ``records`` (the "accept all by this editor in this edit" button). A file in two
@@ -324,7 +324,7 @@ async def pending_in_edits(
 _EDIT_CHUNK = 400  # revisions per statement, well under SQLite's variable limit
 
 
-async def choices(db: Database, scope: Scope) -> dict[str, list[str]]:
+async def choices(db: Store, scope: Scope) -> dict[str, list[str]]:
     """The values the filter form offers: every field and language in the account's collections
     (index-only scans where the account sees every collection)."""
     where, params = ChangeFilter(status="all", kind="all", collections=scope.limit).where()
@@ -342,7 +342,7 @@ async def choices(db: Database, scope: Scope) -> dict[str, list[str]]:
     return {"field": fields, "language": languages}
 
 
-async def status_counts(db: Database, selection: ChangeFilter) -> dict[str, int]:
+async def status_counts(db: Store, selection: ChangeFilter) -> dict[str, int]:
     """How many changes of each status match the other filters (for the status tabs)."""
     where, params = replace(selection, status="all").where()
     counts: dict[str, int] = {status: 0 for status in STATUSES}
@@ -351,14 +351,14 @@ async def status_counts(db: Database, selection: ChangeFilter) -> dict[str, int]
     return counts
 
 
-async def get_change(db: Database, change_id: int, scope: Scope) -> ChangeRecord | None:
+async def get_change(db: Store, change_id: int, scope: Scope) -> ChangeRecord | None:
     """The change ``change_id``, or None where there is none in the account's collections."""
     where, params = ChangeFilter(status="all", kind="all", ids=[change_id], collections=scope.limit).where()
     row = await db.fetchone(f"SELECT {RECORD_COLUMNS} FROM changes{where}", params)
     return None if row is None else ChangeRecord.from_row(row)
 
 
-async def visible_ids(db: Database, ids: list[int], scope: Scope) -> list[int]:
+async def visible_ids(db: Store, ids: list[int], scope: Scope) -> list[int]:
     """The ids among ``ids`` of changes the account may see (and decide on): the others are as
     unknown to it as ids that were never used. A change's collection never changes, so what this
     says still holds when the review is written."""
@@ -373,7 +373,7 @@ async def visible_ids(db: Database, ids: list[int], scope: Scope) -> list[int]:
     return [i for i in ids if i in seen]
 
 
-async def get_changes(db: Database, ids: list[int]) -> list[ChangeRecord]:
+async def get_changes(db: Store, ids: list[int]) -> list[ChangeRecord]:
     """The changes of ``ids`` that exist, by id (at most a few hundred: what one review touched)."""
     records: list[ChangeRecord] = []
     for start in range(0, len(ids), _EDIT_CHUNK):
@@ -386,7 +386,7 @@ async def get_changes(db: Database, ids: list[int]) -> list[ChangeRecord]:
     return records
 
 
-async def same_edit(db: Database, record: ChangeRecord) -> list[ChangeRecord]:
+async def same_edit(db: Store, record: ChangeRecord) -> list[ChangeRecord]:
     """The other changes of ``record``'s edit in its collection (another collection's copies of
     the same edit are that collection's to decide)."""
     rows = await db.fetchall(
@@ -397,7 +397,7 @@ async def same_edit(db: Database, record: ChangeRecord) -> list[ChangeRecord]:
     return [ChangeRecord.from_row(r) for r in rows]
 
 
-async def file_history(db: Database, record: ChangeRecord, limit: int = 20) -> list[ChangeRecord]:
+async def file_history(db: Store, record: ChangeRecord, limit: int = 20) -> list[ChangeRecord]:
     """The file's other edits, in ``record``'s collection."""
     rows = await db.fetchall(
         f"SELECT {RECORD_COLUMNS} FROM changes WHERE file = ? AND collection = ?"
