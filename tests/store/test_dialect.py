@@ -131,9 +131,10 @@ def test_sqlite_types_become_postgresql_types() -> None:
         ("PRAGMA user_version", "PRAGMA"),
         ("SELECT name FROM pragma_table_info('changes')", "pragma_table_info"),
         ("SELECT name FROM sqlite_master WHERE type = 'table'", "sqlite_master"),
-        ("SELECT coalesce(json_extract(editor, '$.edits'), 0) FROM changes", "json_extract"),
-        ("SELECT julianday(timestamp) FROM changes", "julianday"),
-        ("SELECT 1 FROM changes WHERE user GLOB '*:*'", "GLOB"),
+        ("SELECT json_extract(editor, '$.edits[0]') FROM changes", "json_extract"),
+        ("SELECT json_extract(editor, ?) FROM changes", "json_extract"),
+        ("SELECT julianday('now', '+1 day')", "julianday"),
+        ("SELECT 1 FROM changes WHERE user GLOB pattern", "GLOB"),
         ("SELECT instr(languages, '|') FROM labels", "instr"),
         ("CREATE TABLE w (name TEXT PRIMARY KEY COLLATE NOCASE)", "NOCASE"),
         ("CREATE TABLE e (a TEXT PRIMARY KEY) WITHOUT ROWID", "rowid"),
@@ -342,3 +343,47 @@ async def test_reserved_columns_are_exactly_the_schemas_reserved_words(
     finally:
         await conn.close()
     assert {name.lower() for name in names} & reserved == RESERVED_COLUMNS
+
+
+def test_json_extract_julianday_and_glob_become_postgresqls_own() -> None:
+    assert POSTGRESQL.sql("SELECT CAST(json_extract(editor, '$.edits') AS INTEGER) FROM changes") == (
+        "SELECT CAST(((editor)::jsonb ->> 'edits') AS BIGINT) FROM changes"
+    )
+    assert POSTGRESQL.sql("SELECT julianday(json_extract(e, '$.at'))") == (
+        "SELECT (extract(epoch from (((e)::jsonb ->> 'at'))::timestamptz) / 86400.0 + 2440587.5)"
+    )
+    assert POSTGRESQL.sql("SELECT 1 WHERE user GLOB '[0-9]*.x?''s'") == (
+        "SELECT 1 WHERE \"user\" ~ '^[0-9].*\\.x.''s$'"
+    )
+
+
+async def test_json_julianday_and_glob_give_sqlites_answers(pg_conn: asyncpg.Connection) -> None:
+    """The store's own uses (watcher.store.editors): a JSON number cast, an age in days, IP shapes."""
+    editor = '{"edits": 12, "registered": "2026-02-27T10:00:00Z"}'
+    values = "('2026-03-01T10:00:00Z', ?, ?)"
+    rows = [
+        (editor, "Anna"),
+        (None, "192.0.2.7"),
+        (None, "2001:db8::1"),
+        (None, "~2026-12345-6"),
+        (None, "Ip.v4"),
+    ]
+    steps: list[Step] = [("CREATE TABLE c (timestamp TEXT, editor TEXT, who TEXT)", ())]
+    steps += [(f"INSERT INTO c (timestamp, editor, who) VALUES {values}", row) for row in rows]
+    steps += [
+        (
+            "SELECT who, coalesce(CAST(json_extract(editor, '$.edits') AS INTEGER), 0) < 100, "
+            "CAST(julianday(timestamp) - julianday(json_extract(editor, '$.registered')) AS INTEGER), "
+            "who GLOB '~[0-9][0-9][0-9][0-9]-*', who GLOB '[0-9]*.[0-9]*.[0-9]*.[0-9]*', "
+            "who GLOB '*:*:*' FROM c ORDER BY who",
+            (),
+        )
+    ]
+    *_, answer = await run_both(pg_conn, steps)
+    assert answer == [
+        ("192.0.2.7", 1, None, 0, 1, 0),
+        ("2001:db8::1", 1, None, 0, 0, 1),
+        ("Anna", 1, 2, 0, 0, 0),
+        ("Ip.v4", 1, None, 0, 0, 0),
+        ("~2026-12345-6", 1, None, 1, 0, 0),
+    ]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 from typing import Any, cast
 
 import pytest
 
+from tests.support.postgres import CONSTRAINT_VIOLATIONS
 from watcher.diff.model import FieldChange
 from watcher.store import Database
 from watcher.store.queue import (
@@ -108,7 +108,7 @@ async def test_the_key_is_injective(db: Database) -> None:
 
 
 async def test_a_failed_transaction_queues_nothing(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(CONSTRAINT_VIOLATIONS):
         async with db.transaction() as conn:
             await insert_changes(conn, provenance(), [DESCRIPTION])
             await insert_changes(conn, provenance(101), [replace(DESCRIPTION, action="moved")])  # type: ignore[arg-type]
@@ -151,7 +151,7 @@ async def test_constraints_reject_unknown_actions_and_kinds(db: Database) -> Non
         replace(DESCRIPTION, action=cast(Any, "moved")),
         replace(DESCRIPTION, kind=cast(Any, "other")),
     ):
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(CONSTRAINT_VIOLATIONS):
             await queue(db, provenance(), bad)
 
 

@@ -24,6 +24,7 @@ import pwd
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -309,3 +310,10 @@ async def postgres_dsn(postgres: PostgresServer) -> AsyncIterator[str]:
     """A fresh empty database on the session's server, as a ``postgresql://`` URL."""
     async with fresh_database(postgres) as dsn:
         yield dsn
+
+
+# What a broken constraint raises, on either engine (the store does not translate it yet).
+CONSTRAINT_VIOLATIONS: tuple[type[Exception], ...] = (
+    sqlite3.IntegrityError,
+    asyncpg.IntegrityConstraintViolationError,
+)

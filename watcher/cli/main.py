@@ -12,6 +12,7 @@ import click
 from watcher import __version__
 from watcher.base.text import plural
 from watcher.base.values import KindChoice, LogLevel, StatusChoice
+from watcher.cli.db import db
 from watcher.cli.demo import demo
 from watcher.cli.export import export, file_option, raw_option, since_option
 from watcher.cli.history import history
@@ -178,6 +179,7 @@ for command in (
     tracked,
     user,
     demo,
+    db,
 ):
     main.add_command(command)
 

@@ -63,10 +63,10 @@ _TYPES = {"integer": "BIGINT", "real": "DOUBLE PRECISION", "blob": "BYTEA"}
 
 # SQLite's own functions and words: what each is, for the refusal's message.
 _REFUSED_FUNCTIONS = {
-    "json_extract": "json_extract (use jsonb operators with a cast)",
+    "json_extract": "json_extract with anything but a column or value and a '$.key' path",
+    "julianday": "julianday with other than one argument (timestamp arithmetic)",
     "json_each": "json_each (jsonb_each / jsonb_array_elements)",
     "json_group_array": "json_group_array (jsonb_agg)",
-    "julianday": "julianday (timestamp arithmetic)",
     "datetime": "datetime() (timestamp functions)",
     "strftime": "strftime() (to_char)",
     "unixepoch": "unixepoch() (extract(epoch …))",
@@ -80,7 +80,7 @@ _REFUSED_FUNCTIONS = {
 }
 _REFUSED_WORDS = {
     "pragma": "PRAGMA",
-    "glob": "GLOB (LIKE or a regular expression)",
+    "glob": "GLOB against anything but a string literal (LIKE or a regular expression)",
     "nocase": "COLLATE NOCASE (lower() in a unique index, or citext)",
     "rowid": "rowid",
     "_rowid_": "rowid",
@@ -253,6 +253,7 @@ def _depth0(tokens: list[_Token], word: str, start: int = 0) -> int:
 @functools.lru_cache(maxsize=4096)
 def _to_postgresql(statement: str, replace_keys: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
     tokens = _tokens(statement)
+    tokens = _sqlite_functions(tokens)
     _refuse(tokens)
     _insert_or(tokens, dict(replace_keys))
     _qualify_upsert(tokens)
@@ -261,6 +262,113 @@ def _to_postgresql(statement: str, replace_keys: tuple[tuple[str, tuple[str, ...
     _quote_reserved(tokens)
     _number_placeholders(tokens)
     return "".join(token.text for token in tokens)
+
+
+_JSON_PATH = re.compile(r"^'\$\.([A-Za-z_][A-Za-z0-9_]*)'$")
+_GLOB_SPECIAL = set(".^$+(){}|\\")
+
+
+def _closing(tokens: list[_Token], open_paren: int) -> int:
+    """The index of the parenthesis that closes the one at ``open_paren`` (or -1)."""
+    depth = 0
+    for i in range(open_paren, len(tokens)):
+        if tokens[i].text == "(":
+            depth += 1
+        elif tokens[i].text == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def _arguments(tokens: list[_Token], open_paren: int, close: int) -> list[list[_Token]]:
+    """The top-level arguments between the parentheses, each its tokens (spaces kept)."""
+    parts: list[list[_Token]] = [[]]
+    depth = 0
+    for token in tokens[open_paren + 1 : close]:
+        if token.text == "(":
+            depth += 1
+        elif token.text == ")":
+            depth -= 1
+        if token.text == "," and depth == 0:
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    return parts
+
+
+def _glob_regex(literal: str) -> str:
+    """A GLOB pattern (a string literal) as an anchored POSIX regular expression literal: ``*`` any
+    run, ``?`` one character, ``[...]`` a class as it is; everything else matches itself."""
+    pattern, out, i = literal[1:-1].replace("''", "'"), ["^"], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[" and "]" in pattern[i + 2 :]:
+            end = pattern.index("]", i + 2)
+            out.append(pattern[i : end + 1])
+            i = end
+        else:
+            out.append("\\" + ch if ch in _GLOB_SPECIAL else ch)
+        i += 1
+    out.append("$")
+    return "'" + "".join(out).replace("'", "''") + "'"
+
+
+def _cast(type_name: str) -> list[_Token]:
+    """``::type`` as tokens (the tokenizer would read ``:type`` as a named placeholder)."""
+    return [_Token("op", ":"), _Token("op", ":"), _Token("word", type_name)]
+
+
+def _sqlite_functions(tokens: list[_Token]) -> list[_Token]:
+    """SQLite functions with a faithful PostgreSQL spelling, rewritten in place:
+
+    - ``json_extract(x, '$.key')`` → ``(x::jsonb ->> 'key')``: text, where SQLite gives a JSON number
+      as a number, so the store casts a number it compares (``CAST(json_extract(…) AS INTEGER)``,
+      which reads the same on both engines);
+    - ``julianday(x)`` → the Julian day number of the ISO time ``x``, as SQLite counts it;
+    - ``x GLOB 'pattern'`` → ``x ~ '^regex$'`` (case-sensitive, as GLOB is).
+    Anything else named so is left for :func:`_refuse`.
+    """
+    out: list[_Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        word = token.word
+        after = _significant(tokens, i + 1)
+        called = word in ("json_extract", "julianday") and _text_at(tokens, after) == "("
+        if called and not (i > 0 and tokens[i - 1].text == "."):
+            close = _closing(tokens, after)
+            args = [_sqlite_functions(a) for a in _arguments(tokens, after, close)] if close > 0 else []
+            if word == "json_extract" and len(args) == 2:
+                path = "".join(t.text for t in args[1]).strip()
+                key = _JSON_PATH.match(path)
+                if key is not None:
+                    out += [_Token("op", "("), _Token("op", "("), *args[0], _Token("op", ")")]
+                    out += [*_cast("jsonb"), *_tokens(f" ->> '{key.group(1)}')")]
+                    i = close + 1
+                    continue
+            if word == "julianday" and len(args) == 1:
+                out += [*_tokens("(extract(epoch from ("), *args[0], _Token("op", ")"), *_cast("timestamptz")]
+                out += _tokens(") / 86400.0 + 2440587.5)")
+                i = close + 1
+                continue
+        if word == "glob":
+            literal = _significant(tokens, i + 1)
+            if literal < len(tokens) and tokens[literal].kind == "string":
+                out += [
+                    _Token("op", "~"),
+                    _Token("space", " "),
+                    _Token("string", _glob_regex(tokens[literal].text)),
+                ]
+                i = literal + 1
+                continue
+        out.append(token)
+        i += 1
+    return out
 
 
 def _insert_target(tokens: list[_Token]) -> tuple[str, list[str]] | None:

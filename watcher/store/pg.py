@@ -29,7 +29,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Self, TypeAlias
+from typing import Any, Self, TypeAlias, cast
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -37,6 +37,8 @@ from asyncpg.pool import PoolConnectionProxy
 from watcher.base.masking import mask_secrets
 from watcher.store.db import DatabaseError
 from watcher.store.dialect import POSTGRESQL
+from watcher.store.pg_schema import migrate_postgres, postgres_version
+from watcher.store.schema import SCHEMA_VERSION
 
 log = logging.getLogger("watcher.store")
 
@@ -275,6 +277,24 @@ class PgDatabase:
         async with self._write_lock, self._connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
             yield PgConnection(conn)
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[PgConnection]:
+        """A pooled connection for several reads in a row (each statement its own snapshot)."""
+        async with self._connection() as conn:
+            yield PgConnection(conn)
+
+    async def user_version(self) -> int:
+        """The schema version of the database (0 for an empty one)."""
+        async with self._connection() as conn:
+            return await postgres_version(cast(asyncpg.Connection, conn))  # a pool's proxy of one
+
+    async def migrate(self) -> None:
+        """Bring the schema to this watcher's version (refused where the database is newer)."""
+        async with self._connection() as conn:
+            found = await migrate_postgres(cast(asyncpg.Connection, conn))  # a pool's proxy of one
+        if found < SCHEMA_VERSION:
+            log.info("database %s migrated from schema version %d to %d", self.path, found, SCHEMA_VERSION)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[PgRow]:
         async with self._connection() as conn:
