@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from watcher.base.text import plural
-from watcher.base.values import ExportLayout, KindChoice, NotifyMode, WebOnBusy
+from watcher.base.values import Engine, ExportLayout, KindChoice, NotifyMode, WebOnBusy, engine_of
 from watcher.config_collections import DEFAULT_COLLECTION as DEFAULT_COLLECTION
 from watcher.config_collections import CollectionSection as CollectionSection
 from watcher.config_collections import (
@@ -41,7 +41,13 @@ EX_CONFIG = 78  # sysexits.h: configuration error; systemd's RestartPreventExitS
 @dataclass(frozen=True)
 class WatcherSection:
     user_agent: str = ""
+    # A SQLite file (relative: beside the config), or a PostgreSQL URL (``postgresql://…``): then
+    # ``database_url`` holds it and ``database`` is not used.
     database: Path = Path("watcher.sqlite3")
+    database_url: str | None = field(default=None, metadata={"key": False})
+    # On PostgreSQL: connections a node keeps open at most, and how long one statement may run.
+    database_pool_size: int = 10
+    database_statement_timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -169,7 +175,18 @@ class Config:
 
     @property
     def database(self) -> Path:
+        """The SQLite file (meaningful where :attr:`database_url` is None)."""
         return self.watcher.database
+
+    @property
+    def database_url(self) -> str | None:
+        """The PostgreSQL URL where ``[watcher] database`` is one; None for a SQLite file."""
+        return self.watcher.database_url
+
+    @property
+    def store_location(self) -> Path | str:
+        """Where the store is: the PostgreSQL URL, or the SQLite file."""
+        return self.watcher.database_url or self.watcher.database
 
     @property
     def user_agent(self) -> str:
@@ -336,7 +353,7 @@ class _Builder:
             self.problem(path, f"must be a table, not {_toml_type(raw)}")
             return cls()
         hints = typing.get_type_hints(cls)
-        names = [f.name for f in dataclasses.fields(cls) if f.name != "path"]
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "path" and f.metadata.get("key", True)]
         for key in raw:
             if key not in names:
                 known = ", ".join(names)
@@ -429,6 +446,19 @@ def _toml_type(value: Any) -> str:
     return type(value).__name__
 
 
+def _take_database_url(raw: dict[str, Any]) -> str | None:
+    """``[watcher] database`` where it is a PostgreSQL URL, taken out of the table before it is read as
+    a path (a ``Path`` would fold ``postgresql://`` to ``postgresql:/``)."""
+    section = raw.get("watcher")
+    if not isinstance(section, dict):
+        return None
+    value = section.get("database")
+    if isinstance(value, str) and engine_of(value) is Engine.POSTGRESQL:
+        del section["database"]
+        return value.strip()
+    return None
+
+
 def parse_config(text: str, path: Path, *, check_files: bool = True) -> Config:
     """Parse and validate config text; raises :class:`ConfigError` listing every problem.
 
@@ -443,6 +473,7 @@ def parse_config(text: str, path: Path, *, check_files: bool = True) -> Config:
             path, [ConfigProblem("", _line_of_decode_error(exc), f"not valid TOML: {exc}")]
         ) from exc
     builder = _Builder(text, path.parent, raw)
+    database_url = _take_database_url(raw)
     sections: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _SECTIONS:
@@ -459,6 +490,10 @@ def parse_config(text: str, path: Path, *, check_files: bool = True) -> Config:
             builder.problem((key,), f"unknown table (known tables: {known})")
     sections["collections"] = read_collections(builder, raw, check_files=check_files)
     config = Config(path=path, **sections)
+    if database_url is not None:
+        config = dataclasses.replace(
+            config, watcher=dataclasses.replace(config.watcher, database_url=database_url)
+        )
     if not config.watcher.database.is_absolute():
         # The default, like every relative path in the file, lives beside the config file.
         watcher = dataclasses.replace(config.watcher, database=path.parent / config.watcher.database)
@@ -501,6 +536,11 @@ def _check_semantics(config: Config, builder: _Builder, check_files: bool) -> No
         problem(("stream", "retention_days"), "must be greater than 0")
     if config.stream.read_timeout <= 0:
         problem(("stream", "read_timeout"), "must be greater than 0")
+    if config.watcher.database_pool_size < 2:
+        # The leader's lock has a connection of its own; the pool needs room for a read beside a write.
+        problem(("watcher", "database_pool_size"), "must be at least 2")
+    if config.watcher.database_statement_timeout <= 0:
+        problem(("watcher", "database_statement_timeout"), "must be greater than 0")
     if config.web is not None:
         try:
             port = config.web.port

@@ -68,6 +68,7 @@ class LiveStream:
     """A HealthSource whose stream is live, so that only the database decides."""
 
     db: Database
+    role: str = "single"
 
     def stream_live(self) -> bool:
         return True

@@ -20,6 +20,7 @@ ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, we
 @dataclass
 class LiveStream:
     db: Database
+    role: str = "single"
 
     def stream_live(self) -> bool:
         return True

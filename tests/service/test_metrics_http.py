@@ -40,6 +40,7 @@ class FakeDaemon:
 
     db: Database
     live: bool = True
+    role: str = "single"
 
     def stream_live(self) -> bool:
         return self.live
@@ -73,6 +74,22 @@ async def test_healthz_503_when_stream_not_live(aiohttp_client: ClientFactory, d
     assert "database" not in body["reason"]
     daemon.live = True
     assert (await client.get("/healthz")).status == 200
+
+
+async def test_healthz_of_a_shared_store_says_the_role_and_a_standby_needs_no_stream(
+    aiohttp_client: ClientFactory, db: Database
+) -> None:
+    """On PostgreSQL every node serves the page: a standby follows no stream by design and is healthy
+    while its database is; a leader without stream data is not. Both say which they are."""
+    standby = await serve(aiohttp_client, FakeDaemon(db, live=False, role="standby"))
+    response = await standby.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok", "role": "standby", "database": str(db.path)}
+    leader = await serve(aiohttp_client, FakeDaemon(db, live=False, role="leader"))
+    response = await leader.get("/healthz")
+    assert response.status == 503
+    body = await response.json()
+    assert (body["role"], "stream" in body["reason"]) == ("leader", True)
 
 
 async def test_healthz_503_when_database_refuses_writes(aiohttp_client: ClientFactory, db: Database) -> None:

@@ -27,6 +27,7 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,6 +241,30 @@ def stop_postgres(server: PostgresServer) -> None:
                 _kill_postmaster(server.data)
     finally:
         shutil.rmtree(server.folder, ignore_errors=True)
+
+
+def restart_postgres(server: PostgresServer, down_seconds: float = 0.0) -> None:
+    """Stop the server (fast: every session cut, as a real restart or failover does), stay down for
+    ``down_seconds``, and start it again on the same port with the same data."""
+    bindir, account = find_bindir(), _server_account()
+    stopped = _run(
+        [str(bindir / "pg_ctl"), "stop", "--wait", "--mode=fast", f"--pgdata={server.data}"],
+        account,
+        timeout=60,
+    )
+    if stopped.returncode != 0:
+        raise PostgresUnavailable(f"pg_ctl stop exited {stopped.returncode}: {stopped.stderr.strip()}")
+    time.sleep(down_seconds)
+    started = _run(
+        [
+            str(bindir / "pg_ctl"), "start", "--wait", f"--timeout={START_SECONDS}",
+            f"--pgdata={server.data}", f"--log={server.log}",
+        ],
+        account,
+        timeout=START_SECONDS + 30,
+    )  # fmt: skip
+    if started.returncode != 0:
+        raise PostgresUnavailable(f"pg_ctl start exited {started.returncode}: {_tail(server.log)}")
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.diff.model import FieldChange
-from watcher.store.db import Database
+from watcher.store.engine import Store
 from watcher.store.queue import Provenance, insert_changes
 
 PASSWORD = "correct horse battery"
@@ -65,7 +65,7 @@ async def csrf_of(client: TestClient[Any, Any], path: str = "/") -> str:
 
 
 async def queue(
-    db: Database,
+    db: Store,
     *,
     file: str = "File:Example 1.jpg",
     revision: int = 1000,

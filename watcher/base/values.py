@@ -10,6 +10,7 @@ typed, without a cast. The export formats are not here: they are the registry in
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final, Literal, TypeVar, get_args
 
 T = TypeVar("T", bound=str)
@@ -103,3 +104,18 @@ def choice_or(value: str | None, allowed: tuple[T, ...], default: T) -> T:
 # `watcher summary --format`: the monthly summary as a document to forward, as text, or as JSON.
 SummaryFormat = Literal["html", "text", "json"]
 SUMMARY_FORMATS: tuple[SummaryFormat, ...] = get_args(SummaryFormat)
+
+
+class Engine(StrEnum):
+    """The database engines the store runs on (``[watcher] database``: a SQLite path or a URL)."""
+
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def engine_of(database: str) -> Engine:
+    """The engine a ``[watcher] database`` value names: a ``postgresql://`` URL, else a SQLite path."""
+    return Engine.POSTGRESQL if database.strip().lower().startswith(POSTGRESQL_SCHEMES) else Engine.SQLITE

@@ -43,6 +43,7 @@ from watcher.service.logs import setup_logging
 from watcher.service.status import collect_status, render_status_text
 from watcher.service.wiring import run_daemon
 from watcher.store import queue as store_queue
+from watcher.store.open import location_text
 from watcher.store.queue import ChangeFilter, ChangeRecord
 from watcher.tracking.objectids import rule_label
 
@@ -87,7 +88,7 @@ def check(config_path: str | None) -> None:
         click.echo(f"collection: {config.tracking.name} ({config.tracking.title})")
         for line in collection_summary(config.tracking, "[[collection.object_id]]"):
             click.echo(line)
-    click.echo(f"database: {config.database}")
+    click.echo(f"database: {location_text(config.store_location)}")
     click.echo(f"stream: {config.stream.url} (wiki {config.wiki.name})")
     click.echo(
         f"notify channels: {len(config.notify)}; review page: {config.web.listen if config.web else 'off'}"

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+import asyncpg
 import click
 
 from watcher.base.text import plural
@@ -34,7 +35,9 @@ from watcher.base.values import (
 from watcher.config import EX_CONFIG, Config, ConfigError, load_config
 from watcher.export.formats import LISTING_FORMATS
 from watcher.notify.channels import check_channels
-from watcher.store.db import Database, DatabaseError, explain_sqlite_error
+from watcher.store.db import DatabaseError, explain_sqlite_error
+from watcher.store.engine import Store
+from watcher.store.open import location_text, open_store, store_settings
 
 EX_TEMPFAIL = 75  # sysexits.h: run again later
 
@@ -131,19 +134,24 @@ def load_or_exit(
 
 
 @contextlib.asynccontextmanager
-async def open_database(config: Config, *, create: bool = False) -> AsyncIterator[Database]:
-    """The config's database for a command (every one but `run` and `history`, which open their own).
+async def open_database(config: Config, *, create: bool = False) -> AsyncIterator[Store]:
+    """The config's store for a command (every one but `run` and `history`, which open their own): the
+    SQLite file, or the PostgreSQL database of a ``postgresql://`` URL.
 
-    Without ``create`` a missing file is :class:`~watcher.store.db.DatabaseMissing` ("no database at
-    …: run `watcher run` first"), not a new empty database at a mistyped path. An SQLite error while
-    it is open becomes a :class:`~watcher.store.db.DatabaseError` in plain words (a damaged file: how
-    to restore it), which :func:`run_async` prints as one line.
+    Without ``create`` a missing file (a PostgreSQL database never migrated) is
+    :class:`~watcher.store.db.DatabaseMissing` ("no database at …: run `watcher run` first"), not a new
+    empty one at a mistyped path. An SQLite error while it is open becomes a
+    :class:`~watcher.store.db.DatabaseError` in plain words (a damaged file: how to restore it), and a
+    PostgreSQL error one naming the server, which :func:`run_async` prints as one line.
     """
     try:
-        async with Database.open(config.database, create=create) as db:
+        async with open_store(config.store_location, create=create, settings=store_settings(config)) as db:
             yield db
     except sqlite3.Error as exc:
         raise explain_sqlite_error(config.database, exc) from exc
+    except asyncpg.PostgresError as exc:
+        where = location_text(config.store_location)
+        raise DatabaseError(f"the database {where} refused a statement: {exc}") from exc
 
 
 def database_exit(exc: DatabaseError) -> NoReturn:

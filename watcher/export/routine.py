@@ -74,7 +74,7 @@ async def last_export_time(db: Store) -> str | None:
     """When the collection system was last sent a change (ISO UTC with Z); None if never."""
     value = await db.scalar(
         "SELECT max(at) FROM (SELECT max(exported_at) AS at FROM changes"
-        " UNION ALL SELECT max(retracted_at) FROM changes)"
+        " UNION ALL SELECT max(retracted_at) FROM changes) AS exports"
     )
     return None if value is None else str(value)
 

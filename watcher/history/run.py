@@ -77,9 +77,9 @@ from watcher.pipeline.labels import LabelResolver
 from watcher.pipeline.queueing import queue_changes
 from watcher.pipeline.records import RecordMaker, incomparable
 from watcher.pipeline.redirects import stored_redirects
-from watcher.store import Database
 from watcher.store import tracked as store_tracked
 from watcher.store.engine import Connection, Store
+from watcher.store.open import open_store, store_settings
 from watcher.tracking.collections import CollectionsResolver
 from watcher.tracking.resolver import TrackedSet, TrackingResolver, canonical_title
 
@@ -612,7 +612,7 @@ async def run_history(
     own_api = api is None
     client = api or ActionApi(config.wiki.api_url, config.user_agent)
     try:
-        async with Database.open(config.database) as db:
+        async with open_store(config.store_location, settings=store_settings(config)) as db:
             # The labels the cache has; the daemon's labels task fetches the others (issue 15).
             labels = LabelResolver(db, config.labels.languages) if config.labels.languages else None
             return await HistoryRun(db, client, config, options, labels=labels, progress=progress).run()

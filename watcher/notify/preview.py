@@ -20,8 +20,9 @@ from watcher.notify.digest import DigestContent, compose, period_label, period_t
 from watcher.notify.filters import narrowed
 from watcher.notify.render import Presenter
 from watcher.notify.schedule import DigestTime
-from watcher.store.db import Database, iso_utc
+from watcher.store.db import iso_utc
 from watcher.store.engine import Store
+from watcher.store.open import open_store, store_settings
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ async def preview_digests(
     now = now or datetime.now(UTC)
     chosen = digest_channels(config, channel)
     selected = [n for n in (narrowed(c, collections) for c in chosen) if n is not None]
-    async with Database.open(config.database) as db:
+    async with open_store(config.store_location, settings=store_settings(config)) as db:
         if chosen:
             return [await _channel_preview(db, config, c, since, now) for c in selected]
         zone = ZoneInfo(next((c.timezone for c in config.notify), "UTC"))
@@ -115,7 +116,8 @@ async def preview_digests(
             )
         end = window_now(now)
         everything = NotifyChannel(name="preview", collections=tuple(collections or ()))
-        content = await compose(db.conn, config, everything, Presenter(config, zone), since, end, db=db)
+        async with db.reading() as conn:
+            content = await compose(conn, config, everything, Presenter(config, zone), since, end, db=db)
         window = period_text(since, end, zone)
         heading = f"{window} (no [[notify]] channel has mode digest or both: nothing sends a digest)"
         return [DigestPreview(None, heading, window, content)]

@@ -38,6 +38,9 @@ from watcher.pipeline.worker import Worker
 from watcher.store import DaemonLock, Database, DatabaseError, iso_utc, utcnow
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
+from watcher.store.engine import Store
+from watcher.store.open import connect_store, location_text, store_settings
+from watcher.store.pg import DatabaseUnavailable, LeaderLock
 from watcher.store.queue import parse_since
 from watcher.stream.client import EventStream
 from watcher.tracking.catchup import RECENT_CHANGES_KEEP, catch_up, needs_catch_up, parse_time
@@ -51,6 +54,9 @@ log = logging.getLogger("watcher.daemon")
 SHUTDOWN_SECONDS = 8.0
 # How often the daemon makes sure its database file is still the one it opened (a few stats).
 DATABASE_CHECK_SECONDS = 2.0
+# How often a standby asks for the leader's lock, and the leader checks it still holds it: with the
+# server's keepalives (about 25 s for a vanished node), a standby takes over within 30 s.
+LEADER_POLL_SECONDS = 2.0
 # A first start's resolution that takes longer than this tells systemd the service is up (READY=1).
 RESOLVE_READY_SECONDS = 30.0
 
@@ -71,10 +77,16 @@ class Daemon:
         self.config = config
         self.hooks = hooks or DaemonHooks()
         self.stop_event = asyncio.Event()
+        # Set on PostgreSQL when this node lost the leader's lock: its leader tasks stop, the process not.
+        self.step_down = asyncio.Event()
         self.resolved = asyncio.Event()
         self.tracking_wake = asyncio.Event()
         self.notify_wake = asyncio.Event()
-        self.db: Database | None = None
+        self.db: Store | None = None
+        # On PostgreSQL: the lock that makes this node the one that follows the stream, and whether
+        # it holds it now (the review page's /healthz says which).
+        self.leader: LeaderLock | None = None
+        self.leading = False
         self.api: ActionApi | None = None
         self.stream: EventStream | None = None
         self.worker: Worker | None = None
@@ -92,6 +104,14 @@ class Daemon:
     def stop(self) -> None:
         self.stop_event.set()
 
+    @property
+    def role(self) -> str:
+        """``single`` on SQLite; on PostgreSQL ``leader`` while this node follows the stream, else
+        ``standby``."""
+        if self.leader is None:
+            return "single"
+        return "leader" if self.leading else "standby"
+
     async def run(self) -> int:
         """Run until stopped; 0 after a requested stop, the failure's exit code after a forced one.
 
@@ -104,6 +124,8 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
+        if self.config.database_url is not None:
+            return await self._run_shared(self.config.database_url)
         # The lock comes first: a second daemon must not even open (or migrate) the database.
         with DaemonLock.acquire(self.config.database):
             # The review page's port next, before the database and the stream: a port that cannot be
@@ -123,6 +145,102 @@ class Daemon:
             finally:
                 for sock in self.web_sockets or ():
                     sock.close()
+
+    async def _run_shared(self, url: str) -> int:
+        """On a PostgreSQL store: one node of the deployment follows the stream (the leader's lock),
+        every other stands by serving the review page and takes over when the leader stops or dies.
+
+        A node that loses the lock (its connection died: the server restarted, the network broke)
+        stops its leader tasks, stands by again and leads again once it has the lock back; it never
+        stops for an unreachable server, it waits for it.
+        """
+        try:
+            self.web_sockets = self._take_web_port()
+        except PortUnavailable as exc:
+            log.error('%s; free it, set [web] listen to another port, or set [web] on_busy = "disable"', exc)
+            return EX_CONFIG
+        try:
+            db = await self._connect_shared(url)
+            if db is None:
+                return 0
+            self.db = db
+            self.leader = LeaderLock(url)
+            code = 0
+            while not self.stop_event.is_set():
+                if not await self._stand_by(db, self.leader):
+                    break
+                log.info("this node holds the leader's lock: following the stream")
+                self.step_down.clear()
+                self.leading = True
+                try:
+                    code = await self._run_open(db, close=False)
+                finally:
+                    self.leading = False
+                if self.stop_event.is_set() or self.failure is not None:
+                    break
+                await self.leader.release()
+                log.warning("stepped down: standing by until this node holds the leader's lock again")
+            await db.close()
+            return code
+        finally:
+            if self.leader is not None:
+                await self.leader.release()
+            for sock in self.web_sockets or ():
+                sock.close()
+
+    async def _connect_shared(self, url: str) -> Store | None:
+        """The store, waited for while the server cannot be reached (None: stopped while waiting)."""
+        backoff = Backoff(1.0, 60.0)
+        while not self.stop_event.is_set():
+            try:
+                return await connect_store(url, settings=store_settings(self.config))
+            except DatabaseUnavailable as exc:
+                delay = backoff.next_delay()
+                log.warning("%s; trying again in %.0f s", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop_event.wait(), delay)
+        return None
+
+    async def _stand_by(self, db: Store, leader: LeaderLock) -> bool:
+        """Until this node holds the leader's lock (True) or is stopped (False), serving the page; a
+        server that cannot be reached is waited for (``LeaderLock.wait`` asks again at each poll)."""
+        try:
+            if await leader.try_acquire():
+                return True
+            log.info(
+                "another watcher follows the stream on %s: standing by (serving the review page)", db.path
+            )
+        except DatabaseUnavailable as exc:
+            log.warning("%s; standing by until it answers", exc)
+        web = None
+        if self.config.web is not None and not self.web_off:
+            web = asyncio.create_task(supervise("web", self._serve_web, log=log), name="web")
+        waiting = asyncio.create_task(leader.wait(poll_s=LEADER_POLL_SECONDS))
+        stopping = asyncio.create_task(self.stop_event.wait())
+        try:
+            await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            return waiting.done() and not waiting.cancelled() and waiting.exception() is None
+        finally:
+            for task in (waiting, stopping, web):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(
+                *(t for t in (waiting, stopping, web) if t is not None), return_exceptions=True
+            )
+
+    async def _hold_leadership(self) -> None:
+        """Every LEADER_POLL_SECONDS: does this node still hold the leader's lock? A node whose lock
+        connection died may have a successor already: it steps down (and stands by again)."""
+        assert self.leader is not None
+        while True:
+            await asyncio.sleep(LEADER_POLL_SECONDS)
+            if not await self.leader.held():
+                log.error(
+                    "lost the leader's lock (its connection to the database died): another node may "
+                    "follow the stream now; stopping this node's stream work"
+                )
+                self.step_down.set()
+                return
 
     def _take_web_port(self) -> list[socket.socket] | None:
         """The review page's sockets; None without [web], or when busy and ``on_busy = "disable"``."""
@@ -145,7 +263,9 @@ class Daemon:
             log.error("%s; stopping now so nothing more is written to a file nobody can read", failure)
         self.stop()
 
-    async def _run_open(self, db: Database) -> int:
+    async def _run_open(self, db: Store, *, close: bool = True) -> int:
+        """Run every task on the open store until stopped (or, on PostgreSQL, until this node steps
+        down: ``close=False`` then keeps the store open for the next term)."""
         config = self.config
         self.api = api = ActionApi(config.wiki.api_url, config.user_agent)
         wikidata = ActionApi(config.labels.api_url, config.user_agent) if config.labels.languages else None
@@ -168,7 +288,7 @@ class Daemon:
                 "watcher started: wiki %s, %s, database %s",
                 config.wiki.name,
                 f"resuming after event {last_id}" if last_id else "first start (following from now)",
-                config.database,
+                location_text(config.store_location),
             )
             parts: list[tuple[str, Callable[[], Awaitable[None]]]] = [
                 ("database-watch", self._watch_database),
@@ -187,10 +307,16 @@ class Daemon:
                 parts.append(("web", self._serve_web))
             if config.export.webhook:
                 parts.append(("webhook", self._push_webhook))
+            if self.leader is not None:
+                parts.append(("leader", self._hold_leadership))
             parts += [(name, functools.partial(factory, self)) for name, factory in self.hooks.extra_tasks]
             tasks = [asyncio.create_task(supervise(name, body, log=log), name=name) for name, body in parts]
-            await self.stop_event.wait()
-            log.info("stopping")
+            stopping = asyncio.create_task(self.stop_event.wait())
+            stepping_down = asyncio.create_task(self.step_down.wait())
+            await asyncio.wait({stopping, stepping_down}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            stepping_down.cancel()
+            log.info("stopping" if self.stop_event.is_set() else "stopping the leader's tasks")
             for task in tasks:
                 task.cancel()
             _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
@@ -203,11 +329,13 @@ class Daemon:
             await api.close()
             if wikidata is not None:
                 await wikidata.close()
-            await db.close()
+            if close:
+                await db.close()
         if self.failure is not None:
             log.info("stopped (exit code %d)", self.failure.exit_code)
             return self.failure.exit_code
-        log.info("stopped")
+        if self.stop_event.is_set():
+            log.info("stopped")
         return 0
 
     def _queued(self, count: int) -> None:

@@ -56,6 +56,11 @@ class HealthSource(Protocol):
 
     def stream_live(self) -> bool: ...
 
+    @property
+    def role(self) -> str:
+        """``single`` (the only daemon on its database), or on PostgreSQL ``leader`` or ``standby``
+        (which follows no stream by design: its health is the database and the page)."""
+
 
 @dataclass
 class StreamHealth:
@@ -65,6 +70,7 @@ class StreamHealth:
     stream: StreamSource  # the stats, or a callable returning the current client's stats
     read_timeout: float
     monotonic: Callable[[], float] = field(default=time.monotonic)
+    role: str = "single"
 
     def stream_live(self) -> bool:
         stats = current_stream(self.stream)
@@ -89,6 +95,10 @@ class DaemonHealth:
     def stream_live(self) -> bool:
         health = StreamHealth(self.db, self._stream, self.daemon.config.stream.read_timeout)
         return health.stream_live()
+
+    @property
+    def role(self) -> str:
+        return self.daemon.role
 
     def _stream(self) -> StreamStats | None:
         stream = self.daemon.stream
@@ -378,8 +388,9 @@ def add_health_routes(
 
     async def healthz(request: web.Request) -> web.Response:
         problems: list[str] = []
+        role = health.role
         try:
-            live = health.stream_live()
+            live = role == "standby" or health.stream_live()  # a standby follows no stream
         except Exception as exc:
             live = False
             log.warning("healthz: cannot tell whether the stream is live: %s", exc)
@@ -398,12 +409,14 @@ def add_health_routes(
                 database = await checker.writable(db)
                 if database != "writable":
                     problems.append(f"database: {database}")
+        where = {"role": role, "database": str(db.path)} if role != "single" else {}
         if problems:
-            return web.json_response({"status": "unavailable", "reason": "; ".join(problems)}, status=503)
+            body = {"status": "unavailable", "reason": "; ".join(problems), **where}
+            return web.json_response(body, status=503)
         # Work the Action API keeps failing is the outside world's outage, not the daemon's: still ok,
         # but said, so a monitor can page someone before the stream's retention runs out.
         warnings = await _inbox_warnings(db)
-        return web.json_response({"status": "ok", **({"warnings": warnings} if warnings else {})})
+        return web.json_response({"status": "ok", **where, **({"warnings": warnings} if warnings else {})})
 
     async def metrics_page(request: web.Request) -> web.Response:
         try:

@@ -31,6 +31,7 @@ from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
 from watcher.store.db import iso_utc
 from watcher.store.engine import Store
+from watcher.store.open import location_text
 from watcher.stream.client import StreamStats
 
 log = logging.getLogger("watcher.status")
@@ -70,12 +71,7 @@ def process_alive(pid: int) -> bool:
 
 async def _tables(db: Store) -> dict[str, set[str]]:
     """Every table with its columns, to query tables of later migrations only where they exist."""
-    tables: dict[str, set[str]] = {}
-    for row in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        name = str(row[0])
-        columns = await db.fetchall("SELECT name FROM pragma_table_info(?)", (name,))
-        tables[name] = {str(column[0]) for column in columns}
-    return tables
+    return {name: set(columns) for name, columns in (await db.table_columns()).items()}
 
 
 OUTBOX = "notify_outbox"  # watcher/store/notify_tables.py (migration 2)
@@ -268,7 +264,7 @@ async def collect_status(
     status["history"] = await _history_snapshot(db)
     status["tracked_summary"] = await tracked_snapshot(db, config)
     status["webhook"] = await _webhook_snapshot(db, config)
-    status["database"] = str(config.database)
+    status["database"] = location_text(config.store_location)
     status["schema_version"] = await db.user_version()
     status["checked_at"] = iso_utc(now)
     return status

@@ -488,6 +488,14 @@ class Database:
             else:
                 await asyncio.shield(self.conn.execute("COMMIT"))
 
+    async def table_columns(self) -> dict[str, list[str]]:
+        """Every table with its columns in order."""
+        tables: dict[str, list[str]] = {}
+        for row in await self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
+            columns = await self.fetchall("SELECT name FROM pragma_table_info(?) ORDER BY cid", (row[0],))
+            tables[str(row[0])] = [str(column[0]) for column in columns]
+        return tables
+
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """The connection, for several reads in a row outside a write transaction (the store's

@@ -30,22 +30,10 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class Engine(StrEnum):
-    """The database engines the store runs on."""
-
-    SQLITE = "sqlite"
-    POSTGRESQL = "postgresql"
-
-
-POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
-
-
-def engine_of(database: str) -> Engine:
-    """The engine a ``[watcher] database`` value names: a ``postgresql://`` URL, else a SQLite path."""
-    return Engine.POSTGRESQL if database.lower().startswith(POSTGRESQL_SCHEMES) else Engine.SQLITE
+from watcher.base.values import POSTGRESQL_SCHEMES as POSTGRESQL_SCHEMES
+from watcher.base.values import Engine as Engine
+from watcher.base.values import engine_of as engine_of
 
 
 class UntranslatableSQL(ValueError):

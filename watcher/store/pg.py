@@ -34,7 +34,6 @@ from typing import Any, Self, TypeAlias, cast
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from watcher.base.masking import mask_secrets
 from watcher.store.db import DatabaseError
 from watcher.store.dialect import POSTGRESQL
 from watcher.store.pg_schema import migrate_postgres, postgres_version
@@ -214,8 +213,9 @@ class PgConnection:
 
 
 def describe_url(url: str) -> str:
-    """The URL for messages and logs: its password masked."""
-    return mask_secrets(re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url))
+    """The URL for messages and logs: its password masked (user, host, port and database kept, so an
+    operator can tell which server is meant)."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 class PgDatabase:
@@ -259,6 +259,11 @@ class PgDatabase:
     async def close(self) -> None:
         await self.pool.close()
 
+    @staticmethod
+    def describe(url: str) -> str:
+        """The URL as messages name it (its password masked)."""
+        return describe_url(url)
+
     def check_still_there(self) -> None:
         """A server database cannot be swapped under a running node as a file can: nothing to check."""
 
@@ -283,6 +288,17 @@ class PgDatabase:
         """A pooled connection for several reads in a row (each statement its own snapshot)."""
         async with self._connection() as conn:
             yield PgConnection(conn)
+
+    async def table_columns(self) -> dict[str, list[str]]:
+        """Every table of the schema with its columns in order (information_schema)."""
+        tables: dict[str, list[str]] = {}
+        async with self._connection() as conn:
+            for record in await conn.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+            ):
+                tables.setdefault(str(record[0]), []).append(str(record[1]))
+        return tables
 
     async def user_version(self) -> int:
         """The schema version of the database (0 for an empty one)."""

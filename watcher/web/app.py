@@ -22,6 +22,7 @@ from aiohttp import web
 from watcher.config import Config, WebSection
 from watcher.export.links import WikiLinks
 from watcher.store.db import Database
+from watcher.store.engine import Store
 from watcher.web import auth, decide, download, login, overview, present, views
 from watcher.web.kit import (
     ACCESS_ATTR,
@@ -110,7 +111,7 @@ def _environment() -> jinja2.Environment:
 
 
 def create_app(
-    db: Database, config: Config, *, extra_routes: Callable[[web.Application], None] | None = None
+    db: Store, config: Config, *, extra_routes: Callable[[web.Application], None] | None = None
 ) -> web.Application:
     """The review page. ``db`` takes the writes; reads go through a second connection to the same file.
 
@@ -141,9 +142,10 @@ def create_app(
 
 
 async def _reader_connection(app: web.Application) -> Any:
-    """A connection of its own for the page's reads, so a long query never holds up the daemon's writes."""
+    """A connection of its own for the page's reads, so a long query never holds up the daemon's writes
+    (on SQLite a second connection to the file; a PostgreSQL store's pool already reads beside writes)."""
     db = app[DB]
-    reader = await Database.connect(db.path, migrate=False)
+    reader: Store = await Database.connect(db.path, migrate=False) if isinstance(db, Database) else db
     app[READER] = reader
     removed = await auth.prune_sessions(db)
     if removed:
@@ -151,7 +153,8 @@ async def _reader_connection(app: web.Application) -> Any:
     try:
         yield
     finally:
-        await reader.close()
+        if reader is not db:
+            await reader.close()
 
 
 class PortUnavailable(Exception):
@@ -213,7 +216,7 @@ def bind_or_explain(section: WebSection, *, listen: bool = True, backlog: int = 
 
 
 async def run_web(
-    db: Database,
+    db: Store,
     config: Config,
     *,
     extra_routes: Callable[[web.Application], None] | None = None,

@@ -24,7 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 # The list lives in base.values; these names stay importable from here.
 from watcher.base.values import ROLES, Role
-from watcher.store.db import Database, iso_utc, utcnow
+from watcher.store.db import iso_utc, utcnow
 from watcher.store.engine import Store
 
 # Defaults of argon2-cffi (RFC 9106's second recommendation); tests swap in a cheaper hasher.
@@ -226,7 +226,7 @@ async def create_session(db: Store, user: User) -> str:
     return token
 
 
-async def load_session(reader: Store, writer: Database, token: str | None) -> Session | None:
+async def load_session(reader: Store, writer: Store, token: str | None) -> Session | None:
     """The live session of a cookie token, or None where it is unknown or expired (and then it is removed)."""
     if not token or len(token) > 200:
         return None

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from watcher.config import Config
 from watcher.export.links import WikiLinks
-from watcher.store.db import Database
+from watcher.store.engine import Store
 from watcher.web import auth, queries
 
 Access = Literal["public", "signed_in", "reviewer"]
@@ -33,8 +33,8 @@ LANGUAGE_COOKIE = "watcher_lang"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 HERE = Path(__file__).parent
 
-DB = web.AppKey("db", Database)
-READER = web.AppKey("reader", Database)
+DB: web.AppKey[Store] = web.AppKey("db")
+READER: web.AppKey[Store] = web.AppKey("reader")
 CONFIG = web.AppKey("config", Config)
 LINKS = web.AppKey("links", WikiLinks)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
