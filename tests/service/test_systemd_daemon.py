@@ -23,6 +23,7 @@ from watcher.service.metrics import MetricsRecorder, daemon_routes
 from watcher.service.status import collect_status
 from watcher.service.wiring import daemon_hooks
 from watcher.store import Database
+from watcher.store.pg import LeaderLock
 
 TRACKING = 'files = ["File:Example.jpg"]'
 
@@ -179,3 +180,40 @@ async def test_daemon_serves_healthz_and_metrics(tmp_path: Path, monkeypatch: py
     assert samples[("watcher_api_requests_total", (("api", "commons"),))] >= 1  # resolving the tracked files
     assert ("watcher_stream_connected", ()) in samples
     assert ("watcher_events_seen_total", ()) in samples
+
+
+async def test_a_standby_on_a_shared_store_is_ready_and_feeds_the_watchdog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_dsn: str
+) -> None:
+    """On PostgreSQL a node that stands by (another holds the leader's lock) follows no stream, yet
+    is up: READY says so and the watchdog is fed, or systemd would kill every standby."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify.sock"))
+    sock.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    other = LeaderLock(postgres_dsn)
+    assert await other.try_acquire()  # another node leads
+    async with ActionApiPeer() as api, EventStreamsStandIn([]) as stream:
+        config = parse_config(
+            config_text(api.url, stream.url, postgres_dsn, tracking=TRACKING), tmp_path / "config.toml"
+        )
+        daemon = Daemon(config, daemon_hooks())
+        datagrams = Datagrams(sock)
+        running = asyncio.create_task(daemon.run())
+        try:
+            ready = await datagrams.until("READY=1")
+            assert ready[-1] == "READY=1\nSTATUS=standing by: another node follows the stream"
+            await datagrams.until("WATCHDOG=1")
+            await datagrams.until("WATCHDOG=1")
+            assert daemon.role == "standby" and stream.connections == 0
+            await other.release()  # the leader stops: this node leads and connects
+            await datagrams.until("STATUS=connected to the stream")
+            assert daemon.role == "leader" and stream.connections == 1
+        finally:
+            daemon.stop()
+            exit_code = await asyncio.wait_for(running, timeout=15)
+            await other.release()
+            datagrams.close()
+    assert exit_code == 0

@@ -66,6 +66,10 @@ class DaemonHooks:
     """Extension points for the service layer (systemd notify, web, notifications)."""
 
     on_stream_connected: list[Callable[[], None]] = field(default_factory=list)
+    # On a shared store: a node that stands by (serving the page, following no stream) is up too, and
+    # runs these tasks while it waits (systemd's watchdog).
+    on_standing_by: list[Callable[[], None]] = field(default_factory=list)
+    standby_tasks: list[tuple[str, Callable[[Daemon], Awaitable[None]]]] = field(default_factory=list)
     on_catching_up: list[Callable[[], None]] = field(default_factory=list)
     extra_tasks: list[tuple[str, Callable[[Daemon], Awaitable[None]]]] = field(default_factory=list)
     # Unauthenticated routes beside the review page (/healthz, /metrics), made for the running daemon.
@@ -212,21 +216,23 @@ class Daemon:
             )
         except DatabaseUnavailable as exc:
             log.warning("%s; standing by until it answers", exc)
-        web = None
+        for callback in self.hooks.on_standing_by:
+            callback()
+        parts: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            (name, functools.partial(factory, self)) for name, factory in self.hooks.standby_tasks
+        ]
         if self.config.web is not None and not self.web_off:
-            web = asyncio.create_task(supervise("web", self._serve_web, log=log), name="web")
+            parts.append(("web", self._serve_web))
+        serving = [asyncio.create_task(supervise(name, body, log=log), name=name) for name, body in parts]
         waiting = asyncio.create_task(leader.wait(poll_s=LEADER_POLL_SECONDS))
         stopping = asyncio.create_task(self.stop_event.wait())
         try:
             await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
             return waiting.done() and not waiting.cancelled() and waiting.exception() is None
         finally:
-            for task in (waiting, stopping, web):
-                if task is not None:
-                    task.cancel()
-            await asyncio.gather(
-                *(t for t in (waiting, stopping, web) if t is not None), return_exceptions=True
-            )
+            for task in (waiting, stopping, *serving):
+                task.cancel()
+            await asyncio.gather(waiting, stopping, *serving, return_exceptions=True)
 
     async def _hold_leadership(self) -> None:
         """Every LEADER_POLL_SECONDS: does this node still hold the leader's lock? A node whose lock

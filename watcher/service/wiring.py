@@ -24,7 +24,8 @@ def daemon_hooks(hooks: DaemonHooks | None = None) -> DaemonHooks:
     """The daemon's service wiring: READY on the first stream connection, STATUS, watchdog, live state.
 
     - ``READY=1`` (with a STATUS line) the first time the stream connects: by then the config is
-      valid and the database migrated, both of which happen before any task starts.
+      valid and the database migrated, both of which happen before any task starts; on a shared
+      PostgreSQL store also when the node stands by (it serves the page, and keeps the watchdog fed).
     - ``WATCHDOG=1`` from an asyncio task, from the start.
     - ``STATUS=…`` every 30 s (:func:`watcher.service.status.status_line`).
     - The daemon's pid, start time, stream state, reconnects and API errors into the database every
@@ -72,8 +73,14 @@ def daemon_hooks(hooks: DaemonHooks | None = None) -> DaemonHooks:
             with contextlib.suppress(Exception):
                 await asyncio.shield(save_daemon_stopped(db))
 
+    def standing_by() -> None:
+        # A standby on a shared store is up: it serves the review page and waits to lead.
+        systemd.ready("standing by: another node follows the stream")
+
     hooks.on_stream_connected.append(stream_connected)
     hooks.on_catching_up.append(catching_up)
+    hooks.on_standing_by.append(standing_by)
+    hooks.standby_tasks.append(("systemd-watchdog", watchdog))
     hooks.extra_tasks.extend(
         [("systemd-watchdog", watchdog), ("systemd-status", status_lines), ("live-state", live_state)]
     )
