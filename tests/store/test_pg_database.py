@@ -163,3 +163,15 @@ async def test_a_standby_takes_over_within_30_s_of_the_leader_being_killed(postg
             holder.kill()
             await holder.wait()
         await standby.release()
+
+
+async def test_the_store_tells_whether_any_node_leads(postgres_dsn: str, db: PgDatabase) -> None:
+    """What `watcher status` asks on a shared store (a stored pid is some other machine's)."""
+    assert not await db.leader_present()
+    lock = LeaderLock(postgres_dsn)
+    try:
+        assert await lock.try_acquire()
+        assert await db.leader_present()
+    finally:
+        await lock.release()
+    assert not await db.leader_present()

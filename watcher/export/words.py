@@ -10,7 +10,6 @@ name the id ("Q17199752"). A label that cannot be read never fails an export or 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,8 +24,7 @@ from watcher.diff.readable import (
     summary_words,
     value_words,
 )
-from watcher.store.db import DatabaseError
-from watcher.store.engine import Store
+from watcher.store.engine import STORE_ERRORS, Store
 from watcher.store.labels import cached_labels
 from watcher.store.queue import ChangeRecord
 
@@ -68,7 +66,7 @@ async def labels_for(db: Store, records: Iterable[ChangeRecord], languages: Sequ
         return found
     try:
         found.update(await cached_labels(db, wanted, languages))
-    except (sqlite3.Error, DatabaseError) as exc:
+    except STORE_ERRORS as exc:
         log.warning("labels not read from the cache (%s): the words name ids instead", exc)
     return found
 

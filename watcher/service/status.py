@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -30,8 +29,9 @@ from watcher.store import queue as store_queue
 from watcher.store import state as store_state
 from watcher.store import tracked as store_tracked
 from watcher.store.db import iso_utc
-from watcher.store.engine import Store
+from watcher.store.engine import STATEMENT_ERRORS, Store
 from watcher.store.open import location_text
+from watcher.store.pg import PgDatabase
 from watcher.stream.client import StreamStats
 
 log = logging.getLogger("watcher.status")
@@ -119,7 +119,7 @@ async def _notify_snapshot(db: Store, tables: dict[str, set[str]]) -> dict[str, 
             )
             if latest is not None:
                 out["last_digest_period"] = f"{latest[0]}:{latest[1]}"
-    except sqlite3.Error as exc:
+    except STATEMENT_ERRORS as exc:
         log.debug("notification tables unreadable: %s", exc)
     return out
 
@@ -252,7 +252,11 @@ async def collect_status(
     status["queue_by_collection"] = await queue_by_collection(db, config, collections)
     status["this_month"] = await _month_snapshot(db, config, collections, now)
     pid = status["daemon_pid"]
-    running = bool(pid) and is_alive(pid)
+    if isinstance(db, PgDatabase):
+        # A shared store: the pid is some node's, on some machine; the leader's lock tells.
+        running = await db.leader_present()
+    else:
+        running = bool(pid) and is_alive(pid)
     status["daemon_running"] = running
     if not running:
         # Whatever the daemon last wrote about its stream is stale once it is gone.
@@ -277,7 +281,7 @@ async def _month_snapshot(
     the database cannot say."""
     try:
         overview = await build_overview(db, config, collections or config.collection_names, now=now)
-    except sqlite3.Error as exc:
+    except STATEMENT_ERRORS as exc:
         log.debug("the month's figures are unreadable: %s", exc)
         return None
     return {
@@ -313,7 +317,7 @@ async def _history_snapshot(db: Store) -> dict[str, Any] | None:
         row = await db.fetchone(
             "SELECT id, state, phase, requests, started_at, finished_at FROM history_runs ORDER BY id DESC LIMIT 1"
         )
-    except sqlite3.Error:
+    except STATEMENT_ERRORS:
         return None
     if row is None:
         return None
@@ -324,7 +328,7 @@ async def _webhook_snapshot(db: Store, config: Config) -> dict[str, Any] | None:
     """Push on accept (watcher.export.push): how far the receiver has been told; None if unreadable."""
     try:
         return await webhook_status(db, config)
-    except sqlite3.Error as exc:
+    except STATEMENT_ERRORS as exc:
         log.debug("webhook state unreadable: %s", exc)
         return None
 
@@ -561,7 +565,7 @@ class LiveStatePersister:
             while True:
                 try:
                     await self.save()
-                except sqlite3.Error as exc:
+                except STATEMENT_ERRORS as exc:
                     log.warning("cannot save the stream state for `watcher status`: %s", exc)
                 await asyncio.sleep(interval)
         finally:

@@ -9,7 +9,6 @@ newer watcher has not yet migrated it) gives None rather than an error.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from watcher.base.text import one_line, plural
@@ -17,7 +16,7 @@ from watcher.base.values import TRACKED_REASONS
 from watcher.config import Config
 from watcher.export.tracked_files import rules_in_order
 from watcher.store import tracked as store_tracked
-from watcher.store.engine import Store
+from watcher.store.engine import STATEMENT_ERRORS, Store
 from watcher.tracking.objectids import rule_label
 
 log = logging.getLogger("watcher.status")
@@ -27,7 +26,7 @@ async def tracked_snapshot(db: Store, config: Config) -> dict[str, Any] | None:
     """``tracked_summary`` of `watcher status --format json` (additive; None where unreadable)."""
     try:
         summary = await store_tracked.tracked_summary(db)
-    except sqlite3.Error as exc:
+    except STATEMENT_ERRORS as exc:
         log.debug("tracked summary unreadable: %s", exc)
         return None
     labels = list(dict.fromkeys(rule_label(rule) for c in config.collections for rule in c.object_id))

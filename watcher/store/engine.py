@@ -10,9 +10,14 @@ Only structure, no behaviour: SQLite's path stays aiosqlite's, call for call.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
+
+import asyncpg
+
+from watcher.store.db import DatabaseError
 
 
 class Row(Protocol):
@@ -67,3 +72,11 @@ class Store(Protocol):
     async def writable(self) -> bool: ...
     def check_still_there(self) -> None: ...
     async def close(self) -> None: ...
+
+
+# What a statement of either engine raises when the database refuses it or is not there (the store's
+# own DatabaseError subclasses say it in words where the store can): what a stage that reads an optional
+# figure catches, rather than one engine's exception type.
+STATEMENT_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, asyncpg.PostgresError)
+# The same, and the store's own errors in words (a database gone, locked, damaged or unreachable).
+STORE_ERRORS: tuple[type[Exception], ...] = (*STATEMENT_ERRORS, DatabaseError)

@@ -300,6 +300,19 @@ class PgDatabase:
                 tables.setdefault(str(record[0]), []).append(str(record[1]))
         return tables
 
+    async def leader_present(self) -> bool:
+        """Whether some node of the deployment holds the leader's lock on this database now (what
+        `watcher status` asks on a shared store, where the stored pid is another machine's)."""
+        async with self._connection() as conn:
+            return bool(
+                await conn.fetchval(
+                    "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = "
+                    "current_database()) AND ((classid::bigint << 32) | objid::bigint) = $1",
+                    LEADER_LOCK_KEY,
+                )
+            )
+
     async def user_version(self) -> int:
         """The schema version of the database (0 for an empty one)."""
         async with self._connection() as conn:
@@ -398,6 +411,7 @@ class LeaderLock:
                 await conn.fetchval(
                     "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted "
                     "AND objsubid = 1 AND pid = pg_backend_pid() "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                     "AND ((classid::bigint << 32) | objid::bigint) = $1",
                     self.key,
                     timeout=self.connect_timeout_s,

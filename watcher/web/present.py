@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,8 +30,7 @@ from watcher.export.formats import EXPORT_STATUS_CHOICES, EXPORTS
 from watcher.export.profiles import REGISTRY as PROFILES
 from watcher.export.trust import trust_signals
 from watcher.export.words import labels_for, queued_labels
-from watcher.store.db import DatabaseError
-from watcher.store.engine import Store
+from watcher.store.engine import STORE_ERRORS, Store
 from watcher.store.queue import ChangeFilter, ChangeRecord
 from watcher.store.thumbnails import thumbnails
 from watcher.web import queries
@@ -219,7 +217,7 @@ async def thumbnail_urls(db: Store, titles: Iterable[str]) -> dict[str, str]:
     """Stored thumbnails of these files; none where the table cannot be read (links.thumbnail falls back)."""
     try:
         return await thumbnails(db, titles)
-    except (sqlite3.Error, DatabaseError) as exc:
+    except STORE_ERRORS as exc:
         log.warning("thumbnails not read (%s): the page links Special:FilePath instead", exc)
         return {}
 
