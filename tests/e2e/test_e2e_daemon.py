@@ -1,4 +1,5 @@
-"""The daemon as a subprocess against the loopback EventStreams and Action API stand-ins."""
+"""The daemon as a subprocess against the loopback EventStreams and Action API stand-ins, on either
+engine (the store a SQLite file or a PostgreSQL database: issue 20)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from tests.support.harness import (
     CATEGORY,
     DaemonProcess,
     Peers,
+    acounters,
+    aquery,
+    arecords,
+    astate,
     config_text,
-    counters,
     peers_on,
-    query,
-    records,
-    state,
     wait_for,
 )
 from watcher.demo.standins.action_api import ActionApiPeer
@@ -89,20 +90,23 @@ async def peers() -> AsyncIterator[Peers]:
 
 
 async def test_daemon_follows_edits_of_tracked_files_once(
-    peers: Peers, tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
+    peers: Peers, tmp_path: Path, store_location: Path | str, daemons: Callable[[Path, Path], DaemonProcess]
 ) -> None:
-    database = tmp_path / "state" / "watcher.sqlite3"
+    database = store_location  # on SQLite in a folder the daemon makes
     config = tmp_path / "config.toml"
     config.write_text(config_text(peers.api.url, peers.stream.url, database))
     daemon = daemons(config, tmp_path / "daemon.log")
     await daemon.start()
     await wait_for(lambda: peers.stream.connections >= 1, 20, "the stream connection", daemon)
 
-    def tracked() -> set[str]:
-        return {row[0] for row in query(database, "SELECT title FROM tracked_files")}
+    async def tracked() -> set[str]:
+        return {row[0] for row in await aquery(database, "SELECT title FROM tracked_files")}
 
-    await wait_for(lambda: len(tracked()) == 19, 20, "19 tracked files (category depth 1)", daemon)
-    assert "File:Somebody else's photo.jpg" not in tracked()
+    async def nineteen_tracked() -> bool:
+        return len(await tracked()) == 19
+
+    await wait_for(nineteen_tracked, 20, "19 tracked files (category depth 1)", daemon)
+    assert "File:Somebody else's photo.jpg" not in await tracked()
 
     api = peers.api
     # A human adds a French description to an artwork.
@@ -153,7 +157,11 @@ async def test_daemon_follows_edits_of_tracked_files_once(
     api.delete("File:Object - EXM 19.jpg")
     peers.stream.publish(*other_wiki_events())
     peers.publish()
-    await wait_for(lambda: "File:Newcomer - EXM 99.jpg" in tracked(), 20, "the newcomer to join", daemon)
+
+    async def newcomer_tracked() -> bool:
+        return "File:Newcomer - EXM 99.jpg" in await tracked()
+
+    await wait_for(newcomer_tracked, 20, "the newcomer to join", daemon)
     api.edit(
         "File:Newcomer - EXM 99.jpg",
         "{{Information|description={{en|1=A chair}}\n{{sv|1=En stol}}}}",
@@ -168,30 +176,31 @@ async def test_daemon_follows_edits_of_tracked_files_once(
         ("File:Newcomer - EXM 99.jpg", "description", "sv", "added", "99"),
     }
 
-    def got() -> set[tuple[object, ...]]:
+    async def got() -> set[tuple[object, ...]]:
         return {
             (r["file"], r["field"], r["language"], r["action"], r["object_id"])
-            for r in records(database)
+            for r in await arecords(database)
             if r["kind"] == "content"
         }
 
-    await wait_for(lambda: got() >= expected, 30, "the expected records", daemon)
+    async def all_expected() -> bool:
+        return await got() >= expected
+
+    async def inbox_empty() -> bool:
+        return not await aquery(database, "SELECT 1 FROM inbox WHERE state = 'pending'")
+
+    await wait_for(all_expected, 30, "the expected records", daemon)
     # Give stragglers a moment: nothing else may arrive (bot, whitespace, untracked, canary, other wikis).
-    await wait_for(
-        lambda: not query(database, "SELECT 1 FROM inbox WHERE state = 'pending'"),
-        10,
-        "an empty inbox",
-        daemon,
-    )
-    assert got() == expected
-    rows = [r for r in records(database) if r["file"] == artwork]
+    await wait_for(inbox_empty, 10, "an empty inbox", daemon)
+    assert await got() == expected
+    rows = [r for r in await arecords(database) if r["file"] == artwork]
     assert rows[0]["user"] == "Translator" and rows[0]["new"] == "Danse de la Saint-Jean à Mora."
     assert rows[0]["old_revision"] and rows[0]["revision"] > rows[0]["old_revision"]
-    assert (
-        query(database, "SELECT state FROM tracked_files WHERE title = 'File:Object - EXM 19.jpg'")[0][0]
-        == "deleted"
+    deleted = await aquery(
+        database, "SELECT state FROM tracked_files WHERE title = 'File:Object - EXM 19.jpg'"
     )
-    assert not query(database, "SELECT 1 FROM tracked_files WHERE title = 'File:Object - EXM 18.jpg'")
+    assert deleted[0][0] == "deleted"
+    assert not await aquery(database, "SELECT 1 FROM tracked_files WHERE title = 'File:Object - EXM 18.jpg'")
 
     # Every request carried the User-Agent, and the API never saw two requests at once.
     assert all(ua and ua.startswith("WatcherTests/1.0") for ua in peers.stream.user_agents)
@@ -201,25 +210,29 @@ async def test_daemon_follows_edits_of_tracked_files_once(
 
     code, took = await daemon.terminate()
     assert code == 0 and took < 10
-    assert state(database, "last_event_id")
-    assert counters(database)["events_seen"] >= 10
+    assert await astate(database, "last_event_id")
+    assert (await acounters(database))["events_seen"] >= 10
 
     # Restarted, it resumes from the stored id and repeats nothing.
-    before = len(records(database))
+    before = len(await arecords(database))
     await daemon.start()
     await wait_for(lambda: peers.stream.connections >= 2, 20, "a reconnection", daemon)
     resumed = peers.stream.requests[-1]
-    assert resumed.last_event_id == state(database, "last_event_id")
+    assert resumed.last_event_id == await astate(database, "last_event_id")
     api.edit(
         artwork,
         api.page(artwork).latest.wikitext.replace("|date = 1897", "|date = {{circa|1897}}"),
         user="Dater",
     )
     peers.publish()
-    await wait_for(lambda: len(records(database)) == before + 1, 20, "the date change", daemon)
+
+    async def date_changed() -> bool:
+        return len(await arecords(database)) == before + 1
+
+    await wait_for(date_changed, 20, "the date change", daemon)
     code, _ = await daemon.terminate()
     assert code == 0
-    date = records(database)[-1]
+    date = (await arecords(database))[-1]
     assert (date["field"], date["action"], date["old"], date["new"]) == (
         "date",
         "changed",

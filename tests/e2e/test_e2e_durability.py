@@ -1,17 +1,18 @@
-"""Durability: SIGKILL the daemon at random moments during a replay; every change ends up queued once."""
+"""Durability: SIGKILL the daemon at random moments during a replay; every change ends up queued once,
+on either engine (issue 20: the cursor commits with its work in a PostgreSQL transaction too)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.support.fixtures import load_events
-from tests.support.harness import CATEGORY, DaemonProcess, config_text, query, records, wait_for
+from tests.support.harness import CATEGORY, DaemonProcess, aquery, arecords, config_text, wait_for
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
@@ -37,14 +38,19 @@ def noise(count: int) -> list[dict[str, object]]:
     return out
 
 
-@pytest.mark.slow
-def queued_more(database: Path, before: int, everything: int) -> Callable[[], bool]:
+def queued_more(database: Path | str, before: int, everything: int) -> Callable[[], Awaitable[bool]]:
     """True once more records than ``before`` are queued, or all of them."""
-    return lambda: (count := len(records(database))) > before or count >= everything
+
+    async def check() -> bool:
+        count = len(await arecords(database))
+        return count > before or count >= everything
+
+    return check
 
 
+@pytest.mark.slow
 async def test_random_kills_lose_and_repeat_nothing(
-    tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
+    tmp_path: Path, store_location: Path | str, daemons: Callable[[Path, Path], DaemonProcess]
 ) -> None:
     rng = random.Random(20261124)
     api = ActionApiPeer(latency=0.2, start=datetime.now(UTC))  # slow enough for kills to land mid-work
@@ -63,15 +69,17 @@ async def test_random_kills_lose_and_repeat_nothing(
         bridge = WikiBridge(api.changes)
         bridge.published = len(api.changes)
 
-        database = tmp_path / "watcher.sqlite3"
+        database = store_location
         config = tmp_path / "config.toml"
         config.write_text(config_text(api.url, stream.url, database))
         daemon = daemons(config, tmp_path / "daemon.log")
         await daemon.start()
         await wait_for(lambda: stream.connections >= 1, 20, "the first connection", daemon)
-        await wait_for(
-            lambda: len(query(database, "SELECT 1 FROM tracked_files")) == 40, 20, "the tracked set", daemon
-        )
+
+        async def tracked_set() -> bool:
+            return len(await aquery(database, "SELECT 1 FROM tracked_files")) == 40
+
+        await wait_for(tracked_set, 20, "the tracked set", daemon)
 
         # 240 community edits to the tracked files, interleaved with 6,000 events of other wikis.
         texts = {title: api.page(title).latest.wikitext for title in files}
@@ -105,35 +113,35 @@ async def test_random_kills_lose_and_repeat_nothing(
             # A random moment after this run has queued something (or once everything is queued):
             # kills land mid-work by construction, however long a start takes on a busy machine.
             await wait_for(
-                queued_more(database, len(records(database)), len(expected)),
+                queued_more(database, len(await arecords(database)), len(expected)),
                 60,
                 "this run to queue something",
                 daemon,
             )
             await asyncio.sleep(rng.uniform(0.0, 0.6))
             await daemon.kill()
-            queued_at_kill.append(len(records(database)))
+            queued_at_kill.append(len(await arecords(database)))
             await daemon.start()
         last_id = stream.frame(len(stream) - 1).split(b"\nid: ", 1)[1].split(b"\n", 1)[0].decode()
 
         connections = stream.connections
 
-        def caught_up() -> bool:
+        async def caught_up() -> bool:
             if stream.connections <= connections:
                 return False  # the last run has not started following yet
-            cursor = query(database, "SELECT value FROM state WHERE key = 'last_event_id'")
-            pending = query(database, "SELECT 1 FROM inbox WHERE state = 'pending'")
+            cursor = await aquery(database, "SELECT value FROM state WHERE key = 'last_event_id'")
+            pending = await aquery(database, "SELECT 1 FROM inbox WHERE state = 'pending'")
             return bool(cursor) and cursor[0][0] == last_id and not pending
 
         await wait_for(caught_up, 90, "the replay to be processed", daemon)
         code, _ = await daemon.terminate()
         assert code == 0
-        got = [r["unique_key"] for r in records(database)]
+        got = [r["unique_key"] for r in await arecords(database)]
         assert len(got) == len(set(got))
         assert set(got) == expected, (
             f"missing {len(expected - set(got))}, unexpected {len(set(got) - expected)}"
         )
-        failed = query(database, "SELECT title, last_error FROM inbox WHERE state = 'failed'")
+        failed = await aquery(database, "SELECT title, last_error FROM inbox WHERE state = 'failed'")
         assert not failed, [tuple(r) for r in failed]
         assert daemon.runs == KILLS + 1
         # The kills landed while work was under way, not only before or after it.

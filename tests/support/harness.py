@@ -3,6 +3,10 @@
 The stand-in wiki (Action API) is the source of truth; its recent changes are published on the
 stand-in EventStreams through the bridge, exactly as Wikimedia's pipeline would, so the revisions the
 daemon fetches always match the events it reads.
+
+The store the daemon writes is a SQLite file or a PostgreSQL database (issue 20): ``query`` and
+``records`` read a SQLite file synchronously; ``aquery``/``arecords``/``astate``/``acounters`` read
+either (the file as fast as ``query``, a PostgreSQL URL with one asyncpg connection a call).
 """
 
 from __future__ import annotations
@@ -14,24 +18,32 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import asyncpg
 
 from tests.support.processes import stop_process
+from watcher.base.values import Engine, engine_of
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
+from watcher.store.dialect import POSTGRESQL
 
 CATEGORY = "Category:Media contributed by Example Museum"
+# What the readers below ask, written for SQLite (on PostgreSQL through the store's dialect).
+CHANGES_SQL = "SELECT * FROM changes ORDER BY id"
+STATE_SQL = "SELECT value FROM state WHERE key = ?"
+COUNTERS_SQL = "SELECT name, value FROM counters"
 
 
 def config_text(
     api_url: str,
     stream_url: str,
-    database: Path,
+    database: Path | str,
     *,
     wiki_name: str = "commonswiki",
     tracking: str = f'categories = ["{CATEGORY}"]\ncategory_depth = 1',
@@ -144,6 +156,16 @@ class DaemonProcess:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
+class Row(Protocol):
+    """A row of either engine (``sqlite3.Row``, ``asyncpg.Record``): by index, by name, its names."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
 def query(database: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
     """A reader connection, like `watcher changes` uses; safe while the daemon writes."""
     if not database.exists():
@@ -159,15 +181,55 @@ def query(database: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite
 
 
 def records(database: Path) -> list[dict[str, Any]]:
-    return [dict(row) for row in query(database, "SELECT * FROM changes ORDER BY id")]
+    return [dict(row) for row in query(database, CHANGES_SQL)]
+
+
+def is_postgresql(database: Path | str) -> bool:
+    """Whether ``database`` (what ``[watcher] database`` says) is a PostgreSQL URL."""
+    return isinstance(database, str) and engine_of(database) is Engine.POSTGRESQL
+
+
+async def aquery(database: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+    """:func:`query` on either engine. ``sql`` is written for SQLite (``?`` placeholders); on
+    PostgreSQL it goes through the store's dialect. A table not migrated yet gives [] on both."""
+    if not is_postgresql(database):
+        return list(query(Path(database), sql, params))
+    conn = await asyncpg.connect(str(database), timeout=10)
+    try:
+        return list(await conn.fetch(POSTGRESQL.sql(sql), *params))
+    except asyncpg.UndefinedTableError:
+        return []  # not migrated yet
+    finally:
+        await conn.close()
+
+
+async def arecords(database: Path | str) -> list[dict[str, Any]]:
+    """:func:`records` on either engine."""
+    return [dict(row) for row in await aquery(database, CHANGES_SQL)]
+
+
+async def astate(database: Path | str, key: str) -> str | None:
+    """:func:`state` on either engine."""
+    rows = await aquery(database, STATE_SQL, (key,))
+    return rows[0][0] if rows else None
+
+
+async def acounters(database: Path | str) -> dict[str, int]:
+    """:func:`counters` on either engine."""
+    return {row[0]: row[1] for row in await aquery(database, COUNTERS_SQL)}
 
 
 async def wait_for(
-    predicate: Callable[[], bool], limit: float, what: str, log: DaemonProcess | None = None
+    predicate: Callable[[], bool | Awaitable[bool]], limit: float, what: str, log: DaemonProcess | None = None
 ) -> None:
+    """Poll ``predicate`` (plain, or a coroutine function: the readers of a PostgreSQL store are
+    async) until it holds; fail after ``limit`` seconds with the daemon's log tail."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if predicate():
+        held = predicate()
+        if isinstance(held, Awaitable):
+            held = await held
+        if held:
             return
         await asyncio.sleep(0.05)
     tail = log.log_text()[-4000:] if log is not None else ""
@@ -175,12 +237,12 @@ async def wait_for(
 
 
 def state(database: Path, key: str) -> str | None:
-    rows = query(database, "SELECT value FROM state WHERE key = ?", (key,))
+    rows = query(database, STATE_SQL, (key,))
     return rows[0][0] if rows else None
 
 
 def counters(database: Path) -> dict[str, int]:
-    return {row[0]: row[1] for row in query(database, "SELECT name, value FROM counters")}
+    return {row[0]: row[1] for row in query(database, COUNTERS_SQL)}
 
 
 def as_json(rows: list[dict[str, Any]]) -> str:

@@ -13,10 +13,13 @@ from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 from playwright.async_api import Dialog, Page, Route, ViewportSize, async_playwright, expect
 
+from tests.support import postgres as pg
 from tests.support.web import CONFIG_TEXT, PASSWORD
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, BrowserOpener, Watch, png
 from watcher.config import Config, parse_config
 from watcher.store.db import Database
+from watcher.store.engine import Store
+from watcher.store.pg import PgDatabase
 from watcher.web import auth
 from watcher.web.app import create_app
 
@@ -33,11 +36,37 @@ def config(tmp_path: Path) -> Config:
     return parse_config(CONFIG_TEXT, tmp_path / "config.toml")
 
 
-@pytest.fixture
-async def db(config: Config) -> AsyncIterator[Database]:
-    database = await Database.connect(config.database)
-    yield database
-    await database.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(config: Config, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """The page's store on either engine: each test that takes it runs on a SQLite file and on a fresh
+    PostgreSQL database (issue 20); the browser tests on SQLite alone (see below)."""
+    if request.param == "sqlite":
+        database = await Database.connect(config.database)
+        yield database
+        await database.close()
+        return
+    server: pg.PostgresServer = request.getfixturevalue("postgres")
+    async with pg.fresh_database(server) as dsn, PgDatabase.open(dsn) as served:
+        await served.migrate()
+        yield served
+
+
+# The browser drives the same server code whatever the engine: its tests (minutes of chromium) run on
+# SQLite; the engine is the HTTP tests' part, which run on both.
+BROWSER_FIXTURES = frozenset({"server", "open_browser"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgresql = callspec is not None and callspec.params.get("db") == "postgresql"
+        browser = bool(BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())))
+        (left_out if on_postgresql and browser else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 @pytest.fixture
