@@ -178,6 +178,9 @@ class Daemon:
                 self.leading = True
                 try:
                     code = await self._run_open(db, close=False)
+                except DatabaseUnavailable as exc:  # the server went away as this node took over
+                    log.warning("%s; stepping down until it answers", exc)
+                    code = 0
                 finally:
                     self.leading = False
                 if self.stop_event.is_set() or self.failure is not None:
