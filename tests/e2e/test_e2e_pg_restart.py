@@ -5,8 +5,7 @@ ends up queued exactly once."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,13 +13,10 @@ import asyncpg
 import pytest
 
 from tests.support import postgres as pg
-from tests.support.harness import CATEGORY, DaemonProcess, config_text
+from tests.support.harness import DaemonProcess, community_edits, config_text, museum_files, wait_for
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
-from watcher.diff import diff_revisions
-from watcher.diff.model import RevisionContent
-from watcher.store.queue import unique_key
 
 FILES = 20
 EDITS = 120
@@ -36,15 +32,6 @@ async def own_server(postgres: pg.PostgresServer) -> AsyncIterator[pg.PostgresSe
         yield server
     finally:
         await asyncio.to_thread(pg.stop_postgres, server)
-
-
-async def until(check: Callable[[], Awaitable[bool]], limit: float, what: str, daemon: DaemonProcess) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out after {limit} s waiting for {what}\n{daemon.log_text()[-5000:]}")
 
 
 async def test_a_server_restart_mid_replay_loses_and_repeats_nothing(
@@ -72,11 +59,7 @@ async def test_a_server_restart_mid_replay_loses_and_repeats_nothing(
     stream = EventStreamsStandIn(write_size=4096)
     await stream.start()
     try:
-        api.add_page(CATEGORY, "")
-        files = [f"File:Object - EXM {n}.jpg" for n in range(FILES)]
-        for n, title in enumerate(files):
-            text = f"{{{{Information\n|description={{{{en|1=Object {n}}}}}\n|date=1890\n}}}}"
-            api.add_page(title, text, categories=[CATEGORY])
+        files = museum_files(api, FILES)
         bridge = WikiBridge(api.changes)
         bridge.published = len(api.changes)
         config = tmp_path / "config.toml"
@@ -87,20 +70,13 @@ async def test_a_server_restart_mid_replay_loses_and_repeats_nothing(
         async def leading(times: int) -> bool:
             return daemon.log_text().count("holds the leader's lock") >= times
 
-        await until(lambda: leading(1), 60, "the daemon to lead", daemon)
+        await wait_for(lambda: leading(1), 60, "the daemon to lead", daemon)
 
         async def tracked() -> bool:
             return await scalar("SELECT count(*) FROM tracked_files") == FILES
 
-        await until(tracked, 60, "the tracked set", daemon)
-        expected: set[str] = set()
-        for step in range(EDITS):
-            title = files[step % FILES]
-            old = api.page(title).latest.wikitext
-            new = old.replace("\n|date=", f"\n{{{{sv|1=Text {step}}}}}\n|date=", 1)
-            revision = api.edit(title, new, user=f"Volunteer {step % 5}", comment=f"step {step}")
-            for change in diff_revisions(RevisionContent(old), RevisionContent(new)):
-                expected.add(unique_key("commonswiki", revision, change))
+        await wait_for(tracked, 60, "the tracked set", daemon)
+        expected = community_edits(api, files, EDITS)
         stream.publish(*bridge.pending())
         last_id = stream.frame(len(stream) - 1).split(b"\nid: ", 1)[1].split(b"\n", 1)[0].decode()
 
@@ -108,7 +84,7 @@ async def test_a_server_restart_mid_replay_loses_and_repeats_nothing(
             found = await scalar("SELECT count(*) FROM changes")
             return isinstance(found, int) and 1 <= found < len(expected)
 
-        await until(some_queued, 60, "part of the replay to be queued", daemon)
+        await wait_for(some_queued, 60, "part of the replay to be queued", daemon)
         await asyncio.to_thread(pg.restart_postgres, own_server, DOWN_SECONDS)
         assert daemon.proc is not None and daemon.proc.returncode is None  # still running
 
@@ -117,7 +93,7 @@ async def test_a_server_restart_mid_replay_loses_and_repeats_nothing(
             pending = await scalar("SELECT count(*) FROM inbox WHERE state = 'pending'")
             return cursor == last_id and pending == 0 and await leading(2)
 
-        await until(caught_up, 120, "the replay to be finished after the restart", daemon)
+        await wait_for(caught_up, 120, "the replay to be finished after the restart", daemon)
         assert daemon.proc.returncode is None
         assert "stepped down" in daemon.log_text()
         code, _ = await daemon.terminate()

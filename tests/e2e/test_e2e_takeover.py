@@ -5,7 +5,6 @@ time: the standby never connects while the leader follows."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -13,27 +12,14 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.support.harness import CATEGORY, DaemonProcess, config_text
+from tests.support.harness import DaemonProcess, community_edits, config_text, museum_files, wait_for
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
-from watcher.diff import diff_revisions
-from watcher.diff.model import RevisionContent
-from watcher.store.queue import unique_key
 
 TAKE_OVER_S = 30.0
 FILES = 20
 EDITS = 80
-
-
-async def until(check: Callable[[], Awaitable[bool]], limit: float, what: str, *logs: DaemonProcess) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    tails = "\n".join(f"--- {d.log.name} ---\n{d.log_text()[-3000:]}" for d in logs)
-    raise AssertionError(f"timed out after {limit} s waiting for {what}\n{tails}")
 
 
 async def test_a_standby_takes_over_from_a_killed_leader_and_nothing_is_lost_or_repeated(
@@ -52,11 +38,7 @@ async def test_a_standby_takes_over_from_a_killed_leader_and_nothing_is_lost_or_
             return None  # not migrated yet
 
     try:
-        api.add_page(CATEGORY, "")
-        files = [f"File:Object - EXM {n}.jpg" for n in range(FILES)]
-        for n, title in enumerate(files):
-            text = f"{{{{Information\n|description={{{{en|1=Object {n}}}}}\n|date=1890\n}}}}"
-            api.add_page(title, text, categories=[CATEGORY])
+        files = museum_files(api, FILES)
         bridge = WikiBridge(api.changes)
         bridge.published = len(api.changes)
         config = tmp_path / "config.toml"
@@ -64,34 +46,29 @@ async def test_a_standby_takes_over_from_a_killed_leader_and_nothing_is_lost_or_
         leader = daemons(config, tmp_path / "leader.log")
         standby = daemons(config, tmp_path / "standby.log")
         await leader.start()
-        await until(lambda: _has(leader, "holds the leader's lock"), 60, "the first node to lead", leader)
-        await until(
+        await wait_for(lambda: _has(leader, "holds the leader's lock"), 60, "the first node to lead", leader)
+        await wait_for(
             lambda: _count(scalar("SELECT count(*) FROM tracked_files"), FILES), 60, "the tracked set", leader
         )
         await standby.start()
-        await until(lambda: _has(standby, "standing by"), 60, "the second node to stand by", standby)
+        await wait_for(lambda: _has(standby, "standing by"), 60, "the second node to stand by", standby)
 
-        expected: set[str] = set()
-        for step in range(EDITS):
-            title = files[step % FILES]
-            old = api.page(title).latest.wikitext
-            new = old.replace("\n|date=", f"\n{{{{sv|1=Text {step}}}}}\n|date=", 1)
-            revision = api.edit(title, new, user=f"Volunteer {step % 5}", comment=f"step {step}")
-            for change in diff_revisions(RevisionContent(old), RevisionContent(new)):
-                expected.add(unique_key("commonswiki", revision, change))
+        expected = community_edits(api, files, EDITS)
         events = bridge.pending()
         stream.publish(*events)
         last_id = stream.frame(len(stream) - 1).split(b"\nid: ", 1)[1].split(b"\n", 1)[0].decode()
 
         # Kill the leader once it has queued some of the work, before all of it.
-        await until(
+        await wait_for(
             lambda: _between(scalar("SELECT count(*) FROM changes"), 1, len(expected) - 1),
             60, "the leader to queue part of the replay", leader,
         )  # fmt: skip
         assert stream.connections == 1  # the standby never connected
         await leader.kill()
         killed = time.monotonic()
-        await until(lambda: _has(standby, "holds the leader's lock"), TAKE_OVER_S, "the take-over", standby)
+        await wait_for(
+            lambda: _has(standby, "holds the leader's lock"), TAKE_OVER_S, "the take-over", standby
+        )
         assert time.monotonic() - killed < TAKE_OVER_S
 
         async def caught_up() -> bool:
@@ -99,7 +76,7 @@ async def test_a_standby_takes_over_from_a_killed_leader_and_nothing_is_lost_or_
             pending = await scalar("SELECT count(*) FROM inbox WHERE state = 'pending'")
             return cursor == last_id and pending == 0 and stream.connections >= 2
 
-        await until(caught_up, 90, "the standby to finish the replay", standby)
+        await wait_for(caught_up, 90, "the standby to finish the replay", standby)
         code, _ = await standby.terminate()
         assert code == 0
         got = [str(r[0]) for r in await conn.fetch("SELECT unique_key FROM changes")]

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import postgres as pg
-from watcher.store.db import Database
 from watcher.store.engine import Store
-from watcher.store.pg import PgDatabase
 
 ENGINES = ("sqlite", "postgresql")
 
@@ -20,14 +18,5 @@ ENGINES = ("sqlite", "postgresql")
 @pytest.fixture(params=ENGINES)
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """A fresh, migrated database of the engine the test is run on."""
-    if request.param == "sqlite":
-        database = await Database.connect(tmp_path / "w.sqlite3")
-        try:
-            yield database
-        finally:
-            await database.close()
-        return
-    server: pg.PostgresServer = request.getfixturevalue("postgres")
-    async with pg.fresh_database(server) as dsn, PgDatabase.open(dsn) as served:
-        await served.migrate()
-        yield served
+    async with pg.store_on(request.param, request, tmp_path / "w.sqlite3") as database:
+        yield database

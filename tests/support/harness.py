@@ -31,7 +31,10 @@ from watcher.base.values import Engine, engine_of
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
+from watcher.diff import diff_revisions
+from watcher.diff.model import RevisionContent
 from watcher.store.dialect import POSTGRESQL
+from watcher.store.queue import unique_key
 
 CATEGORY = "Category:Media contributed by Example Museum"
 # What the readers below ask, written for SQLite (on PostgreSQL through the store's dialect).
@@ -247,3 +250,28 @@ def counters(database: Path) -> dict[str, int]:
 
 def as_json(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, indent=1, ensure_ascii=False)
+
+
+def museum_files(api: ActionApiPeer, count: int) -> list[str]:
+    """``count`` files in the test museum's category, each with an Information template (what the
+    daemon tracks in the end-to-end tests); their titles."""
+    api.add_page(CATEGORY, "")
+    files = [f"File:Object - EXM {n}.jpg" for n in range(count)]
+    for n, title in enumerate(files):
+        text = f"{{{{Information\n|description={{{{en|1=Object {n}}}}}\n|date=1890\n}}}}"
+        api.add_page(title, text, categories=[CATEGORY])
+    return files
+
+
+def community_edits(api: ActionApiPeer, files: list[str], edits: int) -> set[str]:
+    """``edits`` volunteers' edits, a Swedish description each, to ``files`` in turn; the unique keys of
+    the changes they make (what the daemon must queue, each once)."""
+    expected: set[str] = set()
+    for step in range(edits):
+        title = files[step % len(files)]
+        old = api.page(title).latest.wikitext
+        new = old.replace("\n|date=", f"\n{{{{sv|1=Text {step}}}}}\n|date=", 1)
+        revision = api.edit(title, new, user=f"Volunteer {step % 5}", comment=f"step {step}")
+        for change in diff_revisions(RevisionContent(old), RevisionContent(new)):
+            expected.add(unique_key("commonswiki", revision, change))
+    return expected

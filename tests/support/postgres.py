@@ -36,6 +36,9 @@ import asyncpg
 import pytest
 
 from tests.support.ports import free_port
+from watcher.store.db import Database
+from watcher.store.engine import Store
+from watcher.store.pg import PgDatabase
 
 ROLE = "watcher"  # the cluster's superuser, trusted on 127.0.0.1
 HOST = "127.0.0.1"
@@ -342,3 +345,20 @@ CONSTRAINT_VIOLATIONS: tuple[type[Exception], ...] = (
     sqlite3.IntegrityError,
     asyncpg.IntegrityConstraintViolationError,
 )
+
+
+@contextlib.asynccontextmanager
+async def store_on(engine: str, request: pytest.FixtureRequest, sqlite_path: Path) -> AsyncIterator[Store]:
+    """A fresh, migrated store of ``engine`` ("sqlite": a file at ``sqlite_path``; "postgresql": a new
+    database of the session's server, which ``request`` asks for): what the suites run on both."""
+    if engine == "sqlite":
+        database = await Database.connect(sqlite_path)
+        try:
+            yield database
+        finally:
+            await database.close()
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    async with fresh_database(server) as dsn, PgDatabase.open(dsn) as served:
+        await served.migrate()
+        yield served

@@ -19,7 +19,6 @@ from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, BrowserOpener, W
 from watcher.config import Config, parse_config
 from watcher.store.db import Database
 from watcher.store.engine import Store
-from watcher.store.pg import PgDatabase
 from watcher.web import auth
 from watcher.web.app import create_app
 
@@ -40,15 +39,8 @@ def config(tmp_path: Path) -> Config:
 async def db(config: Config, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     """The page's store on either engine: each test that takes it runs on a SQLite file and on a fresh
     PostgreSQL database (issue 20); the browser tests on SQLite alone (see below)."""
-    if request.param == "sqlite":
-        database = await Database.connect(config.database)
+    async with pg.store_on(request.param, request, config.database) as database:
         yield database
-        await database.close()
-        return
-    server: pg.PostgresServer = request.getfixturevalue("postgres")
-    async with pg.fresh_database(server) as dsn, PgDatabase.open(dsn) as served:
-        await served.migrate()
-        yield served
 
 
 # The browser drives the same server code whatever the engine: its tests (minutes of chromium) run on
