@@ -60,15 +60,21 @@ class Datagrams:
         self.sock.close()
 
 
-async def test_daemon_reports_to_systemd_and_to_status(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def notify_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> socket.socket:
+    """systemd's notify socket, as the daemon finds it (with a fast watchdog)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(tmp_path / "notify.sock"))
     sock.setblocking(False)
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
     monkeypatch.setenv("WATCHDOG_USEC", "200000")
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    return sock
+
+
+async def test_daemon_reports_to_systemd_and_to_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sock = notify_socket(tmp_path, monkeypatch)
     async with ActionApiPeer() as api, EventStreamsStandIn([]) as stream:
         config = parse_config(
             config_text(api.url, stream.url, tmp_path / "w.sqlite3", tracking=TRACKING),
@@ -187,12 +193,7 @@ async def test_a_standby_on_a_shared_store_is_ready_and_feeds_the_watchdog(
 ) -> None:
     """On PostgreSQL a node that stands by (another holds the leader's lock) follows no stream, yet
     is up: READY says so and the watchdog is fed, or systemd would kill every standby."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(tmp_path / "notify.sock"))
-    sock.setblocking(False)
-    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
-    monkeypatch.setenv("WATCHDOG_USEC", "200000")
-    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    sock = notify_socket(tmp_path, monkeypatch)
     other = LeaderLock(postgres_dsn)
     assert await other.try_acquire()  # another node leads
     async with ActionApiPeer() as api, EventStreamsStandIn([]) as stream:
