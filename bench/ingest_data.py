@@ -193,7 +193,7 @@ def titles_file(plan: Plan, path: Path) -> None:
     path.write_text("".join(f"{tracked_title(k)}\n" for k in range(plan.tracked)), encoding="utf-8")
 
 
-def config_text(database: Path, stream_url: str, api_url: str, titles: Path) -> str:
+def config_text(database: Path | str, stream_url: str, api_url: str, titles: Path) -> str:
     """The daemon's config: the firehose, the stand-in, the listed files; nothing else switched on."""
     return f"""[watcher]
 database = "{database}"

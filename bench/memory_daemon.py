@@ -71,7 +71,7 @@ def memberships(n: int, collections: int = COLLECTIONS, seed: int = SEED) -> lis
     return held
 
 
-def collections_config_text(database: Path, stream_url: str, api_url: str, lists: list[Path]) -> str:
+def collections_config_text(database: Path | str, stream_url: str, api_url: str, lists: list[Path]) -> str:
     """A config with one ``[[collection]]`` table per list (``watcher check`` accepts it)."""
     head = f"""[watcher]
 database = "{database}"
