@@ -108,9 +108,12 @@ async def open_run(db: Store, options: str, *, restart: bool = False) -> tuple[i
             "UPDATE history_runs SET state = 'abandoned', updated_at = ? WHERE state = 'running'", (now,)
         )
         cursor = await conn.execute(
-            "INSERT INTO history_runs (options, started_at, updated_at) VALUES (?, ?, ?)", (options, now, now)
+            "INSERT INTO history_runs (options, started_at, updated_at) VALUES (?, ?, ?) RETURNING id",
+            (options, now, now),
         )
-        return int(cursor.lastrowid or 0), "start", False
+        made = await cursor.fetchone()  # RETURNING: a PostgreSQL cursor knows no lastrowid
+        assert made is not None
+        return int(made[0]), "start", False
 
 
 def _describe(options: dict[str, Any]) -> str:

@@ -270,8 +270,10 @@ async def _leave_queue(
     await conn.execute("DELETE FROM changes WHERE id = ?", (change_id,))
     if committed:
         await conn.execute(
+            # The higher of the two, written out (SQLite's scalar max has no PostgreSQL twin).
             """INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key)
-               DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))""",
+               DO UPDATE SET value = CASE WHEN CAST(state.value AS INTEGER) >= CAST(excluded.value AS INTEGER)
+               THEN state.value ELSE excluded.value END""",
             (ID_FLOOR_KEY, change_id),
         )
 
