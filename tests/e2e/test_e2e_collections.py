@@ -5,7 +5,8 @@ The daemon is a subprocess against the stand-in wiki and stream. It must hold on
 fetch each edit's revisions once whichever collections hold the file, and queue the records once per
 collection with that collection's object id. A file that joins a collection from the stream (an upload
 by the tracked uploader) makes records for that collection only, and `watcher tracked` lists each file
-under each of its collections with its own object id.
+under each of its collections with its own object id. On either engine (issue 20: the commands read the
+store the config names).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.harness import DaemonProcess, Peers, peers_on, query, wait_for
+from tests.support.harness import DaemonProcess, Peers, aquery, peers_on, wait_for
 from watcher.demo.standins.action_api import ActionApiPeer
 
 HALLWYL_CATEGORY = "Category:Media contributed by the Hallwyl Museum"
@@ -49,7 +50,7 @@ def portrait(description: str = "A lady") -> str:
     )
 
 
-def config_text(api_url: str, stream_url: str, database: Path) -> str:
+def config_text(api_url: str, stream_url: str, database: Path | str) -> str:
     return f"""
 [watcher]
 database = "{database}"
@@ -113,11 +114,20 @@ async def peers() -> AsyncIterator[Peers]:
         yield started
 
 
-def records(database: Path) -> list[dict[str, Any]]:
-    rows = query(
+async def records(database: Path | str) -> list[dict[str, Any]]:
+    rows = await aquery(
         database, "SELECT file, collection, object_id, revision, field FROM changes ORDER BY file, collection"
     )
     return [dict(r) for r in rows]
+
+
+def queued(database: Path | str, count: int) -> Callable[[], Awaitable[bool]]:
+    """True once exactly ``count`` records are queued."""
+
+    async def check() -> bool:
+        return len(await records(database)) == count
+
+    return check
 
 
 async def watcher_jsonl(*args: str) -> list[dict[str, Any]]:
@@ -136,31 +146,35 @@ def revision_requests(peer: ActionApiPeer, revid: int) -> int:
 
 
 async def test_three_collections_share_one_stream_and_one_fetch_per_edit(
-    peers: Peers, tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
+    peers: Peers, tmp_path: Path, store_location: Path | str, daemons: Callable[[Path, Path], DaemonProcess]
 ) -> None:
-    database = tmp_path / "state" / "watcher.sqlite3"
+    database = store_location
     config = tmp_path / "config.toml"
     config.write_text(config_text(peers.api.url, peers.stream.url, database), encoding="utf-8")
     daemon = daemons(config, tmp_path / "daemon.log")
     await daemon.start()
     await wait_for(lambda: peers.stream.connections >= 1, 30, "the stream connection", daemon)
 
-    def members() -> set[tuple[str, str]]:
-        rows = query(database, "SELECT DISTINCT title, collection FROM tracked_reasons")
+    async def members() -> set[tuple[str, str]]:
+        rows = await aquery(database, "SELECT DISTINCT title, collection FROM tracked_reasons")
         return {(r[0], r[1]) for r in rows}
 
     expected = {
         (SHARED, "hallwyl"), (SHARED, "armoury"), (ARMOURY_ONLY, "armoury"), (SKOKLOSTER, "skokloster"),
     }  # fmt: skip
-    await wait_for(lambda: members() == expected, 30, "each collection's files", daemon)
+
+    async def all_members() -> bool:
+        return await members() == expected
+
+    await wait_for(all_members, 30, "each collection's files", daemon)
     api = peers.api
 
     shared_edit = api.edit(SHARED, helmet("A helmet with a plume"), user="Alice")
     chair_edit = api.edit(ARMOURY_ONLY, chair("A carved chair"), user="Alice")
     portrait_edit = api.edit(SKOKLOSTER, portrait("A lady in blue"), user="Bob")
     peers.publish()
-    await wait_for(lambda: len(records(database)) == 4, 60, "the records of three edits", daemon)
-    assert records(database) == [
+    await wait_for(queued(database, 4), 60, "the records of three edits", daemon)
+    assert await records(database) == [
         {"file": ARMOURY_ONLY, "collection": "armoury", "object_id": "102", "revision": chair_edit,
          "field": "description"},
         {"file": SHARED, "collection": "armoury", "object_id": "101", "revision": shared_edit,
@@ -176,18 +190,22 @@ async def test_three_collections_share_one_stream_and_one_fetch_per_edit(
     # A new upload by the Armoury's account joins the Armoury's collection only.
     api.add_page(NEW_UPLOAD, chair("A sword"), user=UPLOADER)
     peers.publish()
-    await wait_for(lambda: (NEW_UPLOAD, "armoury") in members(), 60, "the new upload tracked", daemon)
+
+    async def new_upload_tracked() -> bool:
+        return (NEW_UPLOAD, "armoury") in await members()
+
+    await wait_for(new_upload_tracked, 60, "the new upload tracked", daemon)
     sword_edit = api.edit(NEW_UPLOAD, chair("A sword with a gilded hilt"), user="Alice")
     peers.publish()
-    await wait_for(lambda: len(records(database)) == 5, 60, "the new file's record", daemon)
-    new = [r for r in records(database) if r["file"] == NEW_UPLOAD]
+    await wait_for(queued(database, 5), 60, "the new file's record", daemon)
+    new = [r for r in await records(database) if r["file"] == NEW_UPLOAD]
     assert new == [{"file": NEW_UPLOAD, "collection": "armoury", "object_id": "103", "revision": sword_edit,
                     "field": "description"}]  # fmt: skip
 
     assert peers.stream.connections == 1, "one stream connection for the whole deployment"
     contract = await watcher_jsonl("changes", "-c", str(config), "--format", "jsonl", "--status", "all")
     assert sorted((r["file"], r["collection"], r["object_id"]) for r in contract) == sorted(
-        (r["file"], r["collection"], r["object_id"]) for r in records(database)
+        (r["file"], r["collection"], r["object_id"]) for r in await records(database)
     )
     await daemon.stop()
 

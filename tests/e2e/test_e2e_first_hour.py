@@ -1,6 +1,6 @@
 """Issue 17, items 1 and 3, through `watcher run`: a review-page port someone else holds stops the start
 in one line with exit 78 before anything connects (or, with ``on_busy = "disable"``, one warning and
-no page); a first start composes no digest for a digest time before it."""
+no page); a first start composes no digest for a digest time before it. On either engine (issue 20)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import CATEGORY, DaemonProcess, Peers, config_text, query, wait_for
+from tests.support.harness import CATEGORY, DaemonProcess, Peers, aquery, config_text, is_postgresql, wait_for
 from tests.support.ports import free_port
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.bridge import WikiBridge
@@ -47,6 +47,17 @@ def held_port() -> Iterator[int]:
         yield int(holder.getsockname()[1])
 
 
+async def store_made(database: Path | str) -> bool:
+    """Whether the daemon made its store: the SQLite file, or any table in the PostgreSQL database."""
+    if is_postgresql(database):
+        return bool(
+            await aquery(
+                database, "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema()"
+            )
+        )
+    return Path(database).exists()
+
+
 def _logged(daemon: DaemonProcess) -> list[str]:
     """The lines of the daemon's latest run (its log, stdout and stderr together)."""
     run = daemon.log_text().rsplit(f"----- run {daemon.runs} -----", 1)[-1]
@@ -54,9 +65,13 @@ def _logged(daemon: DaemonProcess) -> list[str]:
 
 
 async def test_a_busy_port_stops_the_start_in_one_line_with_exit_78(
-    peers: Peers, tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess], held_port: int
+    peers: Peers,
+    tmp_path: Path,
+    store_location: Path | str,
+    daemons: Callable[[Path, Path], DaemonProcess],
+    held_port: int,
 ) -> None:
-    database = tmp_path / "state" / "watcher.sqlite3"
+    database = store_location
     config = tmp_path / "config.toml"
     more = f'[web]\nlisten = "127.0.0.1:{held_port}"\n'
     config.write_text(config_text(peers.api.url, peers.stream.url, database, more=more))
@@ -71,22 +86,28 @@ async def test_a_busy_port_stops_the_start_in_one_line_with_exit_78(
     assert 'on_busy = "disable"' in line  # says how to run anyway
     assert peers.stream.connections == 0  # nothing half-started: no stream connection…
     assert not peers.api.requests  # …no Action API request…
-    assert not database.exists()  # …not even a database
+    assert not await store_made(database)  # …not even a database
 
 
 async def test_on_busy_disable_runs_without_the_page_after_one_warning(
-    peers: Peers, tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess], held_port: int
+    peers: Peers,
+    tmp_path: Path,
+    store_location: Path | str,
+    daemons: Callable[[Path, Path], DaemonProcess],
+    held_port: int,
 ) -> None:
-    database = tmp_path / "watcher.sqlite3"
+    database = store_location
     config = tmp_path / "config.toml"
     more = f'[web]\nlisten = "127.0.0.1:{held_port}"\non_busy = "disable"\n'
     config.write_text(config_text(peers.api.url, peers.stream.url, database, more=more))
     daemon = daemons(config, tmp_path / "daemon.log")
     await daemon.start()
     await wait_for(lambda: peers.stream.connections >= 1, 30, "the stream connection", daemon)
-    await wait_for(
-        lambda: bool(query(database, "SELECT 1 FROM tracked_files")), 30, "the tracked set", daemon
-    )
+
+    async def tracked_set() -> bool:
+        return bool(await aquery(database, "SELECT 1 FROM tracked_files"))
+
+    await wait_for(tracked_set, 30, "the tracked set", daemon)
     code, _ = await daemon.terminate()
     lines = _logged(daemon)
     assert code == 0, lines
@@ -99,9 +120,9 @@ async def test_on_busy_disable_runs_without_the_page_after_one_warning(
 
 
 async def test_a_first_start_composes_no_digest_for_a_digest_time_before_it(
-    peers: Peers, tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
+    peers: Peers, tmp_path: Path, store_location: Path | str, daemons: Callable[[Path, Path], DaemonProcess]
 ) -> None:
-    database = tmp_path / "watcher.sqlite3"
+    database = store_location
     config = tmp_path / "config.toml"
     passed = (datetime.now(UTC) - timedelta(hours=1)).strftime("%H:%M")  # today's digest time went by
     more = (
@@ -115,7 +136,7 @@ async def test_a_first_start_composes_no_digest_for_a_digest_time_before_it(
     await wait_for(
         lambda: "notify daily: next digest, for " in daemon.log_text(), 30, "the scheduler", daemon
     )
-    assert query(database, "SELECT * FROM notify_digests") == []
-    assert query(database, "SELECT * FROM notify_outbox") == []
+    assert await aquery(database, "SELECT * FROM notify_digests") == []
+    assert await aquery(database, "SELECT * FROM notify_outbox") == []
     code, _ = await daemon.terminate()
     assert code == 0

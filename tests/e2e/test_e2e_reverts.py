@@ -4,7 +4,7 @@ queue, what was changed again says so.
 The stand-in wiki makes reverts the way MediaWiki does (watcher.demo.standins.action_api_reverts:
 rollback, undo, manual reverts, revision deletion, their tags); the daemon only ever sees the stream
 and the Action API. Expected values come from the scenario (which revision undid which), never from
-the code under test.
+the code under test. On either engine (issue 20: the commands read the store the config names).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.harness import CATEGORY, DaemonProcess, Peers, config_text, peers_on, query, wait_for
+from tests.support.harness import CATEGORY, DaemonProcess, Peers, aquery, config_text, peers_on, wait_for
 from tests.support.ports import free_port
 from watcher.demo.standins.action_api import ActionApiPeer
 from watcher.demo.standins.action_api_reverts import manual_revert, revision_delete, rollback, undo
@@ -57,10 +57,10 @@ async def peers() -> AsyncIterator[Peers]:
         yield started
 
 
-def rows(database: Path, file: str) -> list[dict[str, Any]]:
+async def rows(database: Path | str, file: str) -> list[dict[str, Any]]:
     return [
         dict(r)
-        for r in query(
+        for r in await aquery(
             database,
             """SELECT id, revision, field, language, action, old, new, status, reverted_by, superseded_by,
                       source, reviewer FROM changes WHERE file = ? ORDER BY revision, field, language""",
@@ -69,8 +69,8 @@ def rows(database: Path, file: str) -> list[dict[str, Any]]:
     ]
 
 
-def kept(database: Path, file: str) -> list[tuple[Any, ...]]:
-    found = query(
+async def kept(database: Path | str, file: str) -> list[tuple[Any, ...]]:
+    found = await aquery(
         database,
         "SELECT revision, field, language FROM reverting_changes WHERE file = ? ORDER BY revision, field",
         (file,),
@@ -85,11 +85,11 @@ def summary(found: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
-async def settled(database: Path, edits: int, daemon: DaemonProcess) -> None:
+async def settled(database: Path | str, edits: int, daemon: DaemonProcess) -> None:
     """Every published edit was fetched and queued (or made no record): the inbox holds them all, done."""
 
-    def done() -> bool:
-        found = query(database, "SELECT state, count(*) FROM inbox WHERE kind = 'edit' GROUP BY state")
+    async def done() -> bool:
+        found = await aquery(database, "SELECT state, count(*) FROM inbox WHERE kind = 'edit' GROUP BY state")
         states = {r[0]: r[1] for r in found}
         return states.get("done", 0) >= edits and not states.get("pending")
 
@@ -97,18 +97,22 @@ async def settled(database: Path, edits: int, daemon: DaemonProcess) -> None:
 
 
 async def started(
-    peers: Peers, tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess], more: str = ""
-) -> tuple[DaemonProcess, Path, Path]:
-    database = tmp_path / "state" / "watcher.sqlite3"
+    peers: Peers,
+    tmp_path: Path,
+    database: Path | str,
+    daemons: Callable[[Path, Path], DaemonProcess],
+    more: str = "",
+) -> tuple[DaemonProcess, Path | str, Path]:
     config = tmp_path / "config.toml"
     config.write_text(config_text(peers.api.url, peers.stream.url, database, more=more), encoding="utf-8")
     daemon = daemons(config, tmp_path / "daemon.log")
     await daemon.start()
     await wait_for(lambda: peers.stream.connections >= 1, 20, "the stream connection", daemon)
-    await wait_for(
-        lambda: len(query(database, "SELECT 1 FROM tracked_files WHERE state = 'active'")) == len(FILES),
-        20, "the tracked set", daemon,
-    )  # fmt: skip
+
+    async def tracked_set() -> bool:
+        return len(await aquery(database, "SELECT 1 FROM tracked_files WHERE state = 'active'")) == len(FILES)
+
+    await wait_for(tracked_set, 20, "the tracked set", daemon)
     return daemon, database, config
 
 
@@ -131,9 +135,9 @@ def watcher(config: Path, *args: str, stdin: str | None = None) -> subprocess.Co
 
 
 async def test_reverts_on_commons_withdraw_exactly_what_they_undid(
-    peers: Peers, tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
+    peers: Peers, tmp_path: Path, store_location: Path | str, daemons: Callable[[Path, Path], DaemonProcess]
 ) -> None:
-    daemon, database, _ = await started(peers, tmp_path, daemons)
+    daemon, database, _ = await started(peers, tmp_path, store_location, daemons)
     api = peers.api
     edits = 0
 
@@ -182,7 +186,7 @@ async def test_reverts_on_commons_withdraw_exactly_what_they_undid(
     peers.publish()
     await settled(database, edits, daemon)
 
-    vandalised = rows(database, VANDALISED)
+    vandalised = await rows(database, VANDALISED)
     assert summary(vandalised) == [
         (alice, "date", None, "pending", None, None),  # superseded by the vandal, current again after
         (v[0], "description", "en", "withdrawn", rolled, v[4]),
@@ -192,21 +196,21 @@ async def test_reverts_on_commons_withdraw_exactly_what_they_undid(
         (v[4], "description", "en", "withdrawn", rolled, None),
     ]
     assert all(r["reviewer"] == "Commons" for r in vandalised if r["status"] == "withdrawn")
-    assert {r[0] for r in kept(database, VANDALISED)} == {rolled}  # the rollback queued nothing
-    assert summary(rows(database, UNDONE)) == [
+    assert {r[0] for r in await kept(database, VANDALISED)} == {rolled}  # the rollback queued nothing
+    assert summary(await rows(database, UNDONE)) == [
         (carol - 1, "author", None, "pending", None, None),
         (carol, "date", None, "withdrawn", undid, None),
         (dave, "description", "en", "pending", None, None),
     ]
-    assert summary(rows(database, MANUAL)) == [
+    assert summary(await rows(database, MANUAL)) == [
         (lamp, "description", "en", "withdrawn", erin, None),
         (bob, "date", None, "pending", None, None),
     ]
-    assert summary(rows(database, FRENCH)) == [
+    assert summary(await rows(database, FRENCH)) == [
         (added, "description", "de", "pending", None, None),
         (added, "description", "fr", "withdrawn", removed, None),
     ]
-    dated = rows(database, DATED)
+    dated = await rows(database, DATED)
     assert [(r["new"], r["status"]) for r in dated] == [
         ("1901", "pending"),
         ("c. 1901", "pending"),
@@ -234,12 +238,12 @@ async def test_reverts_on_commons_withdraw_exactly_what_they_undid(
     carried = edit(HIDDEN, info("{{en|1=Call 555-0100}}", date="1910"), "Alice")
     peers.publish()
     await settled(database, edits, daemon)
-    assert [r["status"] for r in rows(database, HIDDEN)] == ["pending", "pending"]
+    assert [r["status"] for r in await rows(database, HIDDEN)] == ["pending", "pending"]
     edit(HIDDEN, info(date="1910"), "Patroller")
     revision_delete(api, HIDDEN, [hidden_v, carried], content=True)
     peers.publish()
     await settled(database, edits, daemon)
-    hidden = rows(database, HIDDEN)
+    hidden = await rows(database, HIDDEN)
     assert [(r["revision"], r["status"], r["reverted_by"]) for r in hidden] == [
         (hidden_v, "withdrawn", None),
         (carried, "withdrawn", None),
@@ -248,10 +252,10 @@ async def test_reverts_on_commons_withdraw_exactly_what_they_undid(
 
 
 async def test_an_accepted_change_reverted_later_keeps_its_decision_and_says_so(
-    peers: Peers, tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
+    peers: Peers, tmp_path: Path, store_location: Path | str, daemons: Callable[[Path, Path], DaemonProcess]
 ) -> None:
     port = free_port()
-    database = tmp_path / "state" / "watcher.sqlite3"
+    database = store_location
     config = tmp_path / "config.toml"
     config.write_text(
         config_text(
@@ -264,23 +268,22 @@ async def test_an_accepted_change_reverted_later_keeps_its_decision_and_says_so(
     daemon = daemons(config, tmp_path / "daemon.log")
     await daemon.start()
     await wait_for(lambda: peers.stream.connections >= 1, 20, "the stream connection", daemon)
-    await wait_for(
-        lambda: bool(query(database, "SELECT 1 FROM tracked_files WHERE title = ?", (DECIDED,))),
-        20,
-        "tracking",
-        daemon,
-    )
+
+    async def tracking() -> bool:
+        return bool(await aquery(database, "SELECT 1 FROM tracked_files WHERE title = ?", (DECIDED,)))
+
+    await wait_for(tracking, 20, "tracking", daemon)
     peers.api.edit(DECIDED, info(date="1901"), user="Alice")
     peers.publish()
     await settled(database, 1, daemon)
-    (change,) = rows(database, DECIDED)
+    (change,) = await rows(database, DECIDED)
     accepted = watcher(config, "accept", str(change["id"]), "--reviewer", "anna")
     assert accepted.returncode == 0, accepted.stderr
     museum = peers.api.page(DECIDED).revisions[0].revid
     reverted = manual_revert(peers.api, DECIDED, museum, user="Bob", comment="not so")
     peers.publish()
     await settled(database, 2, daemon)
-    (after,) = rows(database, DECIDED)
+    (after,) = await rows(database, DECIDED)
     assert (after["id"], after["status"], after["reverted_by"], after["reviewer"]) == (
         change["id"],
         "accepted",
@@ -322,7 +325,7 @@ async def wait_for_page(session: aiohttp.ClientSession) -> None:
 
 
 async def test_history_mode_withdraws_what_its_backlog_reverted(
-    peers: Peers, tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
+    peers: Peers, tmp_path: Path, store_location: Path | str, daemons: Callable[[Path, Path], DaemonProcess]
 ) -> None:
     api = peers.api
     # Before the watcher ever ran: a vandal's edit and its rollback, both in the backlog …
@@ -333,23 +336,27 @@ async def test_history_mode_withdraws_what_its_backlog_reverted(
     api.edit(SEAM, info(date="1901"), user="Alice")
     seam_vandal = api.edit(SEAM, info("{{en|1=A SOFA LOL}}", date="1901"), user="Vandal")
     peers.bridge.published = len(api.changes)  # the past is not on the stream
-    daemon, database, config = await started(peers, tmp_path, daemons)
+    daemon, database, config = await started(peers, tmp_path, store_location, daemons)
     seam_rollback = rollback(api, SEAM, user="Patroller")
     peers.publish()
     await settled(database, 1, daemon)
     # Met alone, the rollback looks like a change of its own (LOL → the museum's text).
-    assert summary(rows(database, SEAM)) == [(seam_rollback, "description", "en", "pending", None, None)]
+    assert summary(await rows(database, SEAM)) == [
+        (seam_rollback, "description", "en", "pending", None, None)
+    ]
 
     code, output = await watcher_async(config, "history")
     assert code == 0, output
-    assert summary(rows(database, BACKLOG)) == [(backlog_alice + 2, "date", None, "pending", None, None)]
-    assert rows(database, BACKLOG)[0]["source"] == "history"
-    seam = rows(database, SEAM)
+    assert summary(await rows(database, BACKLOG)) == [
+        (backlog_alice + 2, "date", None, "pending", None, None)
+    ]
+    assert (await rows(database, BACKLOG))[0]["source"] == "history"
+    seam = await rows(database, SEAM)
     assert summary(seam) == [
         (seam_vandal, "date", None, "pending", None, None),
         (seam_vandal, "description", "en", "withdrawn", seam_rollback, None),
     ]
     assert {r["source"] for r in seam} == {"history"}
-    assert kept(database, SEAM) == [
+    assert await kept(database, SEAM) == [
         (seam_rollback, "description", "en")
     ]  # the rollback's change left the queue

@@ -4,6 +4,7 @@ A first start resolves the listed files before it connects: every resolution req
 API stand-in while the stream stand-in has had no connection. A restart takes the stored tracked set at
 once: the stream stand-in sees the connection, and an edit published then is queued, while the API
 stand-in still holds the refresh's requests unanswered; the refresh finishes once they are let through.
+Both on either engine (issue 20).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.support.harness import DaemonProcess, config_text, query, wait_for
+from tests.support.harness import DaemonProcess, aquery, config_text, wait_for
 from watcher.demo.standins.action_api import ActionApiPeer, RecordedRequest
 from watcher.demo.standins.bridge import WikiBridge
 from watcher.demo.standins.eventstreams import EventStreamsStandIn
@@ -33,7 +34,7 @@ def resolution_requests(api: ActionApiPeer) -> list[RecordedRequest]:
 
 
 async def test_a_first_start_resolves_before_it_connects(
-    tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
+    tmp_path: Path, store_location: Path | str, daemons: Callable[[Path, Path], DaemonProcess]
 ) -> None:
     names, tracking = listed(tmp_path)
     async with ActionApiPeer() as api, EventStreamsStandIn(id_style="offset") as stream:
@@ -47,7 +48,7 @@ async def test_a_first_start_resolves_before_it_connects(
 
         api.on_request = note
         config = tmp_path / "config.toml"
-        config.write_text(config_text(api.url, stream.url, tmp_path / "w.sqlite3", tracking=tracking))
+        config.write_text(config_text(api.url, stream.url, store_location, tracking=tracking))
         daemon = daemons(config, tmp_path / "daemon.log")
         await daemon.start()
         await wait_for(lambda: stream.connections >= 1, 60, "the stream connection", daemon)
@@ -62,7 +63,7 @@ async def test_a_first_start_resolves_before_it_connects(
 
 
 async def test_a_restart_takes_events_while_its_refresh_waits(
-    tmp_path: Path, daemons: Callable[[Path, Path], DaemonProcess]
+    tmp_path: Path, store_location: Path | str, daemons: Callable[[Path, Path], DaemonProcess]
 ) -> None:
     names, tracking = listed(tmp_path)
     async with (
@@ -73,7 +74,7 @@ async def test_a_restart_takes_events_while_its_refresh_waits(
             api.add_page(name, "{{Information\n|description={{en|1=An object.}}\n}}")
         bridge = WikiBridge(api.changes)
         bridge.published = len(api.changes)
-        database = tmp_path / "w.sqlite3"
+        database = store_location
         config = tmp_path / "config.toml"
         config.write_text(config_text(api.url, stream.url, database, tracking=tracking))
         daemon = daemons(config, tmp_path / "daemon.log")
@@ -81,7 +82,7 @@ async def test_a_restart_takes_events_while_its_refresh_waits(
         # The first run resolves and stores the set.
         await daemon.start()
         await wait_for(lambda: stream.connections >= 1, 60, "the first run's connection", daemon)
-        assert len(query(database, "SELECT 1 FROM tracked_files WHERE state = 'active'")) == FILES
+        assert len(await aquery(database, "SELECT 1 FROM tracked_files WHERE state = 'active'")) == FILES
         code, _ = await daemon.terminate()
         assert code == 0
 
@@ -109,14 +110,13 @@ async def test_a_restart_takes_events_while_its_refresh_waits(
             user="Volunteer",
         )
         stream.publish(*bridge.pending())
-        await wait_for(
-            lambda: bool(
-                query(database, "SELECT 1 FROM inbox WHERE kind = 'edit' AND title = ?", (names[7],))
-            ),
-            60,
-            "the edit to be taken during the refresh",
-            daemon,
-        )
+
+        async def edit_taken() -> bool:
+            return bool(
+                await aquery(database, "SELECT 1 FROM inbox WHERE kind = 'edit' AND title = ?", (names[7],))
+            )
+
+        await wait_for(edit_taken, 60, "the edit to be taken during the refresh", daemon)
         assert (
             not refresh.is_set() and "tracked set resolved" not in daemon.log_text().split("----- run 2")[-1]
         )
