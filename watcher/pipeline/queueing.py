@@ -281,8 +281,8 @@ async def _leave_queue(
 async def _requeue(conn: Connection, kept: _Kept) -> int:
     """Queue a kept change again: its row as it was, in the columns the queue has now, a new id."""
     # Its columns as they were kept: every one is still a column (migrations add columns, never drop
-    # one), and a column added since takes its default.
-    names = [c for c in kept.row if c not in ("id", "reverted_by", "superseded_by")]
+    # one), and a column added since takes its default; the never-queued mark is the row's, not a column.
+    names = [c for c in kept.row if c not in ("id", "reverted_by", "superseded_by", NEVER_QUEUED)]
     # Queued now, as far as alerts and digests are concerned (they go by id and by queued_at).
     values = {**kept.row, "queued_at": utcnow()}
     await conn.execute(
