@@ -15,7 +15,7 @@ from watcher.base.values import Engine, engine_of
 from watcher.config import Config
 from watcher.store.db import Database, DatabaseError, DatabaseMissing
 from watcher.store.engine import Store
-from watcher.store.pg import PgDatabase, PgSettings
+from watcher.store.pg import PgDatabase, PgSettings, describe_url
 from watcher.store.schema import SCHEMA_VERSION
 
 
@@ -32,7 +32,7 @@ def store_settings(config: Config) -> PgSettings:
 def location_text(location: Path | str) -> str:
     """The store's location for messages: the file, or the URL with its password masked."""
     if isinstance(location, str) and engine_of(location) is Engine.POSTGRESQL:
-        return PgDatabase.describe(location)
+        return describe_url(location)
     return str(location)
 
 

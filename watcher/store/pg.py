@@ -36,7 +36,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from watcher.store.db import DatabaseError
 from watcher.store.dialect import POSTGRESQL
-from watcher.store.pg_schema import migrate_postgres, postgres_version
+from watcher.store.pg_schema import migrate_postgres, postgres_tables, postgres_version
 from watcher.store.schema import SCHEMA_VERSION
 
 log = logging.getLogger("watcher.store")
@@ -213,9 +213,10 @@ class PgConnection:
 
 
 def describe_url(url: str) -> str:
-    """The URL for messages and logs: its password masked (user, host, port and database kept, so an
-    operator can tell which server is meant)."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+    """The URL for messages and logs: its password masked, in the URL or its query (user, host, port
+    and database kept, so an operator can tell which server is meant)."""
+    masked = re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    return re.sub(r"(?i)([?&](?:password|passfile)=)[^&]*", r"\1***", masked)
 
 
 class PgDatabase:
@@ -259,11 +260,6 @@ class PgDatabase:
     async def close(self) -> None:
         await self.pool.close()
 
-    @staticmethod
-    def describe(url: str) -> str:
-        """The URL as messages name it (its password masked)."""
-        return describe_url(url)
-
     def check_still_there(self) -> None:
         """A server database cannot be swapped under a running node as a file can: nothing to check."""
 
@@ -290,15 +286,9 @@ class PgDatabase:
             yield PgConnection(conn)
 
     async def table_columns(self) -> dict[str, list[str]]:
-        """Every table of the schema with its columns in order (information_schema)."""
-        tables: dict[str, list[str]] = {}
+        """Every table of the schema with its columns in order."""
         async with self._connection() as conn:
-            for record in await conn.fetch(
-                "SELECT table_name, column_name FROM information_schema.columns "
-                "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
-            ):
-                tables.setdefault(str(record[0]), []).append(str(record[1]))
-        return tables
+            return await postgres_tables(cast(asyncpg.Connection, conn))  # a pool's proxy of one
 
     async def leader_present(self) -> bool:
         """Whether some node of the deployment holds the leader's lock on this database now (what

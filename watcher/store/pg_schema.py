@@ -246,3 +246,18 @@ async def advance_identities(conn: asyncpg.Connection) -> None:
             sequence,
             highest,
         )
+
+
+async def postgres_tables(conn: asyncpg.Connection) -> dict[str, list[str]]:
+    """The tables of the connection's schema (the version table left out), each with its columns."""
+    rows = await conn.fetch(
+        """SELECT t.table_name, c.column_name FROM information_schema.tables t
+           JOIN information_schema.columns c ON c.table_schema = t.table_schema AND c.table_name = t.table_name
+           WHERE t.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND t.table_name <> $1
+           ORDER BY t.table_name, c.ordinal_position""",
+        VERSION_TABLE,
+    )
+    tables: dict[str, list[str]] = {}
+    for table, column in rows:
+        tables.setdefault(str(table), []).append(str(column))
+    return tables
