@@ -6,7 +6,8 @@ outcome). Every change of a file's state is committed in a short write transacti
 file's change records are committed together with its ``done`` state, so a crash repeats at most the
 requests of the step in flight and never a record.
 
-The tables are migration step 4 (:mod:`watcher.store.history_tables`).
+The tables are migration step 4 (:mod:`watcher.store.history_tables`). A run's options and their
+identity (:func:`run_identity`: what makes a run the one an interrupted run resumes) are here too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from watcher.mediawiki.types import RevisionMeta
 from watcher.store import utcnow
 from watcher.store.engine import Connection, Row, Store
 from watcher.store.history_tables import HISTORY_TABLES
+from watcher.tracking.resolver import canonical_title
 
 
 class HistoryConflict(Exception):
@@ -199,3 +201,28 @@ async def run_summary(db: Store, run_id: int) -> dict[str, int]:
         await db.scalar("SELECT requests FROM history_runs WHERE id = ?", (run_id,)) or 0
     )
     return summary
+
+
+@dataclass(frozen=True)
+class HistoryOptions:
+    since: str | None = None  # ISO 8601 UTC with Z (store.queue.parse_since)
+    files: tuple[str, ...] = ()
+    restart: bool = False
+    collections: tuple[str, ...] = ()  # --collection: only these collections' files and records; () every one
+
+
+def run_identity(options: HistoryOptions, accounts: frozenset[str], wiki: str) -> str:
+    """The identity of a run: a run with the same identity is resumed rather than started again.
+
+    ``--collection`` is part of it, so an unfinished `--collection a` run is never resumed as the run of
+    every collection (nor of ``b``): its progress rows hold only ``a``'s files, and files it settled
+    got records for ``a`` alone. A run of every collection has no ``collections`` key, so its identity
+    is the one runs had before collections could be chosen and such an unfinished run still resumes.
+    """
+    files = sorted({canonical_title(t, "File") for t in options.files}) or None
+    identity: dict[str, object] = {
+        "since": options.since, "files": files, "accounts": sorted(accounts), "wiki": wiki
+    }  # fmt: skip
+    if options.collections:
+        identity["collections"] = sorted(set(options.collections))
+    return json.dumps(identity, sort_keys=True)

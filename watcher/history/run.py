@@ -37,7 +37,6 @@ accounts, ignored users and bots stay deployment-wide.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import time
@@ -61,6 +60,8 @@ from watcher.history.progress import (
     save_in_batches,
     set_phase,
 )
+from watcher.history.progress import HistoryOptions as HistoryOptions
+from watcher.history.progress import run_identity as run_identity
 from watcher.history.walk import Walker
 from watcher.mediawiki.bulk import (
     category_file_counts,
@@ -108,14 +109,6 @@ class _Silent:
 
     def close(self) -> None:
         pass
-
-
-@dataclass(frozen=True)
-class HistoryOptions:
-    since: str | None = None  # ISO 8601 UTC with Z (store.queue.parse_since)
-    files: tuple[str, ...] = ()
-    restart: bool = False
-    collections: tuple[str, ...] = ()  # --collection: only these collections' files and records; () every one
 
 
 @dataclass
@@ -582,23 +575,6 @@ class _Planned:
     plans: FilePlans
     diffs: list[Plan]
     changes: dict[tuple[int, int], list[FieldChange]] = field(default_factory=dict)
-
-
-def run_identity(options: HistoryOptions, accounts: frozenset[str], wiki: str) -> str:
-    """The identity of a run: a run with the same identity is resumed rather than started again.
-
-    ``--collection`` is part of it, so an unfinished `--collection a` run is never resumed as the run of
-    every collection (nor of ``b``): its progress rows hold only ``a``'s files, and files it settled
-    got records for ``a`` alone. A run of every collection has no ``collections`` key, so its identity
-    is the one runs had before collections could be chosen and such an unfinished run still resumes.
-    """
-    files = sorted({canonical_title(t, "File") for t in options.files}) or None
-    identity: dict[str, object] = {
-        "since": options.since, "files": files, "accounts": sorted(accounts), "wiki": wiki
-    }  # fmt: skip
-    if options.collections:
-        identity["collections"] = sorted(set(options.collections))
-    return json.dumps(identity, sort_keys=True)
 
 
 async def run_history(
