@@ -26,6 +26,7 @@ if os.environ.get("CI"):
 # The real PostgreSQL server (tests/support/postgres.py): one for the session, a fresh database a test.
 postgres = pg.postgres
 postgres_dsn = pg.postgres_dsn
+pg_conn = pg.pg_conn
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

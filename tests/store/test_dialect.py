@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -182,15 +182,6 @@ def test_the_database_setting_names_the_engine(database: str, engine: Engine) ->
 
 
 # -- on the real engines --------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def pg_conn(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(postgres_dsn)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def run_both(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +35,6 @@ Schema = dict[str, dict[str, Any]]
 
 _TYPES = {"INTEGER": "bigint", "TEXT": "text", "REAL": "double precision", "BLOB": "bytea"}
 _FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
-
-
-@pytest.fixture
-async def pg_conn(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(postgres_dsn)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 def _checks(create_sql: str) -> list[tuple[str, tuple[str, ...]]]:

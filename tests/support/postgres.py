@@ -362,3 +362,13 @@ async def store_on(engine: str, request: pytest.FixtureRequest, sqlite_path: Pat
     async with fresh_database(server) as dsn, PgDatabase.open(dsn) as served:
         await served.migrate()
         yield served
+
+
+@pytest.fixture
+async def pg_conn(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection to a fresh database of the session's server."""
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
