@@ -131,13 +131,24 @@ async def fail_through(db: Database, worker: Worker, clock: ManualClock[datetime
         clock.now = max(clock.now, parse(due))
         before = await attempts(db)
         worker.wake()
-        await until(more_attempts_than(db, before), f"attempt after {before} at {clock.now}")
+        await until(all_due_tried(db, clock.now, before), f"attempt after {before} at {clock.now}")
         rounds += 1
 
 
 def more_attempts_than(db: Database, count: int) -> Callable[[], Awaitable[bool]]:
     async def condition() -> bool:
         return await attempts(db) > count
+
+    return condition
+
+
+def all_due_tried(db: Database, now: datetime, count: int) -> Callable[[], Awaitable[bool]]:
+    """More attempts than ``count`` and nothing left due at ``now``: each item's retry is a transaction
+    of its own, so a round is over only when the last one due is rescheduled past the clock."""
+
+    async def condition() -> bool:
+        due = await store_state.next_due_time(db)
+        return await attempts(db) > count and (due is None or parse(due) > now)
 
     return condition
 

@@ -229,6 +229,9 @@ async def run_web(
     """
     section = config.web or WebSection()
     app = create_app(db, config, extra_routes=extra_routes)
+    # Counted before the port opens, so both lines are written before anyone (or a SIGTERM) can act
+    # on the page being up.
+    nobody_can_sign_in = not await auth.count_users(db)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     try:
@@ -238,7 +241,7 @@ async def run_web(
         else:
             await web.TCPSite(runner, section.host or None, section.port).start()
         log.info("review page at %s (listening on %s)", section.base_url, section.listen)
-        if not await auth.count_users(db):
+        if nobody_can_sign_in:
             log.warning(
                 "nobody can sign in to the review page yet: add a reviewer with `watcher user add NAME`"
             )
