@@ -45,6 +45,7 @@ from watcher.store.engine import Store
 from watcher.store.open import connect_store
 from watcher.store.pg import translated
 from watcher.web import auth, present, queries
+from watcher.web.grouped import grouped_page
 
 ENGINES = ("sqlite", "postgresql")
 TARGET_MS = 100.0
@@ -98,9 +99,7 @@ async def queue_page_statements(db: Store, scope: queries.Scope) -> list[Stateme
     reader = cast(Store, recorder)
     query = queries.parse_query({}, scope)
     await queries.count(reader, query.selection)
-    groups = await queries.grouped_page(
-        reader, query.selection, limit=query.per_page, offset=0, by=query.group
-    )
+    groups = await grouped_page(reader, query.selection, limit=query.per_page, offset=0, by=query.group)
     shown = [change for group in groups for change in group.changes]
     await present.cards(reader, shown, ("en",), query.selection, [c.id for c in shown])
     await present.thumbnail_urls(reader, [g.file for g in groups])

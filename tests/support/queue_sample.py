@@ -13,13 +13,17 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from watcher.base.values import Kind
 from watcher.config import Config, parse_config
+from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.diff.model import FieldChange
 from watcher.store.db import Database, iso_utc
+from watcher.store.engine import Store
 from watcher.store.queue import Provenance, insert_changes
 
 # Values a hostile editor could write on Commons: markup, attribute breakers, script URLs, template text.
@@ -129,9 +133,20 @@ def _change(rng: random.Random, hostile: bool) -> FieldChange:
 
 
 async def fill_queue(
-    db: Database, count: int, *, files: int | None = None, seed: int = 1, hostile: bool = False
+    db: Store,
+    count: int,
+    *,
+    files: int | None = None,
+    seed: int = 1,
+    hostile: bool = False,
+    collections: Sequence[str] = (DEFAULT_COLLECTION,),
+    ties: int = 1,
 ) -> None:
-    """Queue ``count`` made-up changes over ``files`` files (default count/5), a few per edit."""
+    """Queue ``count`` made-up changes over ``files`` files (default count/5), a few per edit.
+
+    With several ``collections`` each file is one collection's, and about a third of the edits are
+    also queued for the next collection (a file in two collections); ``ties`` changes in a row share
+    one timestamp (edits of several files at the same second)."""
     rng = random.Random(seed)
     files = files or max(1, count // 5)
     users = [f"Editor {n}" for n in range(40)] + ["203.0.113.7", "Bot-ish helper"]
@@ -153,13 +168,17 @@ async def fill_queue(
                 file=name,
                 revision=revision,
                 old_revision=revision - rng.randint(1, 40),
-                timestamp=iso_utc(start + timedelta(minutes=made * 7)),
+                timestamp=iso_utc(start + timedelta(minutes=(made // ties) * 7)),
                 user=rng.choice(users),
                 comment=rng.choice(HOSTILE_STRINGS) if hostile and rng.random() < 0.3 else _sentence(rng, 5),
                 object_id=f"EXM-{number:05d}" if number % 9 else None,
                 source="history" if rng.random() < 0.2 else "live",
             )
-            made += await insert_changes(conn, provenance, batch)
+            owners = [collections[number % len(collections)]]
+            if len(collections) > 1 and rng.random() < 0.3:
+                owners.append(collections[(number + 1) % len(collections)])
+            for owner in owners:
+                made += await insert_changes(conn, replace(provenance, collection=owner), batch)
 
 
 async def _measure(count: int, rounds: int, serve: bool) -> None:

@@ -6,8 +6,9 @@ something writes to the source meanwhile. The target must be empty; it is migrat
 version first (the same version the source must be at), then filled in one transaction, table by
 table in an order the foreign keys accept, in batches (``COPY`` on PostgreSQL, ``executemany`` on
 SQLite); on any failure nothing is kept (a new SQLite file is removed again). PostgreSQL's identity
-counters are then set past the copied ids and the id floor. After the commit every table's rows are
-counted on both sides.
+counters are then set past the copied ids and the id floor. Tables the schema's triggers keep from
+others (the change tallies) are not copied: the target's triggers make them as the rows go in. After
+the commit every table's rows are counted on both sides.
 
 SQLite is loosely typed: a column declared INTEGER may hold text that is no number. Values are
 converted by the PostgreSQL column's type; one that cannot be is reported (table, column, row key),
@@ -45,6 +46,7 @@ from watcher.store.dialect import Engine, engine_of
 from watcher.store.open import location_text
 from watcher.store.pg import LeaderLock
 from watcher.store.schema import SCHEMA_VERSION
+from watcher.store.tally_tables import DERIVED_TABLES
 
 BATCH_ROWS = 5000
 MAX_PROBLEMS_SHOWN = 20
@@ -159,6 +161,8 @@ async def _fill(
 ) -> None:
     """Every table's rows, parents first, in batches."""
     for table in copy_order(await source.parents()):
+        if table in DERIVED_TABLES:
+            continue  # the target's triggers fill it from the rows copied
         columns = tables[table]
         missing = sorted(set(columns) - set(await target.columns(table)))
         if missing:

@@ -27,6 +27,7 @@ import asyncpg
 from watcher.store.db import DatabaseError
 from watcher.store.dialect import POSTGRESQL, quote_identifier
 from watcher.store.schema import MIGRATIONS, SCHEMA_VERSION
+from watcher.store.tally_tables import POSTGRESQL_TRIGGERS
 from watcher.store.trust_tables import ID_FLOOR_KEY
 
 log = logging.getLogger("watcher.store")
@@ -111,6 +112,13 @@ POSTGRESQL_TEXT: dict[tuple[int, int], Replacement] = {
         ),
         "COLLATE NOCASE: the collation made in step 3",
     ),
+    (13, 2): Replacement(
+        "CREATE TRIGGER change_tallies_insert",
+        POSTGRESQL_TRIGGERS,
+        "PostgreSQL's triggers run a function: one plpgsql function for inserts, deletes and updates",
+    ),
+    (13, 3): Replacement("CREATE TRIGGER change_tallies_delete", (), "made with the insert trigger (13, 2)"),
+    (13, 4): Replacement("CREATE TRIGGER change_tallies_update", (), "made with the insert trigger (13, 2)"),
 }
 
 

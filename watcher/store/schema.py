@@ -12,6 +12,7 @@ from watcher.store.label_tables import LABEL_TABLES
 from watcher.store.notify_tables import NOTIFY_TABLES
 from watcher.store.provenance_tables import PROVENANCE_TABLES
 from watcher.store.review_tables import RETRACTION_COLUMNS, REVIEW_TABLES
+from watcher.store.tally_tables import TALLY_TABLES
 from watcher.store.tracked_tables import TRACKED_OBJECT_ID_COLUMNS
 from watcher.store.trust_tables import TRUST_COLUMNS
 from watcher.store.web_tables import WEB_TABLES
@@ -142,6 +143,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
     COLLECTION_TABLES,
     # 12: the agency overview's indexes (each collection's month, its last export).
     OVERVIEW_INDEXES,
+    # 13: the change tallies (the review page's status tabs, page count and filter choices), kept by triggers.
+    TALLY_TABLES,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,7 +1,8 @@
-"""The review page's reading of the queue: filters from the query string, grouped pages, choices.
+"""The review page's reading of the queue: filters from the query string, counts, choices.
 
-The filters are the store's :class:`ChangeFilter`; the page orders files by their newest matching
-change and each file's changes oldest first, so an edit history reads top to bottom.
+The filters are the store's :class:`ChangeFilter`; the pages grouped by file or edit are read by
+:mod:`watcher.web.grouped`. Counts and choices come from the change tallies where the filter is one
+they keep (watcher.store.tallies), so the status tabs cost the same at 1,000 changes and 1,000,000.
 
 Every query is held to the signed-in account's collections (:class:`Scope`): :func:`parse_query`
 cannot be called without one, and the look-ups by id take the same limit, so a change of another
@@ -25,9 +26,9 @@ from watcher.base.values import (
     StatusChoice,
     choice,
 )
-from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.store.engine import Store
-from watcher.store.queue import RECORD_COLUMNS, ChangeFilter, ChangeRecord, record_columns
+from watcher.store.queue import RECORD_COLUMNS, ChangeFilter, ChangeRecord
+from watcher.store.tallies import tallied_count, tallied_statuses, tallied_values
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -224,68 +225,12 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
-@dataclass(frozen=True)
-class FileGroup:
-    """The changes of one file in one collection on a page (a file in two collections is two groups,
-    each with its own object id); grouped by edit, of one file's edit (``revision`` set)."""
-
-    file: str
-    object_id: str | None
-    total: int  # matching changes of this file (or edit) in the whole selection, not just on this page
-    changes: list[ChangeRecord]
-    revision: int | None = None
-    collection: str = DEFAULT_COLLECTION
-
-
 async def count(db: Store, selection: ChangeFilter) -> int:
+    """How many changes ``selection`` matches: from the tallies where they can say, else counted."""
+    if (tallied := await tallied_count(db, selection)) is not None:
+        return tallied
     where, params = selection.where()
     return int(await db.scalar(f"SELECT count(*) FROM changes{where}", params))
-
-
-async def grouped_page(
-    db: Store, selection: ChangeFilter, *, limit: int, offset: int, by: Grouping = "file"
-) -> list[FileGroup]:
-    """One page of the selection, grouped by file (files by newest matching change, changes by time)
-    or by edit (newest edit first, its changes in the order they were found)."""
-    where, params = selection.where()
-    # Window functions give each row its group's newest time and count in one pass; only the page's
-    # ids are then joined back to whole rows.
-    if by == "edit":
-        partition, order = "collection, wiki, revision", "latest DESC, revision DESC, collection, id"
-    else:
-        partition, order = "collection, file", "latest DESC, file, collection, timestamp, id"
-    sql = f"""
-        WITH sel AS (
-            SELECT id, file, wiki, revision, timestamp, collection,
-                   max(timestamp) OVER (PARTITION BY {partition}) AS latest,
-                   count(*) OVER (PARTITION BY {partition}) AS total
-            FROM changes{where}),
-        page AS (
-            SELECT id, file, wiki, revision, timestamp, collection, latest, total FROM sel
-            ORDER BY {order} LIMIT ? OFFSET ?)
-        SELECT {record_columns("c")}, page.total AS group_total
-        FROM page JOIN changes c ON c.id = page.id
-        ORDER BY {", ".join("page." + part for part in order.split(", "))}"""
-    rows = await db.fetchall(sql, [*params, limit, offset])
-    groups: list[FileGroup] = []
-    for row in rows:
-        record = ChangeRecord.from_row(row)
-        revision = record.revision if by == "edit" else None
-        last = groups[-1] if groups else None
-        if last is None or (last.file, last.revision, last.collection) != (
-            record.file,
-            revision,
-            record.collection,
-        ):
-            groups.append(
-                FileGroup(
-                    record.file, record.object_id, int(row["group_total"]), [], revision, record.collection
-                )
-            )
-        groups[-1].changes.append(record)
-        if groups[-1].object_id is None and record.object_id:
-            groups[-1] = replace(groups[-1], object_id=record.object_id)
-    return groups
 
 
 EditKey = tuple[str, str, int]  # (collection, wiki, revision): one edit as one collection has it
@@ -306,18 +251,27 @@ async def pending_in_edits(
     if not edits:
         return found
     where, params = replace(selection, status="pending").where()
-    for start in range(0, len(edits), _EDIT_CHUNK):
-        chunk = edits[start : start + _EDIT_CHUNK]
-        wanted = set(chunk)
-        revisions = ",".join("?" * len(chunk))
-        rows = await db.fetchall(
-            f"SELECT collection, wiki, revision, id FROM changes{where}{' AND' if where else ' WHERE'} "
-            f"revision IN ({revisions}) ORDER BY id",
-            [*params, *(revision for _, _, revision in chunk)],
-        )
-        for collection, wiki, revision, change_id in rows:
-            if (collection, wiki, revision) in wanted:
-                found.setdefault((collection, wiki, int(revision)), []).append(int(change_id))
+    also = " AND" if where else " WHERE"
+    files_of: dict[tuple[str, int], str] = {(r.wiki, r.revision): r.file for r in records}
+    by_wiki: dict[str, list[int]] = {}
+    for wiki, revision in sorted(files_of):
+        by_wiki.setdefault(wiki, []).append(revision)
+    wanted = set(edits)
+    for wiki, revisions in by_wiki.items():
+        for start in range(0, len(revisions), _EDIT_CHUNK):
+            chunk = revisions[start : start + _EDIT_CHUNK]
+            files = sorted({files_of[wiki, revision] for revision in chunk})
+            # An edit is of one file: with the files, the (status, kind, file) index finds the
+            # edits' changes on either engine, however many others are pending.
+            rows = await db.fetchall(
+                f"SELECT collection, wiki, revision, id FROM changes{where}{also} wiki = ? "
+                f"AND revision IN ({','.join('?' * len(chunk))}) AND file IN ({','.join('?' * len(files))}) "
+                "ORDER BY id",
+                [*params, wiki, *chunk, *files],
+            )
+            for collection, row_wiki, revision, change_id in rows:
+                if (key := (collection, row_wiki, int(revision))) in wanted:
+                    found.setdefault(key, []).append(int(change_id))
     return found
 
 
@@ -325,25 +279,17 @@ _EDIT_CHUNK = 400  # revisions per statement, well under SQLite's variable limit
 
 
 async def choices(db: Store, scope: Scope) -> dict[str, list[str]]:
-    """The values the filter form offers: every field and language in the account's collections
-    (index-only scans where the account sees every collection)."""
-    where, params = ChangeFilter(status="all", kind="all", collections=scope.limit).where()
-    also = " AND" if where else " WHERE"
-    fields = [
-        r[0] for r in await db.fetchall(f"SELECT DISTINCT field FROM changes{where} ORDER BY field", params)
-    ]
-    languages = [
-        r[0]
-        for r in await db.fetchall(
-            f"SELECT DISTINCT language FROM changes{where}{also} language IS NOT NULL ORDER BY language",
-            params,
-        )
-    ]
-    return {"field": fields, "language": languages}
+    """The values the filter form offers: every field and language in the account's collections."""
+    return {
+        "field": await tallied_values(db, "field", scope.limit),
+        "language": await tallied_values(db, "language", scope.limit),
+    }
 
 
 async def status_counts(db: Store, selection: ChangeFilter) -> dict[str, int]:
     """How many changes of each status match the other filters (for the status tabs)."""
+    if (tallied := await tallied_statuses(db, selection)) is not None:
+        return tallied
     where, params = replace(selection, status="all").where()
     counts: dict[str, int] = {status: 0 for status in STATUSES}
     for row in await db.fetchall(f"SELECT status, count(*) FROM changes{where} GROUP BY status", params):

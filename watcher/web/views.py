@@ -13,6 +13,7 @@ from watcher.export.formats import DEFAULT_EXPORT_STATUS
 from watcher.store import reviews
 from watcher.web import present, queries
 from watcher.web.flash import pop_flash
+from watcher.web.grouped import grouped_page
 from watcher.web.kit import CONFIG, READER, access, label_languages, render, scope
 
 
@@ -24,7 +25,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
     total = await queries.count(reader, query.selection)
     pages = max(1, math.ceil(total / query.per_page))
     page = min(query.page, pages)
-    groups = await queries.grouped_page(
+    groups = await grouped_page(
         reader, query.selection, limit=query.per_page, offset=(page - 1) * query.per_page, by=query.group
     )
     shown = [change for group in groups for change in group.changes]
