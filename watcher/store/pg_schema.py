@@ -115,7 +115,8 @@ POSTGRESQL_TEXT: dict[tuple[int, int], Replacement] = {
     (13, 2): Replacement(
         "CREATE TRIGGER change_tallies_insert",
         POSTGRESQL_TRIGGERS,
-        "PostgreSQL's triggers run a function: one plpgsql function for inserts, deletes and updates",
+        "PostgreSQL's triggers run a function: one plpgsql function, for inserts and deletes run once "
+        "a statement over its transition tables (SQLite has row triggers only)",
     ),
     (13, 3): Replacement("CREATE TRIGGER change_tallies_delete", (), "made with the insert trigger (13, 2)"),
     (13, 4): Replacement("CREATE TRIGGER change_tallies_update", (), "made with the insert trigger (13, 2)"),

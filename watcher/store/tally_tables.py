@@ -12,10 +12,9 @@ leaves it to the target's triggers (:data:`DERIVED_TABLES`), and the counts stil
 A language of NULL is kept as ``''`` (:data:`NO_LANGUAGE`): a primary key takes no NULL. The step
 counts what the store holds when it runs, so an existing deployment starts with true figures.
 
-On PostgreSQL every write transaction holds the store's write lock (watcher.store.pg), so no two
-update the same tally at once: opposite moves (accept one change, reopen another) cannot deadlock.
-There the three triggers are one plpgsql function (:data:`POSTGRESQL_TRIGGERS`, given by
-watcher.store.pg_schema in place of the SQLite text). A later step that rebuilds ``changes`` (SQLite
+On PostgreSQL inserts and deletes are kept by statement triggers (:data:`POSTGRESQL_TRIGGERS`, given
+by watcher.store.pg_schema in place of the SQLite text): a COPY of 100,000 rows moves each tally once. Every write transaction there holds the store's write lock (watcher.store.pg), so no two update
+the same tally at once: opposite moves (accept one change, reopen another) cannot deadlock. A later step that rebuilds ``changes`` (SQLite
 drops a table's triggers with it) must make them again.
 """
 
@@ -59,7 +58,7 @@ _TAKE_OLD = (
     f"UPDATE {TALLY_TABLE} SET total = total - 1 WHERE {_matches('OLD')}; "
     f"DELETE FROM {TALLY_TABLE} WHERE {_matches('OLD')} AND total = 0"
 )
-_MOVED = " OR ".join(f"OLD.{key} IS DISTINCT FROM NEW.{key}" for key in TALLY_KEYS)
+_MOVED = " OR ".join(f"OLD.{key} IS NOT NEW.{key}" for key in TALLY_KEYS)
 
 TALLY_TABLES: tuple[str, ...] = (
     f"""CREATE TABLE {TALLY_TABLE} (
@@ -77,24 +76,39 @@ TALLY_TABLES: tuple[str, ...] = (
     f"CREATE TRIGGER {_ON_INSERT} AFTER INSERT ON changes BEGIN {_ADD_NEW}; END",
     f"CREATE TRIGGER {_ON_DELETE} AFTER DELETE ON changes BEGIN {_TAKE_OLD}; END",
     f"CREATE TRIGGER {_ON_UPDATE} AFTER UPDATE OF {_KEY_LIST} ON changes "
-    f"WHEN {_MOVED.replace('IS DISTINCT FROM', 'IS NOT')} BEGIN {_TAKE_OLD}; {_ADD_NEW}; END",
+    f"WHEN {_MOVED} BEGIN {_TAKE_OLD}; {_ADD_NEW}; END",
 )
 
-# PostgreSQL: one function for the three row triggers (in place of the SQLite triggers above).
+# PostgreSQL: inserts and deletes by statement triggers over transition tables, so that a statement
+# of many rows (COPY of a whole store by `watcher db copy`) moves each tally once, by the sum of its
+# rows; updates by a row trigger that fires only when a change moves to another tally (a review), as
+# on SQLite: most updates of changes (exports, reverts) move none. One function for the three.
+_KEYED = ", ".join(f"coalesce(language, '{NO_LANGUAGE}')" if key == "language" else key for key in TALLY_KEYS)
+_PG_UPSERT = (
+    f"INSERT INTO {TALLY_TABLE} ({_KEY_LIST}, total) {{moves}} "
+    f"ON CONFLICT ({_KEY_LIST}) DO UPDATE SET total = {TALLY_TABLE}.total + excluded.total"
+)
+_PG_ADDED = _PG_UPSERT.format(moves=f"SELECT {_KEYED}, count(*) FROM added GROUP BY {_KEYED}")
+_PG_GONE = _PG_UPSERT.format(moves=f"SELECT {_KEYED}, -count(*) FROM gone GROUP BY {_KEYED}")
 POSTGRESQL_TRIGGERS: tuple[str, ...] = (
     f"""CREATE FUNCTION change_tallies_keep() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        IF TG_OP <> 'INSERT' THEN
+        IF TG_OP = 'INSERT' THEN
+            {_PG_ADDED};
+        ELSIF TG_OP = 'DELETE' THEN
+            {_PG_GONE};
+            DELETE FROM {TALLY_TABLE} WHERE total = 0;
+        ELSE
             {_TAKE_OLD};
-        END IF;
-        IF TG_OP <> 'DELETE' THEN
             {_ADD_NEW};
         END IF;
         RETURN NULL;
     END
     $$""",
-    f"CREATE TRIGGER {_ON_INSERT} AFTER INSERT OR DELETE ON changes "
-    "FOR EACH ROW EXECUTE FUNCTION change_tallies_keep()",
+    f"CREATE TRIGGER {_ON_INSERT} AFTER INSERT ON changes REFERENCING NEW TABLE AS added "
+    "FOR EACH STATEMENT EXECUTE FUNCTION change_tallies_keep()",
+    f"CREATE TRIGGER {_ON_DELETE} AFTER DELETE ON changes REFERENCING OLD TABLE AS gone "
+    "FOR EACH STATEMENT EXECUTE FUNCTION change_tallies_keep()",
     f"CREATE TRIGGER {_ON_UPDATE} AFTER UPDATE OF {_KEY_LIST} ON changes "
-    f"FOR EACH ROW WHEN ({_MOVED}) EXECUTE FUNCTION change_tallies_keep()",
+    f"FOR EACH ROW WHEN ({_MOVED.replace(' IS NOT ', ' IS DISTINCT FROM ')}) EXECUTE FUNCTION change_tallies_keep()",
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from watcher.base.values import STATUSES
 from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.store.engine import Row, Store
 from watcher.store.queue import ChangeFilter, ChangeRecord, record_columns
@@ -86,24 +87,17 @@ def _change_order(record: ChangeRecord, by: Grouping) -> tuple[Any, ...]:
 async def _walked_page(
     db: Store, selection: ChangeFilter, limit: int, offset: int, by: Grouping
 ) -> tuple[list[ChangeRecord], dict[GroupKey, int]]:
-    where, params = selection.where()
-    also = " AND" if where else " WHERE"
+    # The groups' own look-ups leave the collections out: each key names its collection and only the
+    # keys' rows are kept, and without it SQLite (which has no statistics) takes the (status, kind,
+    # file) index rather than the collection's, which reads every pending change of the collection.
+    by_key, by_key_params = replace(selection, collections=None).where()
     needed = offset + limit
     latest: dict[GroupKey, str] = {}  # each group found, with its newest matching change's time
     sizes: dict[GroupKey, int] = {}
     position: tuple[str, int] | None = None  # (timestamp, id) of the last change read
     batch = _FIRST_BATCH
     while True:
-        keyset, keyset_params = "", []
-        if position is not None:
-            # Strictly after `position` in (timestamp DESC, id DESC); the range keeps to the index.
-            keyset = f"{also} timestamp <= ? AND NOT (timestamp = ? AND id >= ?)"
-            keyset_params = [position[0], position[0], position[1]]
-        rows = await db.fetchall(
-            f"SELECT id, collection, file, wiki, revision, timestamp FROM changes{where}{keyset}"
-            " ORDER BY timestamp DESC, id DESC LIMIT ?",
-            [*params, *keyset_params, batch],
-        )
+        rows = await _newest(db, selection, position, batch)
         for row in rows:
             latest.setdefault(_row_key(row, by), str(row["timestamp"]))
         done = len(rows) < batch
@@ -112,7 +106,9 @@ async def _walked_page(
         # Groups newer than the position keep their place whatever the walk finds next.
         frontier = "" if done or position is None else position[0]
         settled = [key for key, stamp in latest.items() if stamp > frontier]
-        await _count_groups(db, where, params, [key for key in settled if key not in sizes], by, sizes)
+        await _count_groups(
+            db, by_key, by_key_params, [key for key in settled if key not in sizes], by, sizes
+        )
         if done or sum(sizes.get(key, 0) for key in settled) >= needed:
             break
         batch *= 2
@@ -127,11 +123,36 @@ async def _walked_page(
         covered += size
         if before + covered >= needed:
             break
-    records = await _group_changes(db, where, params, shown, by)
+    records = await _group_changes(db, by_key, by_key_params, shown, by)
     place = {key: i for i, key in enumerate(shown)}
     records.sort(key=lambda r: (place[_record_key(r, by)], *_change_order(r, by)))
     begin = offset - before
     return records[begin : begin + limit], {key: sizes[key] for key in shown}
+
+
+async def _newest(
+    db: Store, selection: ChangeFilter, position: tuple[str, int] | None, batch: int
+) -> list[Row]:
+    """The next ``batch`` changes of the selection after ``position``, newest first (timestamp, then
+    id, descending). Every status (the "all" tab) is one walk per status, merged: each keeps to its
+    (status, kind, timestamp) index, which no walk over all statuses at once has."""
+    statuses = STATUSES if selection.status == "all" else (selection.status,)
+    found: list[Row] = []
+    for status in statuses:
+        where, params = replace(selection, status=status).where()
+        keyset: list[Any] = []
+        if position is not None:
+            # Strictly after `position` in (timestamp DESC, id DESC); the range keeps to the index.
+            where += " AND timestamp <= ? AND NOT (timestamp = ? AND id >= ?)"
+            keyset = [position[0], position[0], position[1]]
+        found += await db.fetchall(
+            f"SELECT id, collection, file, wiki, revision, timestamp FROM changes{where}"
+            " ORDER BY timestamp DESC, id DESC LIMIT ?",
+            [*params, *keyset, batch],
+        )
+    if len(statuses) > 1:
+        found.sort(key=lambda row: (str(row["timestamp"]), int(row["id"])), reverse=True)
+    return found[:batch]
 
 
 def _in_groups(keys: list[GroupKey], by: Grouping) -> list[tuple[str, list[Any]]]:

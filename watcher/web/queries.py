@@ -250,7 +250,9 @@ async def pending_in_edits(
     found: dict[EditKey, list[int]] = {}
     if not edits:
         return found
-    where, params = replace(selection, status="pending").where()
+    # Without the collections (each key names its own, and only the keys' rows are kept): see
+    # watcher.web.grouped, whose look-ups of a page's groups do the same.
+    where, params = replace(selection, status="pending", collections=None).where()
     also = " AND" if where else " WHERE"
     files_of: dict[tuple[str, int], str] = {(r.wiki, r.revision): r.file for r in records}
     by_wiki: dict[str, list[int]] = {}
