@@ -48,3 +48,15 @@ def test_a_small_review_benchmark_times_the_first_page_on_both_engines(postgres:
         assert re.search(rf"{engine} +median +[\d.]+ ms +p95 +[\d.]+ ms", out), (engine, out)
         assert re.search(rf"the page's \d+ statements on {engine}", out), (engine, out)
     assert re.search(r"PostgreSQL / SQLite \(median\): [\d.]+", out), out
+
+
+def test_a_small_tallies_benchmark_times_the_writes_with_and_without_the_triggers(
+    postgres: PostgresServer,
+) -> None:
+    out = _bench("tallies", "--changes", "300", "--rounds", "1")
+    assert re.search(r"300 changes queued, then accepted 500 at a time", out), out
+    for engine in ("sqlite", "postgresql"):
+        assert re.search(
+            rf"{engine} +queued +\d+/s \(without the triggers +\d+/s: [\d.]+\) +accepted +\d+/s \(without +\d+/s: [\d.]+\)",
+            out,
+        ), (engine, out)

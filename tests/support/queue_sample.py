@@ -178,7 +178,9 @@ async def fill_queue(
             if len(collections) > 1 and rng.random() < 0.3:
                 owners.append(collections[(number + 1) % len(collections)])
             for owner in owners:
-                made += await insert_changes(conn, replace(provenance, collection=owner), batch)
+                made += await insert_changes(
+                    conn, replace(provenance, collection=owner), batch[: count - made]
+                )
 
 
 async def _measure(count: int, rounds: int, serve: bool) -> None:
