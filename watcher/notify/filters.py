@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from watcher.config import Config, NotifyChannel
+from watcher.store.queue import NO_LANGUAGE_VALUES
 from watcher.tracking.resolver import canonical_title
 
 Condition = tuple[str, list[Any]]
@@ -37,7 +38,7 @@ def by_language(channel: NotifyChannel) -> Condition | None:
     """``languages`` may name ``"none"`` (or ``""``) for values without a language."""
     if not channel.languages:
         return None
-    codes = [code.strip() for code in channel.languages if code.strip().lower() not in ("", "none", "null")]
+    codes = [code.strip() for code in channel.languages if code.strip().lower() not in NO_LANGUAGE_VALUES]
     parts = [f"language IN ({_placeholders(codes)})"] if codes else []
     if len(codes) < len(channel.languages):
         parts.append("language IS NULL")

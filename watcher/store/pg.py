@@ -27,6 +27,7 @@ import decimal
 import functools
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Self, TypeAlias, cast
@@ -50,6 +51,13 @@ LEADER_LOCK_KEY = int.from_bytes(b"WATCHLDR")
 LEADER_KEEPALIVE = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"}
 _WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 _QUERIES = re.compile(r"^\s*(SELECT|WITH|INSERT|UPDATE|DELETE|VALUES)\b", re.IGNORECASE)
+_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+# Each statement's parameter types as the server inferred them (from the schema, so the same on every
+# connection), asked once by a prepare: later runs then go through asyncpg's statement cache
+# (``Connection.fetch`` and ``execute``), one round trip each. ``Connection.prepare`` never uses that
+# cache, so preparing each time cost a parse and a round trip more on every statement.
+_PARAMETER_TYPES: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+_PARAMETER_TYPES_KEPT = 2048  # statements (an IN list of each length is one): the least recent go
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncio.TimeoutError,
@@ -196,20 +204,34 @@ class PgConnection:
         if not parameters and not _QUERIES.match(statement):
             status = await self.conn.execute(statement)  # DDL and the like: the simple protocol
             return PgCursor([], _rowcount(status, statement))
-        prepared = await self.conn.prepare(statement)  # cached by asyncpg per connection
-        args = [_coerce(v, t.name) for v, t in zip(parameters, prepared.get_parameters(), strict=False)]
-        records = await prepared.fetch(*args)
-        return PgCursor([PgRow(r) for r in records], _rowcount(prepared.get_statusmsg(), statement))
+        args = await self._arguments(statement, parameters)
+        if _WRITES.match(statement) and not _RETURNING.search(statement):
+            status = await self.conn.execute(statement, *args)
+            return PgCursor([], _rowcount(status, statement))
+        records = await self.conn.fetch(statement, *args)
+        written = len(records) if _WRITES.match(statement) else -1  # RETURNING: a row for each row written
+        return PgCursor([PgRow(r) for r in records], written)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
         statement = translated(sql)
-        prepared = await self.conn.prepare(statement)
-        kinds = [t.name for t in prepared.get_parameters()]
         changed = 0
         for row in rows:  # one by one, so that rowcount adds up as sqlite3's executemany does
-            await prepared.fetch(*[_coerce(v, t) for v, t in zip(row, kinds, strict=False)])
-            changed += max(_rowcount(prepared.get_statusmsg(), statement), 0)
+            status = await self.conn.execute(statement, *await self._arguments(statement, row))
+            changed += max(_rowcount(status, statement), 0)
         return PgCursor([], changed)
+
+    async def _arguments(self, statement: str, parameters: Sequence[Any]) -> list[Any]:
+        """``parameters`` as the server types the statement's parameters (see :func:`_coerce`)."""
+        kinds = _PARAMETER_TYPES.get(statement)
+        if kinds is None:
+            prepared = await self.conn.prepare(statement)
+            kinds = tuple(t.name for t in prepared.get_parameters())
+            _PARAMETER_TYPES[statement] = kinds
+            if len(_PARAMETER_TYPES) > _PARAMETER_TYPES_KEPT:
+                _PARAMETER_TYPES.popitem(last=False)
+        else:
+            _PARAMETER_TYPES.move_to_end(statement)
+        return [_coerce(v, t) for v, t in zip(parameters, kinds, strict=False)]
 
 
 def describe_url(url: str) -> str:

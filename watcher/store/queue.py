@@ -248,6 +248,10 @@ async def insert_changes(conn: Connection, provenance: Provenance, changes: Iter
     return added
 
 
+# What a language filter of "no language" is written as (the review page's "none" among them).
+NO_LANGUAGE_VALUES = ("", "none", "null")
+
+
 @dataclass(frozen=True)
 class ChangeFilter:
     status: StatusChoice = "pending"
@@ -270,7 +274,9 @@ class ChangeFilter:
     # collection there is).
     collections: Sequence[str] | None = None
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(self, *, no_language: str | None = None) -> tuple[str, list[Any]]:
+        """The SQL condition (`` WHERE …`` or nothing) and its parameters. ``no_language``: the value
+        that stands for "no language" where NULL cannot (the change tallies' key), else IS NULL."""
         clauses: list[str] = []
         params: list[Any] = []
         if self.status != "all":
@@ -285,7 +291,10 @@ class ChangeFilter:
                 clauses.append(f"{column} = ?")
                 params.append(value)
         if self.language is not None:
-            if self.language in ("", "none", "null"):
+            if self.language in NO_LANGUAGE_VALUES and no_language is not None:
+                clauses.append("language = ?")
+                params.append(no_language)
+            elif self.language in NO_LANGUAGE_VALUES:
                 clauses.append("language IS NULL")
             else:
                 clauses.append("language = ?")

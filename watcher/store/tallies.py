@@ -18,7 +18,6 @@ from watcher.store.tally_tables import NO_LANGUAGE, TALLY_TABLE
 
 # The ChangeFilter attributes a tally can answer (every other one must filter nothing).
 _ANSWERABLE = {"status", "kind", "field", "language", "collections"}
-_NONE_LANGUAGES = ("", "none", "null")  # what ChangeFilter.where reads as "no language"
 
 
 def answerable(selection: ChangeFilter) -> bool:
@@ -32,25 +31,8 @@ def answerable(selection: ChangeFilter) -> bool:
 
 
 def _where(selection: ChangeFilter) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if selection.status != "all":
-        clauses.append("status = ?")
-        params.append(selection.status)
-    if selection.kind != "all":
-        clauses.append("kind = ?")
-        params.append(selection.kind)
-    if selection.field is not None:
-        clauses.append("field = ?")
-        params.append(selection.field)
-    if selection.language is not None:
-        clauses.append("language = ?")
-        params.append(NO_LANGUAGE if selection.language in _NONE_LANGUAGES else selection.language)
-    if selection.collections is not None:
-        names = list(selection.collections)
-        clauses.append(f"collection IN ({','.join('?' * len(names))})" if names else "1 = 0")
-        params.extend(names)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    """The filter's condition on the tallies: an answerable filter names only the tallies' keys."""
+    return selection.where(no_language=NO_LANGUAGE)
 
 
 async def tallied_count(db: Store, selection: ChangeFilter) -> int | None:
