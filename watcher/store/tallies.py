@@ -40,7 +40,7 @@ async def tallied_count(db: Store, selection: ChangeFilter) -> int | None:
     if not answerable(selection):
         return None
     where, params = _where(selection)
-    return int(await db.scalar(f"SELECT coalesce(sum(total), 0) FROM {TALLY_TABLE}{where}", params) or 0)
+    return int(await db.scalar(f"SELECT coalesce(sum(total), 0) FROM {TALLY_TABLE}{where}", params))
 
 
 async def tallied_statuses(db: Store, selection: ChangeFilter) -> dict[str, int] | None:

@@ -20,12 +20,11 @@ from watcher.base.values import STATUSES
 from watcher.config_collections import DEFAULT_COLLECTION
 from watcher.store.engine import Row, Store
 from watcher.store.queue import ChangeFilter, ChangeRecord, record_columns
-from watcher.web.queries import Grouping
+from watcher.web.queries import IN_CHUNK, Grouping, edit_conditions
 
 # Pages that end within this many changes of the top are walked; deeper ones use the window.
 WALK_ROWS = 5000
 _FIRST_BATCH = 200  # changes read by the walk's first step (then twice as many each step)
-_IN_CHUNK = 400  # values in one IN (...), well under SQLite's variable limit
 
 # (collection, file) by file; (collection, wiki, revision, file) by edit (an edit is of one file: the
 # file lets the (status, kind, file) index find an edit's changes).
@@ -157,29 +156,14 @@ async def _newest(
 
 def _in_groups(keys: list[GroupKey], by: Grouping) -> list[tuple[str, list[Any]]]:
     """SQL conditions (with their values) that find the changes of ``keys``' groups, a chunk at a
-    time: by file ``file IN (…)``, by edit ``wiki = ? AND revision IN (…) AND file IN (…)``."""
-    conditions: list[tuple[str, list[Any]]] = []
+    time: by file ``file IN (…)``, by edit :func:`watcher.web.queries.edit_conditions`."""
     if by == "edit":
-        by_wiki: dict[str, dict[int, str]] = {}
-        for _collection, wiki, revision, file in keys:
-            by_wiki.setdefault(wiki, {})[revision] = file
-        for wiki, files_of in by_wiki.items():
-            revisions = sorted(files_of)
-            for i in range(0, len(revisions), _IN_CHUNK):
-                chunk = revisions[i : i + _IN_CHUNK]
-                files = sorted({files_of[revision] for revision in chunk})
-                conditions.append(
-                    (
-                        f"wiki = ? AND revision IN ({','.join('?' * len(chunk))}) "
-                        f"AND file IN ({','.join('?' * len(files))})",
-                        [wiki, *chunk, *files],
-                    )
-                )
-    else:
-        titles = sorted({file for _collection, file in keys})
-        for i in range(0, len(titles), _IN_CHUNK):
-            some = titles[i : i + _IN_CHUNK]
-            conditions.append((f"file IN ({','.join('?' * len(some))})", list(some)))
+        return edit_conditions((wiki, revision, file) for _collection, wiki, revision, file in keys)
+    conditions: list[tuple[str, list[Any]]] = []
+    titles = sorted({file for _collection, file in keys})
+    for start in range(0, len(titles), IN_CHUNK):
+        some = titles[start : start + IN_CHUNK]
+        conditions.append((f"file IN ({','.join('?' * len(some))})", list(some)))
     return conditions
 
 

@@ -11,7 +11,7 @@ collection reads as one that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Literal, TypeVar, get_args
@@ -254,30 +254,43 @@ async def pending_in_edits(
     # watcher.web.grouped, whose look-ups of a page's groups do the same.
     where, params = replace(selection, status="pending", collections=None).where()
     also = " AND" if where else " WHERE"
-    files_of: dict[tuple[str, int], str] = {(r.wiki, r.revision): r.file for r in records}
-    by_wiki: dict[str, list[int]] = {}
-    for wiki, revision in sorted(files_of):
-        by_wiki.setdefault(wiki, []).append(revision)
     wanted = set(edits)
-    for wiki, revisions in by_wiki.items():
-        for start in range(0, len(revisions), _EDIT_CHUNK):
-            chunk = revisions[start : start + _EDIT_CHUNK]
-            files = sorted({files_of[wiki, revision] for revision in chunk})
-            # An edit is of one file: with the files, the (status, kind, file) index finds the
-            # edits' changes on either engine, however many others are pending.
-            rows = await db.fetchall(
-                f"SELECT collection, wiki, revision, id FROM changes{where}{also} wiki = ? "
-                f"AND revision IN ({','.join('?' * len(chunk))}) AND file IN ({','.join('?' * len(files))}) "
-                "ORDER BY id",
-                [*params, wiki, *chunk, *files],
-            )
-            for collection, row_wiki, revision, change_id in rows:
-                if (key := (collection, row_wiki, int(revision))) in wanted:
-                    found.setdefault(key, []).append(int(change_id))
+    for condition, values in edit_conditions((r.wiki, r.revision, r.file) for r in records):
+        rows = await db.fetchall(
+            f"SELECT collection, wiki, revision, id FROM changes{where}{also} {condition} ORDER BY id",
+            [*params, *values],
+        )
+        for collection, row_wiki, revision, change_id in rows:
+            if (key := (collection, row_wiki, int(revision))) in wanted:
+                found.setdefault(key, []).append(int(change_id))
     return found
 
 
-_EDIT_CHUNK = 400  # revisions per statement, well under SQLite's variable limit
+def edit_conditions(edits: Iterable[tuple[str, int, str]]) -> list[tuple[str, list[Any]]]:
+    """SQL conditions, with their values, that find the changes of ``edits`` ((wiki, revision, file)
+    each), :data:`IN_CHUNK` revisions at a time: ``wiki = ? AND revision IN (…) AND file IN (…)``. An
+    edit is of one file: with the files, the (status, kind, file) index finds the edits' changes on
+    either engine, however many others are pending."""
+    files_of: dict[str, dict[int, str]] = {}
+    for wiki, revision, file in edits:
+        files_of.setdefault(wiki, {})[revision] = file
+    conditions: list[tuple[str, list[Any]]] = []
+    for wiki, file_of in files_of.items():
+        revisions = sorted(file_of)
+        for start in range(0, len(revisions), IN_CHUNK):
+            chunk = revisions[start : start + IN_CHUNK]
+            files = sorted({file_of[revision] for revision in chunk})
+            conditions.append(
+                (
+                    f"wiki = ? AND revision IN ({','.join('?' * len(chunk))}) "
+                    f"AND file IN ({','.join('?' * len(files))})",
+                    [wiki, *chunk, *files],
+                )
+            )
+    return conditions
+
+
+IN_CHUNK = 400  # values in one IN (…), well under SQLite's variable limit
 
 
 async def choices(db: Store, scope: Scope) -> dict[str, list[str]]:
@@ -313,9 +326,9 @@ async def visible_ids(db: Store, ids: list[int], scope: Scope) -> list[int]:
     if scope.limit is None or not ids:
         return ids
     seen: set[int] = set()
-    for start in range(0, len(ids), _EDIT_CHUNK):
+    for start in range(0, len(ids), IN_CHUNK):
         where, params = ChangeFilter(
-            status="all", kind="all", ids=ids[start : start + _EDIT_CHUNK], collections=scope.limit
+            status="all", kind="all", ids=ids[start : start + IN_CHUNK], collections=scope.limit
         ).where()
         seen.update(int(row[0]) for row in await db.fetchall(f"SELECT id FROM changes{where}", params))
     return [i for i in ids if i in seen]
@@ -324,8 +337,8 @@ async def visible_ids(db: Store, ids: list[int], scope: Scope) -> list[int]:
 async def get_changes(db: Store, ids: list[int]) -> list[ChangeRecord]:
     """The changes of ``ids`` that exist, by id (at most a few hundred: what one review touched)."""
     records: list[ChangeRecord] = []
-    for start in range(0, len(ids), _EDIT_CHUNK):
-        chunk = ids[start : start + _EDIT_CHUNK]
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
         rows = await db.fetchall(
             f"SELECT {RECORD_COLUMNS} FROM changes WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
             chunk,
