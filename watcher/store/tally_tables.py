@@ -34,11 +34,17 @@ TALLY_KEYS = ("collection", "kind", "status", "field", "language")
 _KEY_LIST = ", ".join(TALLY_KEYS)
 
 
-def _values(row: str) -> str:
+def _keyed(row: str = "") -> str:
+    """The tally's key of a change: its columns (of ``row``, NEW or OLD, in a trigger), the language
+    as ``''`` where it has none."""
+    prefix = f"{row}." if row else ""
     return ", ".join(
-        f"coalesce({row}.language, '{NO_LANGUAGE}')" if key == "language" else f"{row}.{key}"
+        f"coalesce({prefix}language, '{NO_LANGUAGE}')" if key == "language" else f"{prefix}{key}"
         for key in TALLY_KEYS
     )
+
+
+_KEYED = _keyed()
 
 
 def _matches(row: str) -> str:
@@ -51,7 +57,7 @@ def _matches(row: str) -> str:
 
 
 _ADD_NEW = (
-    f"INSERT INTO {TALLY_TABLE} ({_KEY_LIST}, total) VALUES ({_values('NEW')}, 1) "
+    f"INSERT INTO {TALLY_TABLE} ({_KEY_LIST}, total) VALUES ({_keyed('NEW')}, 1) "
     f"ON CONFLICT ({_KEY_LIST}) DO UPDATE SET total = {TALLY_TABLE}.total + 1"
 )
 _TAKE_OLD = (
@@ -70,9 +76,7 @@ TALLY_TABLES: tuple[str, ...] = (
         total INTEGER NOT NULL,
         PRIMARY KEY ({_KEY_LIST})
     )""",
-    f"INSERT INTO {TALLY_TABLE} ({_KEY_LIST}, total) "
-    f"SELECT collection, kind, status, field, coalesce(language, '{NO_LANGUAGE}'), count(*) FROM changes "
-    f"GROUP BY collection, kind, status, field, coalesce(language, '{NO_LANGUAGE}')",
+    f"INSERT INTO {TALLY_TABLE} ({_KEY_LIST}, total) SELECT {_KEYED}, count(*) FROM changes GROUP BY {_KEYED}",
     f"CREATE TRIGGER {_ON_INSERT} AFTER INSERT ON changes BEGIN {_ADD_NEW}; END",
     f"CREATE TRIGGER {_ON_DELETE} AFTER DELETE ON changes BEGIN {_TAKE_OLD}; END",
     f"CREATE TRIGGER {_ON_UPDATE} AFTER UPDATE OF {_KEY_LIST} ON changes "
@@ -83,7 +87,6 @@ TALLY_TABLES: tuple[str, ...] = (
 # of many rows (COPY of a whole store by `watcher db copy`) moves each tally once, by the sum of its
 # rows; updates by a row trigger that fires only when a change moves to another tally (a review), as
 # on SQLite: most updates of changes (exports, reverts) move none. One function for the three.
-_KEYED = ", ".join(f"coalesce(language, '{NO_LANGUAGE}')" if key == "language" else key for key in TALLY_KEYS)
 _PG_UPSERT = (
     f"INSERT INTO {TALLY_TABLE} ({_KEY_LIST}, total) {{moves}} "
     f"ON CONFLICT ({_KEY_LIST}) DO UPDATE SET total = {TALLY_TABLE}.total + excluded.total"
